@@ -1,0 +1,96 @@
+# orderd — build, run, test, bench.
+#
+#   make            bin/orderd
+#   make run        start orderd in the foreground on 127.0.0.1:7070
+#   make test       unit + integration tests, plain and under ASan/UBSan
+#   make bench      benchmarks next to Redis (see docs/bench.md)
+#   make clean
+#
+# Two build flavours live side by side: build/release (-O2, what bin/ holds)
+# and build/asan (-fsanitize=address,undefined). SAN=1 selects the latter.
+
+CC      ?= cc
+PKGS    := libevent hiredis
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -MMD -MP $(PKG_CFLAGS) -Iprotocol -Iserver
+
+ifeq ($(SAN),1)
+FLAVOUR := asan
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+BINDIR  := build/asan/bin
+else
+FLAVOUR := release
+OPT     := -O2
+BINDIR  := bin
+endif
+
+OUT      := build/$(FLAVOUR)
+CFLAGS   ?=
+ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+LDFLAGS_ALL := $(OPT) $(LDFLAGS)
+
+PROTO_SRC  := $(wildcard protocol/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+PROTO_OBJ  := $(PROTO_SRC:%.c=$(OUT)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(OUT)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+
+.PHONY: all run test unit integration test-release test-asan bench clean deps
+all: $(BINDIR)/orderd
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/libproto.a: $(PROTO_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/orderd: $(OUT)/server/main.o $(SERVER_OBJ) $(OUT)/libproto.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
+
+$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(SERVER_OBJ) $(OUT)/libproto.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+deps:
+	@scripts/deps
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./bin/orderd --bind 127.0.0.1 --port 7070
+
+# Unit tests of the current flavour.
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# Integration tests against the current flavour's binary.
+integration: $(BINDIR)/orderd
+	@ORDERD=$(BINDIR)/orderd tests/integration/run
+
+test-release:
+	@$(MAKE) --no-print-directory unit integration
+
+test-asan:
+	@$(MAKE) --no-print-directory SAN=1 unit integration
+
+test: deps
+	@$(MAKE) --no-print-directory test-release
+	@$(MAKE) --no-print-directory test-asan
+	@echo "all tests passed (release and asan+ubsan)"
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	tests/bench/run
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,214 @@
+/* Renderers. Both are recursive over the reply tree; the text one keeps a
+ * record (and a push) on one line, so a record's nested values are folded
+ * into one word. */
+#include "render.h"
+
+#include <string.h>
+
+#include "escape.h"
+
+/* Decimal digits of v at the end of a 24-byte buffer; returns the start. */
+static char *fmt_ll(char tmp[24], long long v)
+{
+    char *p = tmp + 24;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
+/* "<prefix><v>\r\n" */
+static void append_ll_line(struct buf *out, char prefix, long long v)
+{
+    char tmp[24];
+    char *p = fmt_ll(tmp, v);
+    size_t n = (size_t)(tmp + 24 - p);
+    char *dst = buf_space(out, n + 3);
+    dst[0] = prefix;
+    memcpy(dst + 1, p, n);
+    dst[n + 1] = '\r';
+    dst[n + 2] = '\n';
+    buf_commit(out, n + 3);
+}
+
+static void append_ll(struct buf *out, long long v)
+{
+    char tmp[24];
+    char *p = fmt_ll(tmp, v);
+    buf_append(out, p, (size_t)(tmp + 24 - p));
+}
+
+static void resp_bulk(struct buf *out, const char *s, size_t n)
+{
+    append_ll_line(out, '$', (long long)n);
+    char *dst = buf_space(out, n + 2);
+    memcpy(dst, s, n);
+    dst[n] = '\r';
+    dst[n + 1] = '\n';
+    buf_commit(out, n + 2);
+}
+
+void render_resp(struct buf *out, const struct reply *r)
+{
+    switch (r->type) {
+    case REPLY_STATUS:
+        buf_appendc(out, '+');
+        text_append_oneline(out, r->str, r->len);
+        buf_append(out, "\r\n", 2);
+        break;
+    case REPLY_ERROR:
+        buf_appendc(out, '-');
+        buf_appends(out, r->code);
+        buf_appendc(out, ' ');
+        text_append_oneline(out, r->str, r->len);
+        buf_append(out, "\r\n", 2);
+        break;
+    case REPLY_INTEGER:
+        append_ll_line(out, ':', r->integer);
+        break;
+    case REPLY_STRING:
+        resp_bulk(out, r->str, r->len);
+        break;
+    case REPLY_NIL:
+        buf_append(out, "$-1\r\n", 5);
+        break;
+    case REPLY_RECORD:
+        append_ll_line(out, '*', (long long)r->n * 2);
+        for (size_t i = 0; i < r->n; i++) {
+            resp_bulk(out, r->keys[i], strlen(r->keys[i]));
+            render_resp(out, r->items[i]);
+        }
+        break;
+    case REPLY_LIST:
+        append_ll_line(out, '*', (long long)r->n);
+        for (size_t i = 0; i < r->n; i++)
+            render_resp(out, r->items[i]);
+        break;
+    case REPLY_PUSH:
+        /* RESP2 has no push type: Redis sends pub/sub messages as arrays
+         * whose first element names the kind, and clients expect that. */
+        append_ll_line(out, '*', (long long)r->n + 1);
+        resp_bulk(out, r->str, r->len);
+        for (size_t i = 0; i < r->n; i++)
+            render_resp(out, r->items[i]);
+        break;
+    }
+}
+
+/* A value folded to one piece of text, before quoting: nested lists and
+ * records inside a record become comma-separated. */
+static void fold(struct buf *out, const struct reply *r)
+{
+    switch (r->type) {
+    case REPLY_STATUS:
+    case REPLY_STRING:
+        buf_append(out, r->str, r->len);
+        break;
+    case REPLY_ERROR:
+        buf_appends(out, r->code);
+        buf_appendc(out, ' ');
+        buf_append(out, r->str, r->len);
+        break;
+    case REPLY_INTEGER:
+        append_ll(out, r->integer);
+        break;
+    case REPLY_NIL:
+        buf_appends(out, "(nil)");
+        break;
+    case REPLY_RECORD:
+        for (size_t i = 0; i < r->n; i++) {
+            if (i)
+                buf_appendc(out, ',');
+            buf_appends(out, r->keys[i]);
+            buf_appendc(out, ':');
+            fold(out, r->items[i]);
+        }
+        break;
+    case REPLY_LIST:
+    case REPLY_PUSH:
+        for (size_t i = 0; i < r->n; i++) {
+            if (i)
+                buf_appendc(out, ',');
+            fold(out, r->items[i]);
+        }
+        break;
+    }
+}
+
+static void text_word(struct buf *out, const struct reply *r, enum text_ctx ctx)
+{
+    switch (r->type) {
+    case REPLY_INTEGER:
+        append_ll(out, r->integer);
+        return;
+    case REPLY_NIL:
+        buf_appends(out, "(nil)");
+        return;
+    case REPLY_STRING:
+    case REPLY_STATUS:
+        text_append(out, r->str, r->len, ctx);
+        return;
+    default: {
+        struct buf tmp;
+        buf_init(&tmp);
+        fold(&tmp, r);
+        text_append(out, tmp.data ? tmp.data : "", tmp.len, ctx);
+        buf_free(&tmp);
+        return;
+    }
+    }
+}
+
+void render_text(struct buf *out, const struct reply *r)
+{
+    switch (r->type) {
+    case REPLY_STATUS:
+    case REPLY_ERROR:
+        /* Identical in both renderings. */
+        render_resp(out, r);
+        return;
+    case REPLY_INTEGER:
+        append_ll_line(out, ':', r->integer);
+        return;
+    case REPLY_NIL:
+        buf_append(out, "(nil)\r\n", 7);
+        return;
+    case REPLY_STRING:
+        text_append(out, r->str, r->len, TEXT_LINE);
+        break;
+    case REPLY_RECORD:
+        for (size_t i = 0; i < r->n; i++) {
+            if (i)
+                buf_appendc(out, ' ');
+            buf_appends(out, r->keys[i]);
+            buf_appendc(out, '=');
+            text_word(out, r->items[i], TEXT_WORD);
+        }
+        break;
+    case REPLY_LIST:
+        append_ll_line(out, '*', (long long)r->n);
+        for (size_t i = 0; i < r->n; i++)
+            render_text(out, r->items[i]);
+        return;
+    case REPLY_PUSH:
+        buf_append(out, r->str, r->len);
+        for (size_t i = 0; i < r->n; i++) {
+            buf_appendc(out, ' ');
+            text_word(out, r->items[i], i + 1 == r->n ? TEXT_REST : TEXT_WORD);
+        }
+        break;
+    }
+    buf_append(out, "\r\n", 2);
+}
+
+void render_reply(struct buf *out, const struct reply *r, enum proto_kind kind)
+{
+    if (kind == PROTO_RESP)
+        render_resp(out, r);
+    else
+        render_text(out, r);
+}

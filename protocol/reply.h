@@ -1,0 +1,70 @@
+/* The reply model. A handler builds one reply value; only the renderers
+ * (render.h) know what RESP or the text rendering look like. A reply owns
+ * everything inside it: freeing the outermost value frees the whole tree. */
+#ifndef PROTOCOL_REPLY_H
+#define PROTOCOL_REPLY_H
+
+#include <stddef.h>
+
+/* Error codes: the first word of every error reply, documented in
+ * docs/protocol.md. */
+#define ERR_ERR "ERR"            /* unknown command, arity, protocol errors */
+#define ERR_BADARG "BADARG"      /* an argument is missing, unknown or malformed */
+#define ERR_NOTFOUND "NOTFOUND"  /* no such order (or other object) */
+#define ERR_STATE "STATE"        /* not allowed in the object's current state */
+#define ERR_CONFLICT "CONFLICT"  /* an idempotency key reused with other fields */
+#define ERR_LIMIT "LIMIT"        /* a configured limit was hit */
+
+enum reply_type {
+    REPLY_STATUS,   /* +OK */
+    REPLY_ERROR,    /* -CODE message */
+    REPLY_INTEGER,  /* :42 */
+    REPLY_STRING,   /* binary-safe bytes */
+    REPLY_NIL,
+    REPLY_RECORD,   /* ordered key/value pairs */
+    REPLY_LIST,
+    REPLY_PUSH,     /* an out-of-band message: a kind, then its words */
+};
+
+struct reply {
+    enum reply_type type;
+    long long integer;
+    char *str;              /* owned: status text, error message, string
+                               bytes (NUL-terminated), push kind */
+    size_t len;
+    const char *code;       /* error code: one of the ERR_* literals */
+    char **keys;            /* record: owned copies, one per item */
+    struct reply **items;   /* record values, list and push elements */
+    size_t n;
+    size_t cap;
+};
+
+struct reply *reply_status(const char *text);
+struct reply *reply_error(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+struct reply *reply_integer(long long v);
+struct reply *reply_string(const char *s, size_t n);
+struct reply *reply_cstring(const char *s);
+struct reply *reply_stringf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+struct reply *reply_nil(void);
+struct reply *reply_record(void);
+struct reply *reply_list(void);
+struct reply *reply_push(const char *kind);
+
+/* Appends to a record; takes ownership of val, copies key. */
+void reply_record_add(struct reply *rec, const char *key, struct reply *val);
+void reply_record_str(struct reply *rec, const char *key, const char *val);
+void reply_record_int(struct reply *rec, const char *key, long long val);
+void reply_record_strf(struct reply *rec, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends to a list or push; takes ownership of item. */
+void reply_list_add(struct reply *list, struct reply *item);
+
+/* A record's value for key, or NULL. */
+const struct reply *reply_record_get(const struct reply *rec, const char *key);
+
+void reply_free(struct reply *r);
+
+#endif

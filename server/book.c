@@ -1,0 +1,190 @@
+/* The in-memory order book. Orders are dense from id 1, so an array
+ * indexed by id finds them and walks them in id order for LIST. */
+#include "book.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "strmap.h"
+#include "xalloc.h"
+
+struct observer {
+    book_observer_fn fn;
+    void *ctx;
+};
+
+struct book {
+    struct order **orders;  /* owned; orders[id - 1] */
+    size_t count;
+    size_t cap;
+    size_t by_status[ORDER_STATUS_COUNT];
+    struct strmap keys;     /* idempotency key -> order id */
+    struct observer observers[BOOK_MAX_OBSERVERS];
+    size_t nobservers;
+};
+
+struct book *book_new(void)
+{
+    struct book *b = xcalloc(1, sizeof *b);
+    strmap_init(&b->keys);
+    return b;
+}
+
+static void order_free(struct order *o)
+{
+    for (size_t i = 0; i < o->nhistory; i++)
+        free(o->history[i].note);
+    free(o->history);
+    free(o->customer);
+    free(o->item);
+    free(o->key);
+    free(o);
+}
+
+void book_free(struct book *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->count; i++)
+        order_free(b->orders[i]);
+    free(b->orders);
+    strmap_free(&b->keys);
+    free(b);
+}
+
+int book_observe(struct book *b, book_observer_fn fn, void *ctx)
+{
+    if (b->nobservers == BOOK_MAX_OBSERVERS)
+        return -1;
+    b->observers[b->nobservers++] = (struct observer){fn, ctx};
+    return 0;
+}
+
+static void add_history(struct order *o, int64_t t, int from, enum order_status to,
+                        const char *source, const char *note)
+{
+    if (o->nhistory == o->caphistory) {
+        o->caphistory = o->caphistory ? o->caphistory * 2 : 4;
+        o->history = xrealloc(o->history, o->caphistory * sizeof *o->history);
+    }
+    struct order_transition *tr = &o->history[o->nhistory++];
+    tr->time_ms = t;
+    tr->from = from;
+    tr->to = to;
+    strncpy(tr->source, source, sizeof tr->source - 1);
+    tr->source[sizeof tr->source - 1] = '\0';
+    tr->note = note ? xstrdup(note) : NULL;
+}
+
+static enum book_result apply_created(struct book *b, const struct order_event *ev)
+{
+    const struct order_fields *f = ev->fields;
+    if (ev->id != b->count + 1)
+        return BOOK_BADID;
+    if (b->count == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1024;
+        b->orders = xrealloc(b->orders, b->cap * sizeof *b->orders);
+    }
+    struct order *o = xcalloc(1, sizeof *o);
+    o->id = ev->id;
+    o->status = ORDER_PENDING;
+    o->customer = xstrdup(f->customer);
+    o->item = xstrdup(f->item);
+    o->qty = f->qty;
+    o->amount = f->amount;
+    memcpy(o->currency, f->currency, sizeof o->currency);
+    o->key = f->key ? xstrdup(f->key) : NULL;
+    o->created_ms = o->updated_ms = ev->time_ms;
+    add_history(o, ev->time_ms, -1, ORDER_PENDING, "client", NULL);
+    b->orders[b->count++] = o;
+    b->by_status[ORDER_PENDING]++;
+    if (o->key)
+        strmap_put(&b->keys, o->key, strlen(o->key), o->id);
+    return BOOK_OK;
+}
+
+static enum book_result apply_transition(struct book *b, const struct order_event *ev,
+                                         int *from)
+{
+    struct order *o = (struct order *)book_get(b, ev->id);
+    if (o == NULL)
+        return BOOK_NOTFOUND;
+    if (!order_can_transition(o->status, ev->to))
+        return BOOK_BADSTATE;
+    *from = (int)o->status;
+    add_history(o, ev->time_ms, (int)o->status, ev->to, ev->source, ev->note);
+    b->by_status[o->status]--;
+    b->by_status[ev->to]++;
+    o->status = ev->to;
+    o->updated_ms = ev->time_ms;
+    return BOOK_OK;
+}
+
+enum book_result book_apply(struct book *b, const struct order_event *ev)
+{
+    enum book_result r;
+    int from = -1;
+    if (ev->type == ORDER_EV_CREATED)
+        r = apply_created(b, ev);
+    else
+        r = apply_transition(b, ev, &from);
+    if (r != BOOK_OK)
+        return r;
+    const struct order *after = book_get(b, ev->id);
+    for (size_t i = 0; i < b->nobservers; i++)
+        b->observers[i].fn(b->observers[i].ctx, ev, after, from);
+    return BOOK_OK;
+}
+
+const struct order *book_create(struct book *b, const struct order_fields *f,
+                                int64_t now_ms)
+{
+    struct order_event ev = {
+        .type = ORDER_EV_CREATED,
+        .id = b->count + 1,
+        .time_ms = now_ms,
+        .fields = f,
+    };
+    if (book_apply(b, &ev) != BOOK_OK)
+        return NULL;
+    return b->orders[b->count - 1];
+}
+
+enum book_result book_transition(struct book *b, uint64_t id, enum order_status to,
+                                 const char *source, const char *note, int64_t now_ms)
+{
+    struct order_event ev = {
+        .type = ORDER_EV_TRANSITION,
+        .id = id,
+        .time_ms = now_ms,
+        .to = to,
+        .source = source,
+        .note = note,
+    };
+    return book_apply(b, &ev);
+}
+
+const struct order *book_get(const struct book *b, uint64_t id)
+{
+    if (id == 0 || id > b->count)
+        return NULL;
+    return b->orders[id - 1];
+}
+
+const struct order *book_by_key(const struct book *b, const char *key)
+{
+    uint64_t id;
+    if (!strmap_get(&b->keys, key, strlen(key), &id))
+        return NULL;
+    return book_get(b, id);
+}
+
+uint64_t book_last_id(const struct book *b)
+{
+    return b->count;
+}
+
+size_t book_count_status(const struct book *b, enum order_status s)
+{
+    return (unsigned)s < ORDER_STATUS_COUNT ? b->by_status[s] : 0;
+}

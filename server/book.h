@@ -1,0 +1,61 @@
+/* The order book: every order, in memory, and the one place their state
+ * changes. A change is an event (created, or a status transition) applied
+ * by book_apply(); observers see each event after it is applied, which is
+ * where the journal, pub/sub and metrics hook in. Replaying the same events
+ * into an empty book rebuilds it exactly. */
+#ifndef SERVER_BOOK_H
+#define SERVER_BOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "order.h"
+
+enum order_event_type {
+    ORDER_EV_CREATED,
+    ORDER_EV_TRANSITION,
+};
+
+struct order_event {
+    enum order_event_type type;
+    uint64_t id;
+    int64_t time_ms;
+    const struct order_fields *fields;  /* CREATED */
+    enum order_status to;               /* TRANSITION */
+    const char *source;                 /* TRANSITION: who, e.g. "client" */
+    const char *note;                   /* TRANSITION: may be NULL */
+};
+
+enum book_result {
+    BOOK_OK,
+    BOOK_NOTFOUND,   /* no order with that id */
+    BOOK_BADSTATE,   /* the lifecycle does not allow that transition */
+    BOOK_BADID,      /* a CREATED event out of sequence */
+};
+
+typedef void (*book_observer_fn)(void *ctx, const struct order_event *ev,
+                                 const struct order *after, int from);
+
+struct book;
+
+struct book *book_new(void);
+void book_free(struct book *b);
+
+#define BOOK_MAX_OBSERVERS 8
+/* Returns 0, or -1 when BOOK_MAX_OBSERVERS are registered already. */
+int book_observe(struct book *b, book_observer_fn fn, void *ctx);
+
+enum book_result book_apply(struct book *b, const struct order_event *ev);
+
+/* Creates the next order (ids ascend from 1). */
+const struct order *book_create(struct book *b, const struct order_fields *f,
+                                int64_t now_ms);
+enum book_result book_transition(struct book *b, uint64_t id, enum order_status to,
+                                 const char *source, const char *note, int64_t now_ms);
+
+const struct order *book_get(const struct book *b, uint64_t id);
+const struct order *book_by_key(const struct book *b, const char *key);
+uint64_t book_last_id(const struct book *b);
+size_t book_count_status(const struct book *b, enum order_status s);
+
+#endif

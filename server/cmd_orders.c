@@ -1,0 +1,288 @@
+/* Order commands: CREATE, GET, TRACK, UPDATE, CANCEL, HISTORY, LIST. They
+ * validate, then change state only through the order book. */
+#include <stdio.h>
+#include <string.h>
+
+#include "book.h"
+#include "clock.h"
+#include "command.h"
+#include "kvargs.h"
+#include "money.h"
+#include "server.h"
+
+/* Longest customer id, SKU or idempotency key; longest note. */
+#define ORDER_NAME_MAX 256
+#define ORDER_NOTE_MAX 1024
+#define ORDER_QTY_MAX 1000000000ULL
+#define LIST_LIMIT_MAX 1000
+#define LIST_LIMIT_DEFAULT 100
+#define TRACK_RECENT 5
+
+static void add_time(struct reply *r, const char *key, int64_t ms)
+{
+    char ts[CLOCK_RFC3339_LEN];
+    clock_format_rfc3339(ms, ts);
+    reply_record_str(r, key, ts);
+}
+
+static struct reply *order_reply(const struct order *o)
+{
+    struct reply *r = reply_record();
+    char amount[MONEY_TEXT_MAX];
+    money_format(o->amount, money_exponent(o->currency), amount);
+    reply_record_int(r, "id", (long long)o->id);
+    reply_record_str(r, "status", order_status_name(o->status));
+    reply_record_str(r, "customer", o->customer);
+    reply_record_str(r, "item", o->item);
+    reply_record_int(r, "qty", o->qty);
+    reply_record_str(r, "amount", amount);
+    reply_record_str(r, "currency", o->currency);
+    if (o->key)
+        reply_record_str(r, "key", o->key);
+    add_time(r, "created", o->created_ms);
+    add_time(r, "updated", o->updated_ms);
+    return r;
+}
+
+/* A name-like value: 1..ORDER_NAME_MAX bytes, no control characters. */
+static struct reply *check_name(const char *field, const char *v, size_t len)
+{
+    if (len == 0)
+        return reply_error(ERR_BADARG, "%s must not be empty", field);
+    if (len > ORDER_NAME_MAX)
+        return reply_error(ERR_BADARG, "%s is longer than %d bytes", field, ORDER_NAME_MAX);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return reply_error(ERR_BADARG, "%s must not contain control characters", field);
+    return NULL;
+}
+
+static struct reply *check_note(const char *field, size_t len)
+{
+    if (len > ORDER_NOTE_MAX)
+        return reply_error(ERR_BADARG, "%s is longer than %d bytes", field, ORDER_NOTE_MAX);
+    return NULL;
+}
+
+/* The order named by argv[1], or NULL with *err set. */
+static const struct order *find_order(struct cmd_ctx *ctx, const struct request *req,
+                                      struct reply **err)
+{
+    uint64_t id;
+    const struct arg *a = &req->argv[1];
+    if (a->len > 20 || kv_parse_uint(a->ptr, 1, UINT64_MAX, &id) != 0 ||
+        strlen(a->ptr) != a->len) {
+        char shown[64];
+        kv_printable(shown, sizeof shown, a->ptr, a->len);
+        *err = reply_error(ERR_BADARG, "order id must be a positive integer, got '%s'", shown);
+        return NULL;
+    }
+    const struct order *o = book_get(ctx->srv->book, id);
+    if (o == NULL)
+        *err = reply_error(ERR_NOTFOUND, "order %llu does not exist", (unsigned long long)id);
+    return o;
+}
+
+struct reply *cmd_create(struct cmd_ctx *ctx, const struct request *req)
+{
+    enum { F_CUSTOMER, F_ITEM, F_QTY, F_AMOUNT, F_CURRENCY, F_KEY, F_COUNT };
+    struct kvfield f[F_COUNT] = {
+        [F_CUSTOMER] = {"customer", true, NULL, 0},
+        [F_ITEM] = {"item", true, NULL, 0},
+        [F_QTY] = {"qty", true, NULL, 0},
+        [F_AMOUNT] = {"amount", true, NULL, 0},
+        [F_CURRENCY] = {"currency", false, NULL, 0},
+        [F_KEY] = {"key", false, NULL, 0},
+    };
+    struct reply *err = kvargs_parse(req, 1, f, F_COUNT);
+    if (err)
+        return err;
+    if ((err = check_name("customer", f[F_CUSTOMER].val, f[F_CUSTOMER].len)) ||
+        (err = check_name("item", f[F_ITEM].val, f[F_ITEM].len)) ||
+        (f[F_KEY].val && (err = check_name("key", f[F_KEY].val, f[F_KEY].len))))
+        return err;
+
+    struct order_fields of = {
+        .customer = f[F_CUSTOMER].val,
+        .item = f[F_ITEM].val,
+        .key = f[F_KEY].val,
+    };
+    char shown[64];
+    uint64_t qty;
+    if (kv_parse_uint(f[F_QTY].val, 1, ORDER_QTY_MAX, &qty) != 0) {
+        kv_printable(shown, sizeof shown, f[F_QTY].val, f[F_QTY].len);
+        return reply_error(ERR_BADARG, "qty must be an integer from 1 to %llu, got '%s'",
+                           ORDER_QTY_MAX, shown);
+    }
+    of.qty = (int64_t)qty;
+
+    const char *cur = f[F_CURRENCY].val ? f[F_CURRENCY].val : "USD";
+    int exponent = money_exponent(cur);
+    if (exponent < 0) {
+        kv_printable(shown, sizeof shown, cur, strlen(cur));
+        return reply_error(ERR_BADARG, "currency '%s' is not an ISO 4217 code", shown);
+    }
+    memcpy(of.currency, cur, 4);
+
+    const char *why;
+    if (money_parse(f[F_AMOUNT].val, exponent, &of.amount, &why) != 0) {
+        kv_printable(shown, sizeof shown, f[F_AMOUNT].val, f[F_AMOUNT].len);
+        return reply_error(ERR_BADARG, "amount '%s' %s", shown, why);
+    }
+
+    if (of.key) {
+        const struct order *prior = book_by_key(ctx->srv->book, of.key);
+        if (prior) {
+            if (!order_same_fields(prior, &of)) {
+                kv_printable(shown, sizeof shown, of.key, strlen(of.key));
+                return reply_error(ERR_CONFLICT, "key %s was used for order %llu with other fields",
+                                   shown, (unsigned long long)prior->id);
+            }
+            struct reply *r = order_reply(prior);
+            reply_record_int(r, "replayed", 1);
+            return r;
+        }
+    }
+    const struct order *o = book_create(ctx->srv->book, &of, ctx->srv->now_ms);
+    return order_reply(o);
+}
+
+struct reply *cmd_get(struct cmd_ctx *ctx, const struct request *req)
+{
+    struct reply *err = NULL;
+    const struct order *o = find_order(ctx, req, &err);
+    return o ? order_reply(o) : err;
+}
+
+static struct reply *transition_word(const struct order_transition *t)
+{
+    char ts[CLOCK_RFC3339_LEN];
+    clock_format_rfc3339(t->time_ms, ts);
+    return reply_stringf("%s@%s", order_status_name(t->to), ts);
+}
+
+struct reply *cmd_track(struct cmd_ctx *ctx, const struct request *req)
+{
+    struct reply *err = NULL;
+    const struct order *o = find_order(ctx, req, &err);
+    if (o == NULL)
+        return err;
+    struct reply *r = reply_record();
+    reply_record_int(r, "id", (long long)o->id);
+    reply_record_str(r, "status", order_status_name(o->status));
+    add_time(r, "updated", o->updated_ms);
+    struct reply *recent = reply_list();
+    for (size_t i = o->nhistory, n = 0; i > 0 && n < TRACK_RECENT; i--, n++)
+        reply_list_add(recent, transition_word(&o->history[i - 1]));
+    reply_record_add(r, "recent", recent);
+    return r;
+}
+
+static struct reply *move(struct cmd_ctx *ctx, const struct order *o, enum order_status to,
+                          const char *note)
+{
+    enum order_status from = o->status;
+    switch (book_transition(ctx->srv->book, o->id, to, "client", note, ctx->srv->now_ms)) {
+    case BOOK_OK:
+        return order_reply(o);
+    case BOOK_BADSTATE:
+        return reply_error(ERR_STATE, "cannot move order %llu from %s to %s",
+                           (unsigned long long)o->id, order_status_name(from),
+                           order_status_name(to));
+    default:
+        return reply_error(ERR_NOTFOUND, "order %llu does not exist",
+                           (unsigned long long)o->id);
+    }
+}
+
+struct reply *cmd_update(struct cmd_ctx *ctx, const struct request *req)
+{
+    struct reply *err = NULL;
+    const struct order *o = find_order(ctx, req, &err);
+    if (o == NULL)
+        return err;
+    struct kvfield f[] = {{"status", true, NULL, 0}, {"note", false, NULL, 0}};
+    if ((err = kvargs_parse(req, 2, f, 2)))
+        return err;
+    if (f[1].val && (err = check_note("note", f[1].len)))
+        return err;
+    int to = order_status_parse(f[0].val);
+    if (to < 0) {
+        char shown[64];
+        kv_printable(shown, sizeof shown, f[0].val, f[0].len);
+        return reply_error(ERR_BADARG,
+                           "unknown status '%s' (PENDING RESERVED PAID SHIPPED DELIVERED FAILED CANCELLED)",
+                           shown);
+    }
+    return move(ctx, o, (enum order_status)to, f[1].val);
+}
+
+struct reply *cmd_cancel(struct cmd_ctx *ctx, const struct request *req)
+{
+    struct reply *err = NULL;
+    const struct order *o = find_order(ctx, req, &err);
+    if (o == NULL)
+        return err;
+    struct kvfield f[] = {{"reason", false, NULL, 0}};
+    if ((err = kvargs_parse(req, 2, f, 1)))
+        return err;
+    if (f[0].val && (err = check_note("reason", f[0].len)))
+        return err;
+    return move(ctx, o, ORDER_CANCELLED, f[0].val);
+}
+
+struct reply *cmd_history(struct cmd_ctx *ctx, const struct request *req)
+{
+    struct reply *err = NULL;
+    const struct order *o = find_order(ctx, req, &err);
+    if (o == NULL)
+        return err;
+    struct reply *list = reply_list();
+    for (size_t i = 0; i < o->nhistory; i++) {
+        const struct order_transition *t = &o->history[i];
+        struct reply *r = reply_record();
+        add_time(r, "time", t->time_ms);
+        reply_record_add(r, "from", t->from < 0 ? reply_nil()
+                                                : reply_cstring(order_status_name(t->from)));
+        reply_record_str(r, "to", order_status_name(t->to));
+        reply_record_str(r, "source", t->source);
+        reply_record_add(r, "note", t->note ? reply_cstring(t->note) : reply_nil());
+        reply_list_add(list, r);
+    }
+    return list;
+}
+
+struct reply *cmd_list(struct cmd_ctx *ctx, const struct request *req)
+{
+    enum { F_STATUS, F_CUSTOMER, F_AFTER, F_LIMIT, F_COUNT };
+    struct kvfield f[F_COUNT] = {
+        [F_STATUS] = {"status", false, NULL, 0},
+        [F_CUSTOMER] = {"customer", false, NULL, 0},
+        [F_AFTER] = {"after", false, NULL, 0},
+        [F_LIMIT] = {"limit", false, NULL, 0},
+    };
+    struct reply *err = kvargs_parse(req, 1, f, F_COUNT);
+    if (err)
+        return err;
+    int status = -1;
+    uint64_t after = 0, limit = LIST_LIMIT_DEFAULT;
+    if (f[F_STATUS].val && (status = order_status_parse(f[F_STATUS].val)) < 0)
+        return reply_error(ERR_BADARG, "unknown status in status=");
+    if (f[F_AFTER].val && kv_parse_uint(f[F_AFTER].val, 0, UINT64_MAX, &after) != 0)
+        return reply_error(ERR_BADARG, "after must be an order id (a non-negative integer)");
+    if (f[F_LIMIT].val && kv_parse_uint(f[F_LIMIT].val, 1, LIST_LIMIT_MAX, &limit) != 0)
+        return reply_error(ERR_BADARG, "limit must be an integer from 1 to %d", LIST_LIMIT_MAX);
+
+    const struct book *book = ctx->srv->book;
+    uint64_t last = book_last_id(book);
+    struct reply *list = reply_list();
+    for (uint64_t id = after + 1; after < last && id <= last && list->n < limit; id++) {
+        const struct order *o = book_get(book, id);
+        if (status >= 0 && (int)o->status != status)
+            continue;
+        if (f[F_CUSTOMER].val && strcmp(o->customer, f[F_CUSTOMER].val) != 0)
+            continue;
+        reply_list_add(list, order_reply(o));
+    }
+    return list;
+}

@@ -1,0 +1,84 @@
+/* Commands about the server and the session: PING, HELP, QUIT, INFO. */
+#include "book.h"
+#include "clock.h"
+#include "command.h"
+#include "conn.h"
+#include "kvargs.h"
+#include "server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req)
+{
+    (void)ctx;
+    if (req->argc == 1)
+        return reply_status("PONG");
+    if (req->argc == 2)
+        return reply_string(req->argv[1].ptr, req->argv[1].len);
+    return reply_error(ERR_ERR, "wrong number of arguments for 'PING'");
+}
+
+static struct reply *help_line(const struct command *cmd)
+{
+    return reply_stringf("%s - %s", cmd->synopsis, cmd->summary);
+}
+
+struct reply *cmd_help(struct cmd_ctx *ctx, const struct request *req)
+{
+    (void)ctx;
+    size_t n;
+    const struct command *table = command_table(&n);
+    if (req->argc == 2) {
+        const struct command *cmd = command_lookup(req->argv[1].ptr, req->argv[1].len);
+        if (cmd == NULL) {
+            char shown[96];
+            kv_printable(shown, sizeof shown, req->argv[1].ptr, req->argv[1].len);
+            return reply_error(ERR_NOTFOUND, "no command '%s' (HELP lists them all)", shown);
+        }
+        return help_line(cmd);
+    }
+    if (req->argc > 2)
+        return reply_error(ERR_ERR, "wrong number of arguments for 'HELP'");
+    struct reply *list = reply_list();
+    for (size_t i = 0; i < n; i++)
+        reply_list_add(list, help_line(&table[i]));
+    return list;
+}
+
+struct reply *cmd_quit(struct cmd_ctx *ctx, const struct request *req)
+{
+    (void)req;
+    if (ctx->conn)
+        conn_close_after_reply(ctx->conn);
+    return reply_status("OK");
+}
+
+struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req)
+{
+    (void)req;
+    struct server *srv = ctx->srv;
+    struct reply *r = reply_record();
+    char lower[32];
+
+    reply_record_str(r, "version", ORDERD_VERSION);
+    reply_record_int(r, "uptime_seconds", (clock_mono_ms() - srv->started_mono_ms) / 1000);
+    reply_record_int(r, "connected_clients", (long long)srv->nconns);
+    reply_record_int(r, "total_connections", (long long)srv->stats.connections_total);
+    reply_record_int(r, "rejected_connections", (long long)srv->stats.connections_rejected);
+    reply_record_int(r, "total_commands", (long long)srv->stats.commands);
+    reply_record_int(r, "total_errors", (long long)srv->stats.errors);
+    reply_record_int(r, "orders", (long long)book_last_id(srv->book));
+    for (int s = 0; s < ORDER_STATUS_COUNT; s++) {
+        const char *name = order_status_name((enum order_status)s);
+        size_t i = 0;
+        for (; name[i] && i < sizeof lower - 1; i++)
+            lower[i] = (char)(name[i] - 'A' + 'a');
+        lower[i] = '\0';
+        char key[48];
+        snprintf(key, sizeof key, "orders_%s", lower);
+        reply_record_int(r, key, (long long)book_count_status(srv->book, (enum order_status)s));
+    }
+    reply_record_int(r, "used_memory_rss", (long long)server_rss_bytes());
+    return r;
+}

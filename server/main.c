@@ -1,0 +1,122 @@
+/* orderd: flags, then the server until a signal stops it. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvargs.h"
+#include "log.h"
+#include "server.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: orderd [options]\n"
+            "  --bind <addr>         address to listen on (default 127.0.0.1)\n"
+            "  --port <n>            TCP port (default 7070; 0 picks a free one)\n"
+            "  --max-clients <n>     connections at once (default %u)\n"
+            "  --max-inline <bytes>  longest inline line (default %u)\n"
+            "  --max-bulk <bytes>    longest RESP bulk string (default %u)\n"
+            "  --max-args <n>        arguments per request (default %u)\n"
+            "  --max-request <bytes> unparsed bytes of one request (default %u)\n"
+            "  --max-output <bytes>  unread reply bytes before a client is paused (default %u)\n"
+            "  --help                this text\n"
+            "  --version             the version\n",
+            SERVER_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
+            PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, SERVER_MAX_OUTPUT_DEFAULT);
+}
+
+static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max, size_t *out)
+{
+    uint64_t n;
+    if (kv_parse_uint(v, min, max, &n) != 0) {
+        fprintf(stderr, "orderd: --%s needs an integer from %llu to %llu, got '%s'\n", name,
+                (unsigned long long)min, (unsigned long long)max, v);
+        return -1;
+    }
+    *out = (size_t)n;
+    return 0;
+}
+
+enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
+       OPT_MAX_OUTPUT };
+
+static int parse_flags(int argc, char **argv, struct server_config *cfg)
+{
+    static const struct option opts[] = {
+        {"bind", required_argument, NULL, 'b'},
+        {"port", required_argument, NULL, 'p'},
+        {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+        {"max-inline", required_argument, NULL, OPT_MAX_INLINE},
+        {"max-bulk", required_argument, NULL, OPT_MAX_BULK},
+        {"max-args", required_argument, NULL, OPT_MAX_ARGS},
+        {"max-request", required_argument, NULL, OPT_MAX_REQUEST},
+        {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const uint64_t G = 1ULL << 30;
+    size_t port;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 'b':
+            if (strlen(optarg) >= sizeof cfg->bind) {
+                fprintf(stderr, "orderd: --bind address too long\n");
+                return -1;
+            }
+            strcpy(cfg->bind, optarg);
+            break;
+        case 'p':
+            rc = size_flag("port", optarg, 0, 65535, &port);
+            cfg->port = (int)port;
+            break;
+        case OPT_MAX_CLIENTS: rc = size_flag("max-clients", optarg, 1, 1000000, &cfg->max_clients); break;
+        case OPT_MAX_INLINE: rc = size_flag("max-inline", optarg, 16, G, &cfg->limits.max_inline); break;
+        case OPT_MAX_BULK: rc = size_flag("max-bulk", optarg, 16, G, &cfg->limits.max_bulk); break;
+        case OPT_MAX_ARGS: rc = size_flag("max-args", optarg, 1, 1000000, &cfg->limits.max_args); break;
+        case OPT_MAX_REQUEST: rc = size_flag("max-request", optarg, 64, 4 * G, &cfg->limits.max_pending); break;
+        case OPT_MAX_OUTPUT: rc = size_flag("max-output", optarg, 1024, 4 * G, &cfg->max_output); break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("orderd %s\n", ORDERD_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+        if (rc != 0)
+            return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "orderd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct server_config cfg;
+    struct server srv;
+    char err[256];
+
+    server_config_default(&cfg);
+    if (parse_flags(argc, argv, &cfg) != 0)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    if (server_init(&srv, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "orderd: %s\n", err);
+        return 1;
+    }
+    server_run(&srv);
+    server_free(&srv);
+    log_event("info", "event=stopped");
+    return 0;
+}

@@ -1,0 +1,223 @@
+/* The server: listener, signals, shutdown, and the state they share. */
+#include "server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "book.h"
+#include "clock.h"
+#include "conn.h"
+#include "log.h"
+
+/* How long shutdown waits for clients to take their last replies. */
+#define SHUTDOWN_GRACE_MS 5000
+/* After EMFILE, accepting resumes after this pause (as memcached does). */
+#define ACCEPT_RETRY_MS 100
+
+void server_config_default(struct server_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->bind, sizeof cfg->bind, "127.0.0.1");
+    cfg->port = 7070;
+    proto_limits_default(&cfg->limits);
+    cfg->max_clients = SERVER_MAX_CLIENTS_DEFAULT;
+    cfg->max_output = SERVER_MAX_OUTPUT_DEFAULT;
+}
+
+void server_tick(struct server *srv)
+{
+    srv->now_ms = clock_wall_ms();
+}
+
+static void refuse(struct server *srv, int fd)
+{
+    char msg[96];
+    int n = snprintf(msg, sizeof msg, "-LIMIT too many clients (max %zu)\r\n",
+                     srv->cfg.max_clients);
+    /* Best effort: the socket is fresh, its buffer empty. */
+    if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        (void)0;
+    close(fd);
+    srv->stats.connections_rejected++;
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                      struct sockaddr *addr, int socklen, void *arg)
+{
+    struct server *srv = arg;
+    (void)l;
+    (void)addr;
+    (void)socklen;
+    server_tick(srv);
+    if (srv->nconns >= srv->cfg.max_clients) {
+        refuse(srv, fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    srv->stats.connections_total++;
+    conn_new(srv, fd);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct server *srv = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        /* Out of descriptors: stop accepting for a moment instead of
+         * spinning on a listener that stays readable. */
+        log_event("warn", "event=accept_paused error=\"%s\"", strerror(err));
+        evconnlistener_disable(l);
+        struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+        evtimer_add(srv->accept_retry, &tv);
+    }
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    if (srv->listener && !srv->shutting_down)
+        evconnlistener_enable(srv->listener);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_event("info", "event=shutdown signal=%s", sig == SIGINT ? "INT" : "TERM");
+    server_shutdown(arg);
+}
+
+static void on_shutdown_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    log_event("warn", "event=shutdown_forced clients=%zu", srv->nconns);
+    event_base_loopbreak(srv->base);
+}
+
+int server_init(struct server *srv, const struct server_config *cfg, char *err,
+                size_t errlen)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->cfg = *cfg;
+    srv->started_mono_ms = clock_mono_ms();
+    server_tick(srv);
+
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    char addr[96];
+    if (strchr(cfg->bind, ':'))
+        snprintf(addr, sizeof addr, "[%s]:%d", cfg->bind, cfg->port);
+    else
+        snprintf(addr, sizeof addr, "%s:%d", cfg->bind, cfg->port);
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
+        snprintf(err, errlen, "cannot parse bind address '%s'", cfg->bind);
+        return -1;
+    }
+
+    srv->base = event_base_new();
+    if (srv->base == NULL) {
+        snprintf(err, errlen, "cannot create the event loop");
+        return -1;
+    }
+    srv->listener = evconnlistener_new_bind(
+        srv->base, on_accept, srv,
+        LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 511,
+        (struct sockaddr *)&ss, sslen);
+    if (srv->listener == NULL) {
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+        event_base_free(srv->base);
+        srv->base = NULL;
+        return -1;
+    }
+    evconnlistener_set_error_cb(srv->listener, on_accept_error);
+
+    srv->book = book_new();
+    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    srv->accept_retry = evtimer_new(srv->base, on_accept_retry, srv);
+    srv->shutdown_deadline = evtimer_new(srv->base, on_shutdown_deadline, srv);
+    evsignal_add(srv->sig_int, NULL);
+    evsignal_add(srv->sig_term, NULL);
+    log_event("info", "event=listening addr=%s version=%s", addr, ORDERD_VERSION);
+    return 0;
+}
+
+void server_run(struct server *srv)
+{
+    event_base_dispatch(srv->base);
+}
+
+void server_shutdown(struct server *srv)
+{
+    if (srv->shutting_down)
+        return;
+    srv->shutting_down = true;
+    if (srv->listener) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+    }
+    evsignal_del(srv->sig_int);
+    evsignal_del(srv->sig_term);
+    evtimer_del(srv->accept_retry);
+    if (srv->nconns == 0) {
+        event_base_loopbreak(srv->base);
+        return;
+    }
+    struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
+    evtimer_add(srv->shutdown_deadline, &tv);
+    for (struct conn *c = srv->conns, *next; c; c = next) {
+        next = conn_next(c);
+        conn_finish(c);
+    }
+}
+
+void server_conn_closed(struct server *srv)
+{
+    if (srv->shutting_down && srv->nconns == 0)
+        event_base_loopbreak(srv->base);
+}
+
+void server_free(struct server *srv)
+{
+    while (srv->conns)
+        conn_free(srv->conns);
+    if (srv->listener)
+        evconnlistener_free(srv->listener);
+    if (srv->sig_int)
+        event_free(srv->sig_int);
+    if (srv->sig_term)
+        event_free(srv->sig_term);
+    if (srv->accept_retry)
+        event_free(srv->accept_retry);
+    if (srv->shutdown_deadline)
+        event_free(srv->shutdown_deadline);
+    book_free(srv->book);
+    if (srv->base)
+        event_base_free(srv->base);
+    memset(srv, 0, sizeof *srv);
+}
+
+size_t server_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}

@@ -1,0 +1,84 @@
+# Shared by the integration tests (sourced). Starts the real orderd on a
+# free port and stops it at exit, failing the test if the server did not
+# exit cleanly (a sanitizer report, a crash, a non-zero status).
+#
+#   start_orderd [flags...]   sets PORT and ORDERD_PID; stderr goes to $ORDERD_LOG
+#   stop_orderd               SIGTERM, wait, check exit status and log
+#   expect NAME GOT WANT      compare, print a diff and fail on mismatch
+#   resp_send BYTES...        printf the bytes to the server, print the reply
+
+set -uo pipefail
+: "${ORDERD:?ORDERD must name the orderd binary}"
+ORDERD=$(realpath "$ORDERD")
+PY=/usr/bin/python3   # Debian's python3, which has python3-redis
+TEST_TMP=$(mktemp -d)
+ORDERD_LOG=$TEST_TMP/orderd.log
+ORDERD_PID=
+PORT=
+FAILED=0
+
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+    local port=$1 i
+    for i in $(seq 1 200); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+        sleep 0.025
+    done
+    return 1
+}
+
+start_orderd() {
+    PORT=$(free_port)
+    "$ORDERD" --port "$PORT" "$@" 2>>"$ORDERD_LOG" &
+    ORDERD_PID=$!
+    if ! wait_port "$PORT"; then
+        echo "orderd did not start; its log:" >&2
+        cat "$ORDERD_LOG" >&2
+        exit 1
+    fi
+}
+
+stop_orderd() {
+    [ -n "$ORDERD_PID" ] || return 0
+    local pid=$ORDERD_PID status
+    ORDERD_PID=
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"
+    status=$?
+    if [ "$status" -ne 0 ] || grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$ORDERD_LOG"; then
+        echo "FAIL: orderd exited with status $status; its log:" >&2
+        cat "$ORDERD_LOG" >&2
+        FAILED=1
+    fi
+}
+
+cleanup() {
+    stop_orderd
+    rm -rf "$TEST_TMP"
+    [ "$FAILED" -eq 0 ] || exit 1
+}
+trap cleanup EXIT
+
+expect() {
+    local name=$1 got=$2 want=$3
+    if [ "$got" != "$want" ]; then
+        echo "FAIL: $name" >&2
+        diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") >&2 || true
+        FAILED=1
+        return 1
+    fi
+}
+
+# Sends raw bytes (printf format) and prints everything the server answers
+# until it closes or goes quiet for a moment.
+resp_send() {
+    printf "$@" | nc -N -w3 127.0.0.1 "$PORT"
+}
+
+# Drops the timestamps from text-rendered replies so they compare stably.
+strip_times() {
+    sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z/<time>/g'
+}
