@@ -41,6 +41,9 @@ PROTO_OBJ  := $(PROTO_SRC:%.c=$(OUT)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(OUT)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 
+# Keep test objects: make would otherwise delete them as intermediates.
+.SECONDARY:
+
 .PHONY: all run test unit integration test-release test-asan bench clean deps
 all: $(BINDIR)/orderd
 

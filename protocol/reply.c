@@ -18,7 +18,13 @@ static struct reply *reply_new(enum reply_type type)
 
 static void set_str(struct reply *r, const char *s, size_t n)
 {
-    r->str = xstrndup(s, n);
+    if (n < sizeof r->inl) {
+        memcpy(r->inl, s, n);
+        r->inl[n] = '\0';
+        r->str = r->inl;
+    } else {
+        r->str = xstrndup(s, n);
+    }
     r->len = n;
 }
 
@@ -104,7 +110,8 @@ static void grow(struct reply *r)
 {
     if (r->n < r->cap)
         return;
-    r->cap = r->cap ? r->cap * 2 : 8;
+    /* 16 holds a whole order record without growing again. */
+    r->cap = r->cap ? r->cap * 2 : 16;
     r->items = xrealloc(r->items, r->cap * sizeof *r->items);
     if (r->type == REPLY_RECORD)
         r->keys = xrealloc(r->keys, r->cap * sizeof *r->keys);
@@ -113,7 +120,7 @@ static void grow(struct reply *r)
 void reply_record_add(struct reply *rec, const char *key, struct reply *val)
 {
     grow(rec);
-    rec->keys[rec->n] = xstrdup(key);
+    rec->keys[rec->n] = key;
     rec->items[rec->n++] = val;
 }
 
@@ -155,13 +162,11 @@ void reply_free(struct reply *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->n; i++) {
+    for (size_t i = 0; i < r->n; i++)
         reply_free(r->items[i]);
-        if (r->keys)
-            free(r->keys[i]);
-    }
     free(r->items);
     free(r->keys);
-    free(r->str);
+    if (r->str != r->inl)
+        free(r->str);
     free(r);
 }

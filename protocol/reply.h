@@ -26,17 +26,24 @@ enum reply_type {
     REPLY_PUSH,     /* an out-of-band message: a kind, then its words */
 };
 
+/* Strings this short live inside the reply node: most values in orderd's
+ * replies (statuses, ids, times, amounts) fit, which saves an allocation
+ * per field. */
+#define REPLY_INLINE_STR 32
+
 struct reply {
     enum reply_type type;
     long long integer;
-    char *str;              /* owned: status text, error message, string
-                               bytes (NUL-terminated), push kind */
+    char *str;              /* status text, error message, string bytes
+                               (NUL-terminated), push kind: points at inl
+                               or at an owned allocation */
     size_t len;
     const char *code;       /* error code: one of the ERR_* literals */
-    char **keys;            /* record: owned copies, one per item */
+    const char **keys;      /* record: borrowed, see reply_record_add */
     struct reply **items;   /* record values, list and push elements */
     size_t n;
     size_t cap;
+    char inl[REPLY_INLINE_STR];
 };
 
 struct reply *reply_status(const char *text);
@@ -52,7 +59,10 @@ struct reply *reply_record(void);
 struct reply *reply_list(void);
 struct reply *reply_push(const char *kind);
 
-/* Appends to a record; takes ownership of val, copies key. */
+/* Appends to a record; takes ownership of val. The key is borrowed, not
+ * copied: it must be a string literal or otherwise outlive the reply (field
+ * names are fixed vocabulary, and copying them was most of a record's
+ * allocations). */
 void reply_record_add(struct reply *rec, const char *key, struct reply *val);
 void reply_record_str(struct reply *rec, const char *key, const char *val);
 void reply_record_int(struct reply *rec, const char *key, long long val);

@@ -1,8 +1,6 @@
 /* Clock readings and the one time format orderd prints. */
 #include "clock.h"
 
-#include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 int64_t clock_wall_ms(void)
@@ -19,6 +17,18 @@ int64_t clock_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Writes n decimal digits of v, zero-padded, at p. */
+static char *put_digits(char *p, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* Formatted by hand: this runs for every timestamp in every reply, and
+ * snprintf was a visible share of CREATE's cost. */
 void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN])
 {
     time_t secs = (time_t)(ms / 1000);
@@ -29,12 +39,20 @@ void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN])
         secs -= 1;
     }
     gmtime_r(&secs, &tm);
-    /* Formatted wide, then cut: years past 9999 are not our problem, but the
-     * compiler cannot know the fields are in range. */
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, millis);
-    memcpy(out, tmp, CLOCK_RFC3339_LEN - 1);
-    out[CLOCK_RFC3339_LEN - 1] = '\0';
+    char *p = out;
+    p = put_digits(p, (tm.tm_year + 1900) % 10000, 4);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mday, 2);
+    *p++ = 'T';
+    p = put_digits(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_sec, 2);
+    *p++ = '.';
+    p = put_digits(p, millis, 3);
+    *p++ = 'Z';
+    *p = '\0';
 }

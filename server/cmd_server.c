@@ -59,7 +59,6 @@ struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req)
     (void)req;
     struct server *srv = ctx->srv;
     struct reply *r = reply_record();
-    char lower[32];
 
     reply_record_str(r, "version", ORDERD_VERSION);
     reply_record_int(r, "uptime_seconds", (clock_mono_ms() - srv->started_mono_ms) / 1000);
@@ -69,16 +68,16 @@ struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req)
     reply_record_int(r, "total_commands", (long long)srv->stats.commands);
     reply_record_int(r, "total_errors", (long long)srv->stats.errors);
     reply_record_int(r, "orders", (long long)book_last_id(srv->book));
-    for (int s = 0; s < ORDER_STATUS_COUNT; s++) {
-        const char *name = order_status_name((enum order_status)s);
-        size_t i = 0;
-        for (; name[i] && i < sizeof lower - 1; i++)
-            lower[i] = (char)(name[i] - 'A' + 'a');
-        lower[i] = '\0';
-        char key[48];
-        snprintf(key, sizeof key, "orders_%s", lower);
-        reply_record_int(r, key, (long long)book_count_status(srv->book, (enum order_status)s));
-    }
+    /* Record keys are borrowed, so they come from a fixed table. */
+    static const char *const by_status[ORDER_STATUS_COUNT] = {
+        [ORDER_PENDING] = "orders_pending",     [ORDER_RESERVED] = "orders_reserved",
+        [ORDER_PAID] = "orders_paid",           [ORDER_SHIPPED] = "orders_shipped",
+        [ORDER_DELIVERED] = "orders_delivered", [ORDER_FAILED] = "orders_failed",
+        [ORDER_CANCELLED] = "orders_cancelled",
+    };
+    for (int s = 0; s < ORDER_STATUS_COUNT; s++)
+        reply_record_int(r, by_status[s],
+                         (long long)book_count_status(srv->book, (enum order_status)s));
     reply_record_int(r, "used_memory_rss", (long long)server_rss_bytes());
     return r;
 }

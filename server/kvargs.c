@@ -38,9 +38,10 @@ struct reply *kvargs_parse(const struct request *req, size_t from,
     for (size_t a = from; a < req->argc; a++) {
         const struct arg *arg = &req->argv[a];
         const char *eq = memchr(arg->ptr, '=', arg->len);
-        kv_printable(shown, sizeof shown, arg->ptr, arg->len);
-        if (eq == NULL || eq == arg->ptr)
+        if (eq == NULL || eq == arg->ptr) {
+            kv_printable(shown, sizeof shown, arg->ptr, arg->len);
             return reply_error(ERR_BADARG, "expected key=value, got '%s'", shown);
+        }
         size_t klen = (size_t)(eq - arg->ptr);
         struct kvfield *f = NULL;
         for (size_t i = 0; i < nfields; i++)

@@ -20,10 +20,12 @@ static const char currencies_0[] =
     "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
 static const char currencies_3[] = "BHD IQD JOD KWD LYD OMR TND";
 
+/* list is codes separated by single spaces. */
 static int in_list(const char *list, const char *code)
 {
-    for (const char *p = list; *p; p += 4)
-        if (memcmp(p, code, 3) == 0)
+    size_t len = strlen(list);
+    for (size_t i = 0; i + 3 <= len; i += 4)
+        if (memcmp(list + i, code, 3) == 0)
             return 1;
     return 0;
 }
@@ -72,11 +74,12 @@ int money_parse(const char *s, int exponent, int64_t *minor, const char **why)
                                  : "has more decimals than the currency allows";
             return -1;
         }
-        if (v > (INT64_MAX - 9) / 10) {
+        int d = *p - '0';
+        if (v > (INT64_MAX - d) / 10) {
             *why = "is too large";
             return -1;
         }
-        v = v * 10 + (*p - '0');
+        v = v * 10 + d;
         digits++;
     }
     if (digits == 0 || frac == 0) {
