@@ -47,21 +47,27 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 .PHONY: all run test unit integration test-release test-asan bench clean deps
 all: $(BINDIR)/orderd
 
+# V=1 shows the full compiler lines.
+Q := $(if $(V),,@)
+
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(OUT)/libproto.a: $(PROTO_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BINDIR)/orderd: $(OUT)/server/main.o $(SERVER_OBJ) $(OUT)/libproto.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 
 $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(SERVER_OBJ) $(OUT)/libproto.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
 deps:
 	@scripts/deps
@@ -89,8 +95,15 @@ test: deps
 	@$(MAKE) --no-print-directory test-asan
 	@echo "all tests passed (release and asan+ubsan)"
 
+BENCH_TOOLS := build/bench/sink build/bench/consume
+
+build/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -o $@ $< $(PKG_CFLAGS) $(PKG_LIBS)
+
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	tests/bench/run
 
 clean:

@@ -195,7 +195,7 @@ void render_text(struct buf *out, const struct reply *r)
             render_text(out, r->items[i]);
         return;
     case REPLY_PUSH:
-        buf_append(out, r->str, r->len);
+        buf_appends(out, r->code);
         for (size_t i = 0; i < r->n; i++) {
             buf_appendc(out, ' ');
             text_word(out, r->items[i], i + 1 == r->n ? TEXT_REST : TEXT_WORD);

@@ -99,10 +99,18 @@ struct reply *reply_list(void)
     return reply_new(REPLY_LIST);
 }
 
-struct reply *reply_push(const char *kind)
+struct reply *reply_push_as(const char *kind, const char *text_kind)
 {
     struct reply *r = reply_new(REPLY_PUSH);
     set_str(r, kind, strlen(kind));
+    r->code = text_kind;
+    return r;
+}
+
+struct reply *reply_push(const char *kind)
+{
+    struct reply *r = reply_push_as(kind, NULL);
+    r->code = r->str;
     return r;
 }
 

@@ -38,7 +38,8 @@ struct reply {
                                (NUL-terminated), push kind: points at inl
                                or at an owned allocation */
     size_t len;
-    const char *code;       /* error code: one of the ERR_* literals */
+    const char *code;       /* error code: one of the ERR_* literals; for a
+                               push, its name in the text rendering */
     const char **keys;      /* record: borrowed, see reply_record_add */
     struct reply **items;   /* record values, list and push elements */
     size_t n;
@@ -57,7 +58,10 @@ struct reply *reply_stringf(const char *fmt, ...)
 struct reply *reply_nil(void);
 struct reply *reply_record(void);
 struct reply *reply_list(void);
+/* A push: RESP renders [kind, items...]; text renders one line starting
+ * with text_kind (reply_push uses kind for both). text_kind is borrowed. */
 struct reply *reply_push(const char *kind);
+struct reply *reply_push_as(const char *kind, const char *text_kind);
 
 /* Appends to a record; takes ownership of val. The key is borrowed, not
  * copied: it must be a string literal or otherwise outlive the reply (field

@@ -18,7 +18,7 @@ struct book {
     size_t count;
     size_t cap;
     size_t by_status[ORDER_STATUS_COUNT];
-    struct strmap keys;     /* idempotency key -> order id */
+    struct strmap keys;     /* idempotency key -> struct order * */
     struct observer observers[BOOK_MAX_OBSERVERS];
     size_t nobservers;
 };
@@ -99,7 +99,7 @@ static enum book_result apply_created(struct book *b, const struct order_event *
     b->orders[b->count++] = o;
     b->by_status[ORDER_PENDING]++;
     if (o->key)
-        strmap_put(&b->keys, o->key, strlen(o->key), o->id);
+        strmap_put(&b->keys, o->key, strlen(o->key), o);
     return BOOK_OK;
 }
 
@@ -173,10 +173,7 @@ const struct order *book_get(const struct book *b, uint64_t id)
 
 const struct order *book_by_key(const struct book *b, const char *key)
 {
-    uint64_t id;
-    if (!strmap_get(&b->keys, key, strlen(key), &id))
-        return NULL;
-    return book_get(b, id);
+    return strmap_get(&b->keys, key, strlen(key));
 }
 
 uint64_t book_last_id(const struct book *b)

@@ -4,6 +4,9 @@
 #include "command.h"
 #include "conn.h"
 #include "kvargs.h"
+#include "pubsub.h"
+#include "dlq.h"
+#include "channel.h"
 #include "server.h"
 
 #include <stdio.h>
@@ -11,7 +14,16 @@
 
 struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req)
 {
-    (void)ctx;
+    if (req->argc <= 2 && ctx->conn && req->kind == PROTO_RESP &&
+        pubsub_count(ctx->conn) > 0) {
+        /* A subscribed RESP2 client reads pushes only: Redis answers
+         * ["pong", message] there, and clients expect it. */
+        struct reply *r = reply_list();
+        reply_list_add(r, reply_cstring("pong"));
+        reply_list_add(r, req->argc == 2 ? reply_string(req->argv[1].ptr, req->argv[1].len)
+                                         : reply_cstring(""));
+        return r;
+    }
     if (req->argc == 1)
         return reply_status("PONG");
     if (req->argc == 2)
@@ -78,6 +90,16 @@ struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req)
     for (int s = 0; s < ORDER_STATUS_COUNT; s++)
         reply_record_int(r, by_status[s],
                          (long long)book_count_status(srv->book, (enum order_status)s));
+    reply_record_int(r, "pubsub_channels", (long long)pubsub_channel_count(srv->pubsub));
+    reply_record_int(r, "pubsub_patterns", (long long)pubsub_pattern_count(srv->pubsub));
+    reply_record_int(r, "published", (long long)srv->stats.published);
+    reply_record_int(r, "clients_cut_off", (long long)srv->stats.clients_cut_off);
+    size_t depth = dlq_count(srv->dlq);
+    const struct dlq_entry *oldest = dlq_at(srv->dlq, 0);
+    reply_record_int(r, "dlq_depth", (long long)depth);
+    reply_record_int(r, "dlq_oldest_age_seconds",
+                     oldest ? (srv->now_ms - oldest->dead_ms) / 1000 : 0);
+    reply_record_int(r, "dlq_dropped", (long long)dlq_dropped(srv->dlq));
     reply_record_int(r, "used_memory_rss", (long long)server_rss_bytes());
     return r;
 }

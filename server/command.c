@@ -6,9 +6,10 @@
 #include <strings.h>
 
 #include "kvargs.h"
+#include "pubsub.h"
 
 static const struct command commands[] = {
-    {"PING", -1, 0, cmd_ping, "PING [message]",
+    {"PING", -1, CMD_PUBSUB, cmd_ping, "PING [message]",
      "answers PONG, or echoes the message"},
     {"CREATE", -5, CMD_WRITE, cmd_create,
      "CREATE customer=<id> item=<sku> qty=<n> amount=<decimal> [currency=<ISO 4217>] [key=<idempotency key>]",
@@ -27,7 +28,39 @@ static const struct command commands[] = {
      "lists orders in ascending id; page with after=<last id seen>"},
     {"INFO", 1, 0, cmd_info, "INFO", "server version, uptime, clients, orders by status, memory"},
     {"HELP", -1, 0, cmd_help, "HELP [command]", "lists every command, or explains one"},
-    {"QUIT", 1, 0, cmd_quit, "QUIT", "answers OK and closes the connection"},
+    {"QUIT", 1, CMD_PUBSUB, cmd_quit, "QUIT", "answers OK and closes the connection"},
+    {"SUBSCRIBE", -2, CMD_PUBSUB, cmd_subscribe, "SUBSCRIBE <channel>...",
+     "receives every message published on the channels from now on"},
+    {"PSUBSCRIBE", -2, CMD_PUBSUB, cmd_psubscribe, "PSUBSCRIBE <pattern>...",
+     "the same for channels matching glob patterns (* ? [...] \\)"},
+    {"UNSUBSCRIBE", -1, CMD_PUBSUB, cmd_unsubscribe, "UNSUBSCRIBE [channel...]",
+     "stops receiving from the channels, or from all"},
+    {"PUNSUBSCRIBE", -1, CMD_PUBSUB, cmd_punsubscribe, "PUNSUBSCRIBE [pattern...]",
+     "stops receiving from the patterns, or from all"},
+    {"PUBLISH", 3, CMD_WRITE, cmd_publish, "PUBLISH <channel> <payload>",
+     "sends a message; appends it too when the channel is durable; answers the receivers"},
+    {"CHANNEL", -3, CMD_WRITE, cmd_channel,
+     "CHANNEL CREATE <ch> [maxlen=<n>] [maxage=<s>] [ackwait=<ms>] [maxdeliver=<n>] [backoff=<ms>] [backoffmax=<ms>] [maxpending=<n>] | CHANNEL INFO <ch>",
+     "declares a durable channel (same settings again is fine), or shows one"},
+    {"READ", -2, 0, cmd_read, "READ <ch> [from=<offset>] [count=<n, 1..1000, default 100>]",
+     "replays a durable channel's history"},
+    {"CONSUME", -4, CMD_WRITE, cmd_consume,
+     "CONSUME <ch> group=<g> consumer=<name> [count=<n>] [block=<ms>]",
+     "takes messages for a consumer group, at least once; block waits for them"},
+    {"ACK", -4, CMD_WRITE, cmd_ack, "ACK <ch> group=<g> <id>...",
+     "settles delivered messages; answers how many were pending"},
+    {"NACK", -4, CMD_WRITE, cmd_nack,
+     "NACK <ch> group=<g> <id> [delay=<ms>] [reason=<text>]",
+     "gives a message back for redelivery (after a backoff unless delay= says)"},
+    {"GROUPS", 2, 0, cmd_groups, "GROUPS <ch>",
+     "each consumer group: consumers, pending, lag, committed offset"},
+    {"PENDING", -3, 0, cmd_pending, "PENDING <ch> group=<g> [limit=<n>]",
+     "messages delivered and not settled: consumer, deliveries, state, idle time"},
+    {"CHANNELS", 1, 0, cmd_channels, "CHANNELS",
+     "every channel: durable or live, subscribers, length, groups"},
+    {"DLQ", -2, CMD_WRITE, cmd_dlq,
+     "DLQ LIST [channel=<ch>] [limit=<n>] | SHOW <id> | REPLAY <id>|ALL [channel=<ch>] [limit=<n>] | PURGE <id>|ALL [channel=<ch>]",
+     "the dead-letter queue: inspect, replay (oldest first) and purge"},
 };
 
 const struct command *command_table(size_t *count)
@@ -51,6 +84,17 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req)
         char shown[96];
         kv_printable(shown, sizeof shown, req->argv[0].ptr, req->argv[0].len);
         return reply_error(ERR_ERR, "unknown command '%s'", shown);
+    }
+    if (ctx->conn && !(cmd->flags & CMD_PUBSUB) && pubsub_count(ctx->conn) > 0) {
+        char lower[32];
+        size_t i = 0;
+        for (; cmd->name[i] && i < sizeof lower - 1; i++)
+            lower[i] = (char)(cmd->name[i] | 0x20);
+        lower[i] = '\0';
+        return reply_error(ERR_ERR,
+                           "Can't execute '%s': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT "
+                           "are allowed in this context",
+                           lower);
     }
     int argc = (int)req->argc;
     if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity))

@@ -19,7 +19,8 @@ struct cmd_ctx {
 typedef struct reply *(*cmd_handler)(struct cmd_ctx *ctx, const struct request *req);
 
 enum cmd_flags {
-    CMD_WRITE = 1 << 0,  /* changes state */
+    CMD_WRITE = 1 << 0,   /* changes state */
+    CMD_PUBSUB = 1 << 1,  /* allowed while the client is subscribed */
 };
 
 struct command {
@@ -34,7 +35,9 @@ struct command {
 const struct command *command_lookup(const char *name, size_t len);
 const struct command *command_table(size_t *count);
 
-/* Looks the command up, checks its arity and runs it. Never NULL. */
+/* Looks the command up, checks its arity (and, for a subscribed client,
+ * that the command is allowed) and runs it. NULL when the handler answered
+ * through the connection itself (several replies, or a blocked request). */
 struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req);
 
 /* Handlers, by family. */
@@ -50,5 +53,21 @@ struct reply *cmd_update(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_cancel(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_history(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_list(struct cmd_ctx *ctx, const struct request *req);
+
+struct reply *cmd_subscribe(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_psubscribe(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_unsubscribe(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_punsubscribe(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_publish(struct cmd_ctx *ctx, const struct request *req);
+
+struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_read(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_consume(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_ack(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_nack(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_groups(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_pending(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_channels(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_dlq(struct cmd_ctx *ctx, const struct request *req);
 
 #endif

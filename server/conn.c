@@ -2,21 +2,21 @@
  * most CONN_READ_CHUNK bytes, then every complete request in it, so one busy
  * client cannot starve the others. A client that stops reading its replies
  * is paused (not read, not parsed) until its output drains, so unread
- * replies cannot grow past max_output plus one reply. */
+ * replies cannot grow past max_output plus one reply. Pushes are different:
+ * they come from other clients' requests and cannot be paused, so a
+ * subscriber that stops reading is cut off at the pub/sub output limits. */
 #include "conn.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "command.h"
+#include "log.h"
 #include "render.h"
-#include "reply.h"
-#include "request.h"
 #include "server.h"
 #include "xalloc.h"
 
@@ -24,18 +24,30 @@
 
 struct conn {
     struct server *srv;
-    struct conn *prev, *next;  /* in srv->conns */
+    struct conn *prev, *next;    /* in srv->conns */
+    struct conn *dnext;          /* in srv->deferred, when deferred */
     uint64_t id;
     int fd;
     struct event *rev;
     struct event *wev;
-    struct req_parser *parser; /* owned */
-    struct buf out;            /* rendered, not yet written */
-    bool reading;              /* rev is added */
-    bool writing;              /* wev is added */
-    bool paused;               /* too much unread output: input waits */
-    bool eof;                  /* the peer will send nothing more */
-    bool closing;              /* close once out is written */
+    struct req_parser *parser;   /* owned */
+    struct buf out;              /* rendered, not yet written */
+    enum proto_kind kind;        /* of the request being run */
+    enum proto_kind push_kind;
+    struct pubsub_client *pubsub;
+    void (*block_cancel)(void *arg);
+    void *block_arg;
+    int64_t soft_since_ms;       /* over the pub/sub soft limit since, or 0 */
+    const char *kill_reason;
+    bool deferred;               /* on srv->deferred */
+    bool running;                /* inside run(): it will write at the end */
+    bool reading;                /* rev is added */
+    bool writing;                /* wev is added */
+    bool paused;                 /* too much unread output: input waits */
+    bool blocked;                /* a request waits for conn_unblock() */
+    bool eof;                    /* the peer will send nothing more */
+    bool closing;                /* close once out is written */
+    bool killed;                 /* close at the end of the turn, unsent or not */
 };
 
 static void on_readable(evutil_socket_t fd, short what, void *arg);
@@ -61,9 +73,26 @@ struct conn *conn_new(struct server *srv, int fd)
     return c;
 }
 
+static void undefer(struct conn *c)
+{
+    if (!c->deferred)
+        return;
+    for (struct conn **p = &c->srv->deferred; *p; p = &(*p)->dnext) {
+        if (*p == c) {
+            *p = c->dnext;
+            break;
+        }
+    }
+    c->deferred = false;
+}
+
 void conn_free(struct conn *c)
 {
     struct server *srv = c->srv;
+    if (c->blocked && c->block_cancel)
+        c->block_cancel(c->block_arg);
+    server_conn_closing(srv, c);
+    undefer(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -80,6 +109,26 @@ void conn_free(struct conn *c)
     server_conn_closed(srv);
 }
 
+static void schedule(struct conn *c)
+{
+    if (c->deferred || c->running)
+        return;
+    c->deferred = true;
+    c->dnext = c->srv->deferred;
+    c->srv->deferred = c;
+    server_wake_deferred(c->srv);
+}
+
+void conn_kill(struct conn *c, const char *reason)
+{
+    if (c->killed)
+        return;
+    c->killed = true;
+    c->kill_reason = reason;
+    c->running = false;  /* whatever runs it now must not write again */
+    schedule(c);
+}
+
 uint64_t conn_id(const struct conn *c)
 {
     return c->id;
@@ -90,6 +139,31 @@ struct conn *conn_next(const struct conn *c)
     return c->next;
 }
 
+size_t conn_output_pending(const struct conn *c)
+{
+    return buf_used(&c->out);
+}
+
+struct pubsub_client **conn_pubsub(struct conn *c)
+{
+    return &c->pubsub;
+}
+
+enum proto_kind conn_push_kind(const struct conn *c)
+{
+    return c->push_kind;
+}
+
+enum proto_kind conn_request_kind(const struct conn *c)
+{
+    return c->kind;
+}
+
+void conn_set_push_kind(struct conn *c, enum proto_kind kind)
+{
+    c->push_kind = kind;
+}
+
 static void emit(struct conn *c, struct reply *r, enum proto_kind kind)
 {
     if (r->type == REPLY_ERROR)
@@ -98,25 +172,86 @@ static void emit(struct conn *c, struct reply *r, enum proto_kind kind)
     reply_free(r);
 }
 
+void conn_reply(struct conn *c, struct reply *r)
+{
+    if (c->killed) {
+        reply_free(r);
+        return;
+    }
+    emit(c, r, c->kind);
+    schedule(c);
+}
+
+void conn_push_rendered(struct conn *c, const char *bytes, size_t n)
+{
+    const struct server_config *cfg = &c->srv->cfg;
+    if (c->killed)
+        return;
+    buf_append(&c->out, bytes, n);
+    size_t used = buf_used(&c->out);
+    if (used > cfg->pubsub_hard_limit) {
+        c->srv->stats.clients_cut_off++;
+        conn_kill(c, "pubsub output over the hard limit");
+        return;
+    }
+    if (used > cfg->pubsub_soft_limit) {
+        int64_t now = c->srv->now_ms;
+        if (c->soft_since_ms == 0) {
+            c->soft_since_ms = now;
+        } else if (now - c->soft_since_ms > (int64_t)cfg->pubsub_soft_seconds * 1000) {
+            c->srv->stats.clients_cut_off++;
+            conn_kill(c, "pubsub output over the soft limit for too long");
+            return;
+        }
+    } else {
+        c->soft_since_ms = 0;
+    }
+    schedule(c);
+}
+
+void conn_block(struct conn *c, void (*cancel)(void *arg), void *arg)
+{
+    c->blocked = true;
+    c->block_cancel = cancel;
+    c->block_arg = arg;
+}
+
+void conn_unblock(struct conn *c, struct reply *r)
+{
+    c->blocked = false;
+    c->block_cancel = NULL;
+    c->block_arg = NULL;
+    conn_reply(c, r);
+}
+
+bool conn_is_blocked(const struct conn *c)
+{
+    return c->blocked;
+}
+
 /* Runs every complete request, until input runs out, the client has too
- * much unread output, or the connection is closing. */
+ * much unread output, a request blocks, or the connection is closing. */
 static void process_input(struct conn *c)
 {
     struct cmd_ctx ctx = {c->srv, c};
     struct request req;
     struct req_error err;
 
-    while (!c->closing) {
+    while (!c->closing && !c->blocked && !c->killed) {
         if (buf_used(&c->out) >= c->srv->cfg.max_output) {
             c->paused = true;
             return;
         }
         c->paused = false;
         switch (req_parser_next(c->parser, &req, &err)) {
-        case REQ_READY:
+        case REQ_READY: {
             c->srv->stats.commands++;
-            emit(c, command_dispatch(&ctx, &req), req.kind);
+            c->kind = req.kind;
+            struct reply *r = command_dispatch(&ctx, &req);
+            if (r)
+                emit(c, r, req.kind);
             break;
+        }
         case REQ_NEED_MORE:
             /* Whatever is left after the peer's EOF is an unfinished
              * request: there is nothing more to do. */
@@ -159,7 +294,7 @@ static bool flush(struct conn *c)
         event_del(c->wev);
         c->writing = false;
     }
-    if (c->closing) {
+    if (c->closing && !c->blocked) {
         conn_free(c);
         return false;
     }
@@ -180,15 +315,37 @@ static void set_reading(struct conn *c, bool on)
 /* Process, write, and process again while writing freed enough room. */
 static void run(struct conn *c)
 {
+    if (c->killed) {
+        log_event("info", "event=client_cut_off client=%llu reason=\"%s\"",
+                  (unsigned long long)c->id, c->kill_reason);
+        conn_free(c);
+        return;
+    }
+    c->running = true;
     for (;;) {
         process_input(c);
+        if (c->killed) {
+            run(c);
+            return;
+        }
         if (!flush(c))
             return;
         if (c->paused && buf_used(&c->out) < c->srv->cfg.max_output)
             continue;
         break;
     }
-    set_reading(c, !c->paused && !c->closing && !c->eof);
+    c->running = false;
+    set_reading(c, !c->paused && !c->closing && !c->eof && !c->blocked);
+}
+
+void conn_run_deferred(struct server *srv)
+{
+    while (srv->deferred) {
+        struct conn *c = srv->deferred;
+        srv->deferred = c->dnext;
+        c->deferred = false;
+        run(c);
+    }
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -226,9 +383,17 @@ void conn_close_after_reply(struct conn *c)
     set_reading(c, false);
 }
 
-
 void conn_finish(struct conn *c)
 {
     conn_close_after_reply(c);
+    if (c->blocked && c->block_cancel) {
+        /* Shutting down: a blocked request is withdrawn, unanswered, so
+         * the connection can close once its earlier replies are out. */
+        void (*cancel)(void *) = c->block_cancel;
+        void *arg = c->block_arg;
+        c->blocked = false;
+        c->block_cancel = NULL;
+        cancel(arg);
+    }
     flush(c);
 }

@@ -21,10 +21,15 @@ static void usage(FILE *out)
             "  --max-args <n>        arguments per request (default %u)\n"
             "  --max-request <bytes> unparsed bytes of one request (default %u)\n"
             "  --max-output <bytes>  unread reply bytes before a client is paused (default %u)\n"
+            "  --pubsub-hard-limit <bytes>   unread pushes that cut a subscriber off (default %u)\n"
+            "  --pubsub-soft-limit <bytes>   ... or this many for --pubsub-soft-seconds (default %u)\n"
+            "  --pubsub-soft-seconds <s>     (default %u)\n"
             "  --help                this text\n"
             "  --version             the version\n",
             SERVER_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
-            PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, SERVER_MAX_OUTPUT_DEFAULT);
+            PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, SERVER_MAX_OUTPUT_DEFAULT,
+            SERVER_PUBSUB_HARD_DEFAULT, SERVER_PUBSUB_SOFT_DEFAULT,
+            SERVER_PUBSUB_SOFT_SECONDS_DEFAULT);
 }
 
 static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max, size_t *out)
@@ -40,7 +45,7 @@ static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max
 }
 
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
-       OPT_MAX_OUTPUT };
+       OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS };
 
 static int parse_flags(int argc, char **argv, struct server_config *cfg)
 {
@@ -53,12 +58,15 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
         {"max-args", required_argument, NULL, OPT_MAX_ARGS},
         {"max-request", required_argument, NULL, OPT_MAX_REQUEST},
         {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+        {"pubsub-hard-limit", required_argument, NULL, OPT_PS_HARD},
+        {"pubsub-soft-limit", required_argument, NULL, OPT_PS_SOFT},
+        {"pubsub-soft-seconds", required_argument, NULL, OPT_PS_SOFT_SECONDS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const uint64_t G = 1ULL << 30;
-    size_t port;
+    size_t port, secs;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int rc = 0;
@@ -80,6 +88,12 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
         case OPT_MAX_ARGS: rc = size_flag("max-args", optarg, 1, 1000000, &cfg->limits.max_args); break;
         case OPT_MAX_REQUEST: rc = size_flag("max-request", optarg, 64, 4 * G, &cfg->limits.max_pending); break;
         case OPT_MAX_OUTPUT: rc = size_flag("max-output", optarg, 1024, 4 * G, &cfg->max_output); break;
+        case OPT_PS_HARD: rc = size_flag("pubsub-hard-limit", optarg, 1024, 64 * G, &cfg->pubsub_hard_limit); break;
+        case OPT_PS_SOFT: rc = size_flag("pubsub-soft-limit", optarg, 1024, 64 * G, &cfg->pubsub_soft_limit); break;
+        case OPT_PS_SOFT_SECONDS:
+            rc = size_flag("pubsub-soft-seconds", optarg, 0, 86400, &secs);
+            cfg->pubsub_soft_seconds = (unsigned)secs;
+            break;
         case 'h':
             usage(stdout);
             exit(0);

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "book.h"
+#include "bus.h"
+#include "events.h"
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
@@ -31,6 +33,9 @@ void server_config_default(struct server_config *cfg)
     proto_limits_default(&cfg->limits);
     cfg->max_clients = SERVER_MAX_CLIENTS_DEFAULT;
     cfg->max_output = SERVER_MAX_OUTPUT_DEFAULT;
+    cfg->pubsub_hard_limit = SERVER_PUBSUB_HARD_DEFAULT;
+    cfg->pubsub_soft_limit = SERVER_PUBSUB_SOFT_DEFAULT;
+    cfg->pubsub_soft_seconds = SERVER_PUBSUB_SOFT_SECONDS_DEFAULT;
 }
 
 void server_tick(struct server *srv)
@@ -98,6 +103,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     server_shutdown(arg);
 }
 
+static void on_deferred(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_run_deferred(arg);
+}
+
+void server_wake_deferred(struct server *srv)
+{
+    /* Activated, not timed: it runs after the callbacks already due in
+     * this loop turn, so a burst of pushes costs one write per client. */
+    event_active(srv->deferred_ev, 0, 0);
+}
+
 static void on_shutdown_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
@@ -145,10 +164,13 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     evconnlistener_set_error_cb(srv->listener, on_accept_error);
 
     srv->book = book_new();
+    bus_init(srv);
+    events_attach(srv);
     srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
     srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     srv->accept_retry = evtimer_new(srv->base, on_accept_retry, srv);
     srv->shutdown_deadline = evtimer_new(srv->base, on_shutdown_deadline, srv);
+    srv->deferred_ev = event_new(srv->base, -1, 0, on_deferred, srv);
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
     log_event("info", "event=listening addr=%s version=%s", addr, ORDERD_VERSION);
@@ -184,6 +206,11 @@ void server_shutdown(struct server *srv)
     }
 }
 
+void server_conn_closing(struct server *srv, struct conn *c)
+{
+    bus_conn_closing(srv, c);
+}
+
 void server_conn_closed(struct server *srv)
 {
     if (srv->shutting_down && srv->nconns == 0)
@@ -204,6 +231,9 @@ void server_free(struct server *srv)
         event_free(srv->accept_retry);
     if (srv->shutdown_deadline)
         event_free(srv->shutdown_deadline);
+    if (srv->deferred_ev)
+        event_free(srv->deferred_ev);
+    bus_free(srv);
     book_free(srv->book);
     if (srv->base)
         event_base_free(srv->base);

@@ -19,20 +19,34 @@ struct server_config {
     size_t max_clients;   /* connections beyond this are refused */
     size_t max_output;    /* a client with this many reply bytes unread is
                              not read from until it catches up */
+    /* Pushes cannot be paused: a subscriber with more than the hard limit
+     * unread, or more than the soft limit for soft_seconds, is cut off
+     * (Redis's client-output-buffer-limit for pubsub, same defaults). */
+    size_t pubsub_hard_limit;
+    size_t pubsub_soft_limit;
+    unsigned pubsub_soft_seconds;
 };
 
 #define SERVER_MAX_CLIENTS_DEFAULT 10000
 #define SERVER_MAX_OUTPUT_DEFAULT (1024u * 1024)
+#define SERVER_PUBSUB_HARD_DEFAULT (32u * 1024 * 1024)
+#define SERVER_PUBSUB_SOFT_DEFAULT (8u * 1024 * 1024)
+#define SERVER_PUBSUB_SOFT_SECONDS_DEFAULT 60u
 
 struct server_stats {
     uint64_t connections_total;
     uint64_t connections_rejected;
     uint64_t commands;
     uint64_t errors;
+    uint64_t clients_cut_off;   /* subscribers over the output limits */
+    uint64_t published;         /* PUBLISH and internal events */
 };
 
 struct conn;
 struct book;
+struct pubsub;
+struct dlq;
+struct chan_registry;
 
 struct server {
     struct server_config cfg;
@@ -42,7 +56,14 @@ struct server {
     struct event *sig_term;
     struct event *accept_retry;     /* re-enables accepting after EMFILE */
     struct event *shutdown_deadline;
+    struct event *deferred_ev;      /* runs conn_run_deferred() */
+    struct conn *deferred;          /* connections with deferred work */
     struct book *book;
+    struct pubsub *pubsub;          /* live channels */
+    struct dlq *dlq;
+    struct chan_registry *channels; /* durable channels and groups */
+    struct event *due_timer;        /* the channels' next deadline */
+    uint64_t last_event_id;         /* order events published */
     struct conn *conns;             /* every open connection, a list */
     size_t nconns;
     uint64_t next_conn_id;
@@ -67,8 +88,13 @@ void server_shutdown(struct server *srv);
 /* Reads the wall clock into srv->now_ms: called at each wake-up. */
 void server_tick(struct server *srv);
 
-/* Called by a connection as it closes. */
+/* Called by a connection as it closes: first, so that subsystems forget
+ * it, then once it is gone. */
+void server_conn_closing(struct server *srv, struct conn *c);
 void server_conn_closed(struct server *srv);
+
+/* Makes sure conn_run_deferred() runs at the end of this loop turn. */
+void server_wake_deferred(struct server *srv);
 
 /* Resident memory in bytes, or 0 if unknown. */
 size_t server_rss_bytes(void);

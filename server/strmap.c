@@ -1,4 +1,4 @@
-/* String map (see strmap.h). No deletion: nothing that uses it forgets. */
+/* String map (see strmap.h). */
 #include "strmap.h"
 
 #include <stdlib.h>
@@ -10,11 +10,10 @@ struct strmap_slot {
     char *key;     /* owned; NULL when the slot is free */
     size_t len;
     uint64_t hash;
-    uint64_t val;
+    void *val;
 };
 
-/* FNV-1a: short keys, no adversarial-collision concern beyond the
- * per-key length limit the callers enforce. */
+/* FNV-1a: keys are short and length-limited by the callers. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -65,18 +64,15 @@ static void grow(struct strmap *m)
     free(old.slots);
 }
 
-bool strmap_get(const struct strmap *m, const char *key, size_t len, uint64_t *val)
+void *strmap_get(const struct strmap *m, const char *key, size_t len)
 {
     if (m->cap == 0)
-        return false;
+        return NULL;
     struct strmap_slot *s = find(m, key, len, hash_bytes(key, len));
-    if (s->key == NULL)
-        return false;
-    *val = s->val;
-    return true;
+    return s->key ? s->val : NULL;
 }
 
-void strmap_put(struct strmap *m, const char *key, size_t len, uint64_t val)
+void strmap_put(struct strmap *m, const char *key, size_t len, void *val)
 {
     if ((m->count + 1) * 4 > m->cap * 3)
         grow(m);
@@ -89,4 +85,46 @@ void strmap_put(struct strmap *m, const char *key, size_t len, uint64_t val)
         m->count++;
     }
     s->val = val;
+}
+
+void *strmap_del(struct strmap *m, const char *key, size_t len)
+{
+    if (m->cap == 0)
+        return NULL;
+    struct strmap_slot *s = find(m, key, len, hash_bytes(key, len));
+    if (s->key == NULL)
+        return NULL;
+    void *val = s->val;
+    free(s->key);
+    size_t mask = m->cap - 1;
+    size_t hole = (size_t)(s - m->slots);
+    /* Backward shift: pull later entries of the probe run into the hole
+     * when their home slot is not between the hole and where they sit. */
+    for (size_t i = (hole + 1) & mask; m->slots[i].key; i = (i + 1) & mask) {
+        size_t home = m->slots[i].hash & mask;
+        bool movable = hole <= i ? (home <= hole || home > i) : (home <= hole && home > i);
+        if (movable) {
+            m->slots[hole] = m->slots[i];
+            hole = i;
+        }
+    }
+    m->slots[hole].key = NULL;
+    m->count--;
+    return val;
+}
+
+bool strmap_next(const struct strmap *m, size_t *iter, const char **key, size_t *len,
+                 void **val)
+{
+    for (; *iter < m->cap; (*iter)++) {
+        struct strmap_slot *s = &m->slots[*iter];
+        if (s->key) {
+            *key = s->key;
+            *len = s->len;
+            *val = s->val;
+            (*iter)++;
+            return true;
+        }
+    }
+    return false;
 }

@@ -1,5 +1,6 @@
-/* A map from byte strings to 64-bit values: open addressing with linear
- * probing, grown at 3/4 full. Keys are copied and owned by the map. */
+/* A map from byte strings to pointers: open addressing with linear probing,
+ * grown at 3/4 full, deletion by backward shift (no tombstones). Keys are
+ * copied and owned by the map; values are borrowed. */
 #ifndef SERVER_STRMAP_H
 #define SERVER_STRMAP_H
 
@@ -17,8 +18,15 @@ struct strmap {
 
 void strmap_init(struct strmap *m);
 void strmap_free(struct strmap *m);
-bool strmap_get(const struct strmap *m, const char *key, size_t len, uint64_t *val);
-/* Inserts or overwrites. */
-void strmap_put(struct strmap *m, const char *key, size_t len, uint64_t val);
+/* The value for key, or NULL. */
+void *strmap_get(const struct strmap *m, const char *key, size_t len);
+/* Inserts or overwrites; val must not be NULL. */
+void strmap_put(struct strmap *m, const char *key, size_t len, void *val);
+/* Removes key; returns its value, or NULL if it was not there. */
+void *strmap_del(struct strmap *m, const char *key, size_t len);
+
+/* Iteration: for (size_t i = 0; strmap_next(m, &i, &k, &klen, &v);) */
+bool strmap_next(const struct strmap *m, size_t *iter, const char **key, size_t *len,
+                 void **val);
 
 #endif

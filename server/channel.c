@@ -1,0 +1,726 @@
+/* Durable channels and consumer groups (see channel.h).
+ *
+ * A channel's log is a ring of refcounted messages; a group's pending
+ * entries hold a reference too, so a message trimmed from the log by
+ * retention is not lost while a group still has it in flight. Every
+ * deadline (ack wait, NACK delay, age retention) is a node in one indexed
+ * heap owned by the registry. */
+#include "channel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap.h"
+#include "strmap.h"
+#include "xalloc.h"
+
+/* Consumers remembered per group: a client inventing a new name per
+ * request must not grow the group forever. */
+#define GROUP_MAX_CONSUMERS 10000
+
+enum due_kind { DUE_PENDING, DUE_RETENTION };
+
+struct chan_msg {
+    uint32_t refs;
+    uint64_t offset;
+    int64_t time_ms;
+    size_t len;
+    char payload[];  /* len bytes, then a NUL */
+};
+
+struct chan_consumer {
+    char *name;       /* owned */
+    uint64_t owner;   /* connection that used it last; 0 once it is gone */
+    int64_t seen_ms;
+};
+
+struct chan_pending {
+    struct heap_node due;         /* first: the heap hands this back */
+    struct chan_group *group;
+    struct chan_msg *msg;         /* a reference */
+    struct chan_consumer *consumer;
+    uint64_t owner;               /* connection it was last delivered on */
+    uint32_t deliveries;
+    uint32_t replays;
+    int64_t first_ms, last_ms;    /* deliveries; 0 before the first */
+    enum pending_state state;
+    char *reason;                 /* owned: why it last failed */
+    struct chan_pending *rprev, *rnext;  /* READY queue, in arrival order */
+};
+
+struct chan_group {
+    char *name;                   /* owned */
+    struct channel *ch;
+    uint64_t next;                /* next offset never delivered */
+    struct strmap pending;        /* 8-byte offset -> struct chan_pending */
+    struct chan_pending *rhead, *rtail;
+    struct chan_consumer **consumers;  /* owned; each allocated once, so
+                                          pending entries can point at it */
+    size_t nconsumers;
+    struct chan_waiter *whead, *wtail;
+};
+
+struct channel {
+    struct heap_node retention;   /* first: the heap hands this back */
+    char *name;                   /* owned */
+    struct chan_settings s;
+    struct chan_msg **ring;       /* count messages from head */
+    size_t cap, head, count;
+    uint64_t first;               /* offset of ring[head] */
+    uint64_t next_offset;         /* what the next append gets */
+    struct chan_group **groups;
+    size_t ngroups;
+};
+
+struct chan_registry {
+    struct strmap channels;       /* name -> struct channel (owned) */
+    struct dlq *dlq;              /* borrowed */
+    struct chan_hooks hooks;
+    struct heap due;
+    uint64_t rng;
+};
+
+void chan_settings_default(struct chan_settings *s)
+{
+    s->maxlen = CHAN_MAXLEN_DEFAULT;
+    s->maxage_ms = 0;
+    s->ackwait_ms = CHAN_ACKWAIT_DEFAULT_MS;
+    s->maxdeliver = CHAN_MAXDELIVER_DEFAULT;
+    s->backoff_ms = CHAN_BACKOFF_DEFAULT_MS;
+    s->backoff_max_ms = CHAN_BACKOFF_MAX_DEFAULT_MS;
+    s->maxpending = CHAN_MAXPENDING_DEFAULT;
+}
+
+static void msg_unref(struct chan_msg *m)
+{
+    if (m && --m->refs == 0)
+        free(m);
+}
+
+static struct chan_msg *msg_new(uint64_t offset, int64_t time_ms, const char *p, size_t len)
+{
+    struct chan_msg *m = xmalloc(sizeof *m + len + 1);
+    m->refs = 1;
+    m->offset = offset;
+    m->time_ms = time_ms;
+    m->len = len;
+    memcpy(m->payload, p, len);
+    m->payload[len] = '\0';
+    return m;
+}
+
+/* xorshift64*: jitter only, not security. */
+static uint64_t rng_next(struct chan_registry *r)
+{
+    r->rng ^= r->rng >> 12;
+    r->rng ^= r->rng << 25;
+    r->rng ^= r->rng >> 27;
+    return r->rng * 2685821657736338717ULL;
+}
+
+struct chan_registry *chreg_new(struct dlq *dlq, const struct chan_hooks *hooks,
+                                uint64_t seed)
+{
+    struct chan_registry *r = xcalloc(1, sizeof *r);
+    strmap_init(&r->channels);
+    heap_init(&r->due);
+    r->dlq = dlq;
+    if (hooks)
+        r->hooks = *hooks;
+    r->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
+    return r;
+}
+
+static void pending_free(struct chan_pending *p)
+{
+    msg_unref(p->msg);
+    free(p->reason);
+    free(p);
+}
+
+static void group_free(struct chan_group *g)
+{
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(&g->pending, &it, &k, &len, &v))
+        pending_free(v);
+    strmap_free(&g->pending);
+    for (size_t i = 0; i < g->nconsumers; i++) {
+        free(g->consumers[i]->name);
+        free(g->consumers[i]);
+    }
+    free(g->consumers);
+    /* Waiters belong to their connections, which are gone by now. */
+    free(g->name);
+    free(g);
+}
+
+void chreg_free(struct chan_registry *r)
+{
+    if (r == NULL)
+        return;
+    heap_free(&r->due);
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(&r->channels, &it, &k, &len, &v)) {
+        struct channel *ch = v;
+        for (size_t i = 0; i < ch->ngroups; i++)
+            group_free(ch->groups[i]);
+        free(ch->groups);
+        for (size_t i = 0; i < ch->count; i++)
+            msg_unref(ch->ring[(ch->head + i) % ch->cap]);
+        free(ch->ring);
+        free(ch->name);
+        free(ch);
+    }
+    strmap_free(&r->channels);
+    free(r);
+}
+
+static void due_set(struct chan_registry *r, struct heap_node *node, int64_t due_ms)
+{
+    struct heap_node *top = heap_peek(&r->due);
+    int64_t before = top ? top->due_ms : -1;
+    heap_set(&r->due, node, due_ms);
+    if ((before < 0 || due_ms < before) && r->hooks.due_changed)
+        r->hooks.due_changed(r->hooks.ctx);
+}
+
+static bool same_settings(const struct chan_settings *a, const struct chan_settings *b)
+{
+    return a->maxlen == b->maxlen && a->maxage_ms == b->maxage_ms &&
+           a->ackwait_ms == b->ackwait_ms && a->maxdeliver == b->maxdeliver &&
+           a->backoff_ms == b->backoff_ms && a->backoff_max_ms == b->backoff_max_ms &&
+           a->maxpending == b->maxpending;
+}
+
+enum chan_declare chreg_declare(struct chan_registry *r, const char *name,
+                                const struct chan_settings *s, struct channel **out)
+{
+    struct channel *ch = strmap_get(&r->channels, name, strlen(name));
+    if (ch) {
+        *out = ch;
+        return same_settings(&ch->s, s) ? CHAN_EXISTS : CHAN_CONFLICT;
+    }
+    ch = xcalloc(1, sizeof *ch);
+    ch->retention.kind = DUE_RETENTION;
+    ch->name = xstrdup(name);
+    ch->s = *s;
+    ch->first = ch->next_offset = 1;
+    strmap_put(&r->channels, name, strlen(name), ch);
+    *out = ch;
+    return CHAN_CREATED;
+}
+
+struct channel *chreg_find(const struct chan_registry *r, const char *name)
+{
+    return strmap_get(&r->channels, name, strlen(name));
+}
+
+bool chreg_next(const struct chan_registry *r, size_t *iter, struct channel **ch)
+{
+    const char *k;
+    size_t len;
+    void *v;
+    if (!strmap_next(&r->channels, iter, &k, &len, &v))
+        return false;
+    *ch = v;
+    return true;
+}
+
+const char *chan_name(const struct channel *ch) { return ch->name; }
+const struct chan_settings *chan_settings(const struct channel *ch) { return &ch->s; }
+uint64_t chan_first_offset(const struct channel *ch) { return ch->first; }
+uint64_t chan_last_offset(const struct channel *ch) { return ch->next_offset - 1; }
+size_t chan_length(const struct channel *ch) { return ch->count; }
+size_t chan_group_count(const struct channel *ch) { return ch->ngroups; }
+const char *group_name(const struct chan_group *g) { return g->name; }
+
+struct chan_group *chan_group_at(const struct channel *ch, size_t i)
+{
+    return i < ch->ngroups ? ch->groups[i] : NULL;
+}
+
+/* --- the log ----------------------------------------------------------- */
+
+static struct chan_msg *msg_at(const struct channel *ch, uint64_t offset)
+{
+    return ch->ring[(ch->head + (offset - ch->first)) % ch->cap];
+}
+
+static void drop_oldest(struct channel *ch)
+{
+    msg_unref(ch->ring[ch->head]);
+    ch->ring[ch->head] = NULL;
+    ch->head = (ch->head + 1) % ch->cap;
+    ch->count--;
+    ch->first++;
+}
+
+/* Age retention: drop what is too old, and be woken for the next one. */
+static void trim_by_age(struct chan_registry *r, struct channel *ch, int64_t now)
+{
+    if (ch->s.maxage_ms <= 0)
+        return;
+    while (ch->count > 0 && ch->ring[ch->head]->time_ms + ch->s.maxage_ms <= now)
+        drop_oldest(ch);
+    if (ch->count > 0)
+        due_set(r, &ch->retention, ch->ring[ch->head]->time_ms + ch->s.maxage_ms);
+    else
+        heap_remove(&r->due, &ch->retention);
+}
+
+static bool has_deliverable(const struct chan_group *g)
+{
+    if (g->rhead)
+        return true;
+    uint64_t next = g->next < g->ch->first ? g->ch->first : g->next;
+    return next < g->ch->next_offset && g->pending.count < g->ch->s.maxpending;
+}
+
+/* Serves blocked consumers while there is something to serve. Each waiter
+ * is taken off the list before its callback runs, so it is called once. */
+static void wake(struct chan_group *g)
+{
+    while (g->whead && has_deliverable(g)) {
+        struct chan_waiter *w = g->whead;
+        group_unwait(w);
+        w->ready(w);
+    }
+}
+
+uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *payload,
+                     size_t len, int64_t now)
+{
+    if (ch->s.maxlen > 0)
+        while (ch->count >= ch->s.maxlen)
+            drop_oldest(ch);
+    if (ch->count == ch->cap) {
+        size_t cap = ch->cap ? ch->cap * 2 : 64;
+        struct chan_msg **ring = xcalloc(cap, sizeof *ring);
+        for (size_t i = 0; i < ch->count; i++)
+            ring[i] = ch->ring[(ch->head + i) % ch->cap];
+        free(ch->ring);
+        ch->ring = ring;
+        ch->cap = cap;
+        ch->head = 0;
+    }
+    struct chan_msg *m = msg_new(ch->next_offset++, now, payload, len);
+    ch->ring[(ch->head + ch->count++) % ch->cap] = m;
+    /* The oldest message may have changed (count retention): keep the
+     * age deadline exact so the timer never fires for nothing. */
+    if (ch->s.maxage_ms > 0)
+        trim_by_age(r, ch, now);
+    for (size_t i = 0; i < ch->ngroups; i++)
+        wake(ch->groups[i]);
+    return m->offset;
+}
+
+size_t chan_read(struct chan_registry *r, struct channel *ch, uint64_t from, size_t max,
+                 struct chan_delivery *out, int64_t now)
+{
+    trim_by_age(r, ch, now);
+    size_t n = 0;
+    if (from < ch->first)
+        from = ch->first;
+    for (uint64_t off = from; off < ch->next_offset && n < max; off++) {
+        struct chan_msg *m = msg_at(ch, off);
+        out[n++] = (struct chan_delivery){m->offset, 0, m->time_ms, m->payload, m->len};
+    }
+    return n;
+}
+
+/* --- groups ------------------------------------------------------------ */
+
+struct chan_group *chan_group(struct channel *ch, const char *name, bool create)
+{
+    for (size_t i = 0; i < ch->ngroups; i++)
+        if (strcmp(ch->groups[i]->name, name) == 0)
+            return ch->groups[i];
+    if (!create)
+        return NULL;
+    struct chan_group *g = xcalloc(1, sizeof *g);
+    g->name = xstrdup(name);
+    g->ch = ch;
+    g->next = ch->first;  /* the oldest retained message */
+    strmap_init(&g->pending);
+    ch->groups = xrealloc(ch->groups, (ch->ngroups + 1) * sizeof *ch->groups);
+    ch->groups[ch->ngroups++] = g;
+    return g;
+}
+
+static struct chan_pending *pending_get(const struct chan_group *g, uint64_t offset)
+{
+    return strmap_get(&g->pending, (const char *)&offset, sizeof offset);
+}
+
+static void ready_unlink(struct chan_group *g, struct chan_pending *p)
+{
+    if (p->rprev)
+        p->rprev->rnext = p->rnext;
+    else
+        g->rhead = p->rnext;
+    if (p->rnext)
+        p->rnext->rprev = p->rprev;
+    else
+        g->rtail = p->rprev;
+    p->rprev = p->rnext = NULL;
+}
+
+static void make_ready(struct chan_registry *r, struct chan_pending *p)
+{
+    struct chan_group *g = p->group;
+    heap_remove(&r->due, &p->due);
+    p->state = PENDING_READY;
+    p->rprev = g->rtail;
+    p->rnext = NULL;
+    if (g->rtail)
+        g->rtail->rnext = p;
+    else
+        g->rhead = p;
+    g->rtail = p;
+}
+
+/* Takes p out of the group entirely; the caller frees or hands it on. */
+static void settle(struct chan_registry *r, struct chan_pending *p)
+{
+    struct chan_group *g = p->group;
+    if (p->state == PENDING_READY)
+        ready_unlink(g, p);
+    heap_remove(&r->due, &p->due);
+    uint64_t off = p->msg->offset;
+    strmap_del(&g->pending, (const char *)&off, sizeof off);
+}
+
+static void set_reason(struct chan_pending *p, const char *reason)
+{
+    free(p->reason);
+    p->reason = reason ? xstrdup(reason) : NULL;
+}
+
+static void dead_letter(struct chan_registry *r, struct chan_pending *p, const char *reason,
+                        int64_t now)
+{
+    struct chan_group *g = p->group;
+    struct dlq_entry e = {
+        .channel = g->ch->name,
+        .group = g->name,
+        .offset = p->msg->offset,
+        .payload = p->msg->payload,
+        .len = p->msg->len,
+        .reason = (char *)reason,
+        .deliveries = p->deliveries,
+        .replays = p->replays,
+        .msg_time_ms = p->msg->time_ms,
+        .first_ms = p->first_ms,
+        .last_ms = p->last_ms,
+        .dead_ms = now,
+    };
+    uint64_t id = dlq_add(r->dlq, &e);
+    settle(r, p);
+    pending_free(p);
+    if (r->hooks.dead_lettered)
+        r->hooks.dead_lettered(r->hooks.ctx, dlq_get(r->dlq, id));
+}
+
+/* A delivery did not end in an ACK (NACK, ack timeout, consumer lost):
+ * after maxdeliver deliveries the message is dead-lettered, otherwise it
+ * becomes deliverable again after delay_ms. */
+static void failed_delivery(struct chan_registry *r, struct chan_pending *p,
+                            const char *reason, int64_t delay_ms, int64_t now)
+{
+    set_reason(p, reason);
+    if (p->deliveries >= p->group->ch->s.maxdeliver) {
+        dead_letter(r, p, reason, now);
+        return;
+    }
+    if (delay_ms <= 0) {
+        make_ready(r, p);
+        return;
+    }
+    p->state = PENDING_DELAYED;
+    due_set(r, &p->due, now + delay_ms);
+}
+
+/* Exponential backoff with equal jitter: half the step is guaranteed, so
+ * a consumer that fails at once cannot spin through its deliveries. */
+static int64_t backoff(struct chan_registry *r, const struct chan_settings *s,
+                       uint32_t deliveries)
+{
+    int64_t step = s->backoff_ms;
+    for (uint32_t i = 1; i < deliveries && step < s->backoff_max_ms; i++)
+        step *= 2;
+    if (step > s->backoff_max_ms)
+        step = s->backoff_max_ms;
+    if (step <= 1)
+        return step;
+    int64_t half = step / 2;
+    return half + (int64_t)(rng_next(r) % (uint64_t)(step - half + 1));
+}
+
+static struct chan_consumer *consumer_get(struct chan_group *g, const char *name)
+{
+    for (size_t i = 0; i < g->nconsumers; i++)
+        if (strcmp(g->consumers[i]->name, name) == 0)
+            return g->consumers[i];
+    return NULL;
+}
+
+static void deliver(struct chan_registry *r, struct chan_pending *p,
+                    struct chan_consumer *c, uint64_t owner, int64_t now,
+                    struct chan_delivery *out)
+{
+    p->deliveries++;
+    p->state = PENDING_INFLIGHT;
+    p->consumer = c;
+    p->owner = owner;
+    if (p->first_ms == 0)
+        p->first_ms = now;
+    p->last_ms = now;
+    due_set(r, &p->due, now + p->group->ch->s.ackwait_ms);
+    *out = (struct chan_delivery){p->msg->offset, p->deliveries, p->msg->time_ms,
+                                  p->msg->payload, p->msg->len};
+}
+
+size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *consumer,
+                     uint64_t owner, size_t max, struct chan_delivery *out, int64_t now)
+{
+    struct channel *ch = g->ch;
+    struct chan_consumer *c = consumer_get(g, consumer);
+    if (c == NULL) {
+        if (g->nconsumers == GROUP_MAX_CONSUMERS)
+            return 0;
+        c = xcalloc(1, sizeof *c);
+        c->name = xstrdup(consumer);
+        g->consumers = xrealloc(g->consumers, (g->nconsumers + 1) * sizeof *g->consumers);
+        g->consumers[g->nconsumers++] = c;
+    }
+    c->owner = owner;
+    c->seen_ms = now;
+    trim_by_age(r, ch, now);
+
+    size_t n = 0;
+    while (n < max && g->rhead) {
+        struct chan_pending *p = g->rhead;
+        ready_unlink(g, p);
+        deliver(r, p, c, owner, now, &out[n++]);
+    }
+    if (g->next < ch->first)
+        g->next = ch->first;  /* retention took what this group never saw */
+    while (n < max && g->next < ch->next_offset && g->pending.count < ch->s.maxpending) {
+        struct chan_msg *m = msg_at(ch, g->next++);
+        struct chan_pending *p = xcalloc(1, sizeof *p);
+        p->due.kind = DUE_PENDING;
+        p->group = g;
+        p->msg = m;
+        m->refs++;
+        strmap_put(&g->pending, (const char *)&m->offset, sizeof m->offset, p);
+        deliver(r, p, c, owner, now, &out[n++]);
+    }
+    return n;
+}
+
+int group_ack(struct chan_registry *r, struct chan_group *g, uint64_t offset, int64_t now)
+{
+    (void)now;
+    struct chan_pending *p = pending_get(g, offset);
+    if (p == NULL)
+        return 0;
+    settle(r, p);
+    pending_free(p);
+    /* Room under maxpending may let a blocked consumer through. */
+    wake(g);
+    return 1;
+}
+
+int group_nack(struct chan_registry *r, struct chan_group *g, uint64_t offset,
+               int64_t delay_ms, const char *reason, int64_t now)
+{
+    struct chan_pending *p = pending_get(g, offset);
+    if (p == NULL || p->state != PENDING_INFLIGHT)
+        return 0;
+    if (delay_ms < 0)
+        delay_ms = backoff(r, &g->ch->s, p->deliveries);
+    failed_delivery(r, p, reason ? reason : "nack", delay_ms, now);
+    wake(g);
+    return 1;
+}
+
+void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now)
+{
+    size_t it = 0;
+    struct channel *ch;
+    while (chreg_next(r, &it, &ch)) {
+        for (size_t gi = 0; gi < ch->ngroups; gi++) {
+            struct chan_group *g = ch->groups[gi];
+            for (size_t i = 0; i < g->nconsumers; i++)
+                if (g->consumers[i]->owner == owner)
+                    g->consumers[i]->owner = 0;
+            /* Collect first: a failed delivery may dead-letter, which
+             * removes from the map being walked. */
+            size_t n = 0, cap = 0, pit = 0, len;
+            struct chan_pending **lost = NULL;
+            const char *k;
+            void *v;
+            while (strmap_next(&g->pending, &pit, &k, &len, &v)) {
+                struct chan_pending *p = v;
+                if (p->state != PENDING_INFLIGHT || p->owner != owner)
+                    continue;
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    lost = xrealloc(lost, cap * sizeof *lost);
+                }
+                lost[n++] = p;
+            }
+            for (size_t i = 0; i < n; i++)
+                failed_delivery(r, lost[i], "consumer lost", 0, now);
+            free(lost);
+            wake(g);
+        }
+    }
+}
+
+int chreg_replay(struct chan_registry *r, const struct dlq_entry *e, int64_t now)
+{
+    (void)now;
+    struct channel *ch = chreg_find(r, e->channel);
+    if (ch == NULL)
+        return -1;
+    struct chan_group *g = chan_group(ch, e->group, true);
+    if (pending_get(g, e->offset))
+        return 0;  /* already back (replayed twice): nothing to add */
+    struct chan_pending *p = xcalloc(1, sizeof *p);
+    p->due.kind = DUE_PENDING;
+    p->group = g;
+    p->msg = msg_new(e->offset, e->msg_time_ms, e->payload, e->len);
+    p->replays = e->replays + 1;
+    strmap_put(&g->pending, (const char *)&e->offset, sizeof e->offset, p);
+    make_ready(r, p);
+    wake(g);
+    return 0;
+}
+
+void group_wait(struct chan_group *g, struct chan_waiter *w)
+{
+    w->group = g;
+    w->next = NULL;
+    w->prev = g->wtail;
+    if (g->wtail)
+        g->wtail->next = w;
+    else
+        g->whead = w;
+    g->wtail = w;
+}
+
+void group_unwait(struct chan_waiter *w)
+{
+    struct chan_group *g = w->group;
+    if (g == NULL)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        g->whead = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        g->wtail = w->prev;
+    w->prev = w->next = NULL;
+    w->group = NULL;
+}
+
+void group_stats(const struct chan_group *g, struct group_stats *st)
+{
+    uint64_t lowest = g->next < g->ch->first ? g->ch->first : g->next;
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(&g->pending, &it, &k, &len, &v)) {
+        uint64_t off = ((struct chan_pending *)v)->msg->offset;
+        if (off < lowest)
+            lowest = off;
+    }
+    st->next = g->next;
+    st->committed = lowest - 1;
+    st->lag = chan_last_offset(g->ch) - st->committed;
+    st->pending = g->pending.count;
+    st->consumers = 0;
+    for (size_t i = 0; i < g->nconsumers; i++)
+        if (g->consumers[i]->owner != 0)
+            st->consumers++;
+    st->waiting = 0;
+    for (const struct chan_waiter *w = g->whead; w; w = w->next)
+        st->waiting++;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const struct pending_info *x = a, *y = b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+size_t group_pending(const struct chan_group *g, size_t skip, struct pending_info *out,
+                     size_t max)
+{
+    /* Admin view: gather all, sort, then page. */
+    size_t total = g->pending.count, n = 0, it = 0, len;
+    struct pending_info *all = xcalloc(total ? total : 1, sizeof *all);
+    const char *k;
+    void *v;
+    while (strmap_next(&g->pending, &it, &k, &len, &v)) {
+        const struct chan_pending *p = v;
+        all[n++] = (struct pending_info){
+            .offset = p->msg->offset,
+            .consumer = p->consumer ? p->consumer->name : "",
+            .deliveries = p->deliveries,
+            .state = p->state,
+            .last_ms = p->last_ms,
+            .due_ms = heap_contains(&p->due) ? p->due.due_ms : 0,
+        };
+    }
+    qsort(all, n, sizeof *all, by_offset);
+    size_t out_n = 0;
+    for (size_t i = skip; i < n && out_n < max; i++)
+        out[out_n++] = all[i];
+    free(all);
+    return out_n;
+}
+
+const char *pending_state_name(enum pending_state s)
+{
+    switch (s) {
+    case PENDING_INFLIGHT: return "inflight";
+    case PENDING_DELAYED: return "delayed";
+    case PENDING_READY: return "ready";
+    }
+    return "?";
+}
+
+int64_t chreg_next_due(struct chan_registry *r)
+{
+    struct heap_node *top = heap_peek(&r->due);
+    return top ? top->due_ms : -1;
+}
+
+void chreg_expire(struct chan_registry *r, int64_t now)
+{
+    struct heap_node *top;
+    while ((top = heap_peek(&r->due)) && top->due_ms <= now) {
+        if (top->kind == DUE_RETENTION) {
+            struct channel *ch = (struct channel *)top;
+            heap_remove(&r->due, top);
+            trim_by_age(r, ch, now);
+            continue;
+        }
+        struct chan_pending *p = (struct chan_pending *)top;
+        struct chan_group *g = p->group;
+        heap_remove(&r->due, top);
+        if (p->state == PENDING_INFLIGHT)
+            failed_delivery(r, p, "ack timeout", 0, now);
+        else
+            make_ready(r, p);  /* a NACK delay ran out */
+        wake(g);
+    }
+}

@@ -1,0 +1,166 @@
+/* Durable channels and consumer groups: the Kafka replacement.
+ *
+ * A channel is an ordered log of messages, each with an offset (its id,
+ * from 1) and a publish time, trimmed by count and/or age. A consumer group
+ * reads a channel with at-least-once delivery: CONSUME hands out messages,
+ * ACK settles them, NACK or an ack timeout makes them deliverable again
+ * (after a backoff), and a message delivered maxdeliver times without an
+ * ACK goes to the dead-letter queue instead.
+ *
+ * This module is pure bookkeeping: it never reads a clock (every call takes
+ * "now"), never touches a socket and never arms a timer. It reports the
+ * earliest deadline it needs to be woken for (chreg_next_due), and calls
+ * hooks when a message is dead-lettered and when a blocked consumer can be
+ * served. */
+#ifndef SERVER_CHANNEL_H
+#define SERVER_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dlq.h"
+
+struct chan_settings {
+    uint64_t maxlen;          /* messages kept; 0: no count limit */
+    int64_t maxage_ms;        /* 0: no age limit */
+    int64_t ackwait_ms;       /* unacked this long: redelivered */
+    uint32_t maxdeliver;      /* deliveries before the DLQ */
+    int64_t backoff_ms;       /* NACK without delay: first backoff */
+    int64_t backoff_max_ms;   /* ... doubling up to this */
+    uint64_t maxpending;      /* in-flight messages per group */
+};
+
+#define CHAN_MAXLEN_DEFAULT 100000
+#define CHAN_ACKWAIT_DEFAULT_MS 30000
+#define CHAN_MAXDELIVER_DEFAULT 5
+#define CHAN_BACKOFF_DEFAULT_MS 100
+#define CHAN_BACKOFF_MAX_DEFAULT_MS 30000
+#define CHAN_MAXPENDING_DEFAULT 100000
+
+void chan_settings_default(struct chan_settings *s);
+
+struct chan_registry;
+struct channel;
+struct chan_group;
+
+/* A message as handed out. Valid until the registry next changes. */
+struct chan_delivery {
+    uint64_t offset;
+    uint32_t deliveries;
+    int64_t time_ms;
+    const char *payload;
+    size_t len;
+};
+
+/* A blocked CONSUME. Embedded in the caller's own struct; ready() is
+ * called (once, after the waiter is removed) when the group has something
+ * to deliver. */
+struct chan_waiter {
+    struct chan_group *group;
+    void (*ready)(struct chan_waiter *w);
+    struct chan_waiter *prev, *next;
+};
+
+struct chan_hooks {
+    void *ctx;
+    /* A message was moved to the DLQ (already added, with id e->id). */
+    void (*dead_lettered)(void *ctx, const struct dlq_entry *e);
+    /* The earliest deadline moved earlier: re-arm the timer. */
+    void (*due_changed)(void *ctx);
+};
+
+/* The registry borrows dlq. seed drives the backoff jitter. */
+struct chan_registry *chreg_new(struct dlq *dlq, const struct chan_hooks *hooks,
+                                uint64_t seed);
+void chreg_free(struct chan_registry *r);
+
+enum chan_declare {
+    CHAN_CREATED,
+    CHAN_EXISTS,     /* same settings: not an error */
+    CHAN_CONFLICT,   /* exists with other settings */
+};
+enum chan_declare chreg_declare(struct chan_registry *r, const char *name,
+                                const struct chan_settings *s, struct channel **out);
+struct channel *chreg_find(const struct chan_registry *r, const char *name);
+/* Channels in name order is not promised: for (i = 0; chreg_next(r, &i, &ch);) */
+bool chreg_next(const struct chan_registry *r, size_t *iter, struct channel **ch);
+
+/* Appends; returns the new message's offset. Wakes blocked consumers. */
+uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *payload,
+                     size_t len, int64_t now);
+
+const char *chan_name(const struct channel *ch);
+const struct chan_settings *chan_settings(const struct channel *ch);
+uint64_t chan_first_offset(const struct channel *ch);  /* oldest retained */
+uint64_t chan_last_offset(const struct channel *ch);   /* 0 when none yet */
+size_t chan_length(const struct channel *ch);
+size_t chan_group_count(const struct channel *ch);
+
+/* History: up to max messages from offset `from` on (clamped to the
+ * oldest retained). Returns how many were written to out. */
+size_t chan_read(struct chan_registry *r, struct channel *ch, uint64_t from, size_t max,
+                 struct chan_delivery *out, int64_t now);
+
+/* The group, created on first use (starting at the oldest retained
+ * message) when create is true. */
+struct chan_group *chan_group(struct channel *ch, const char *name, bool create);
+struct chan_group *chan_group_at(const struct channel *ch, size_t i);
+const char *group_name(const struct chan_group *g);
+
+/* Hands up to max messages to consumer: redeliveries first, oldest first,
+ * then new messages. owner identifies the consumer's connection, so its
+ * in-flight messages can be released when that connection goes. */
+size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *consumer,
+                     uint64_t owner, size_t max, struct chan_delivery *out, int64_t now);
+
+/* Returns 1 when offset was pending and is now settled, 0 otherwise. */
+int group_ack(struct chan_registry *r, struct chan_group *g, uint64_t offset, int64_t now);
+
+/* Returns 1 when offset was in flight (it is now delayed, ready or dead-
+ * lettered), 0 otherwise. delay_ms < 0 means the group's backoff. */
+int group_nack(struct chan_registry *r, struct chan_group *g, uint64_t offset,
+               int64_t delay_ms, const char *reason, int64_t now);
+
+/* Everything the connection `owner` had in flight becomes deliverable. */
+void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now);
+
+/* Puts a dead letter back: its group gets the message again with a fresh
+ * delivery count. Returns 0, or -1 when its channel no longer exists. */
+int chreg_replay(struct chan_registry *r, const struct dlq_entry *e, int64_t now);
+
+void group_wait(struct chan_group *g, struct chan_waiter *w);
+void group_unwait(struct chan_waiter *w);
+
+/* Group figures for GROUPS and PENDING. */
+struct group_stats {
+    uint64_t next;        /* next offset never delivered */
+    uint64_t committed;   /* every offset up to this one is settled */
+    uint64_t lag;         /* last offset - committed */
+    size_t pending;       /* delivered, not settled */
+    size_t consumers;
+    size_t waiting;       /* blocked CONSUMEs */
+};
+void group_stats(const struct chan_group *g, struct group_stats *st);
+
+enum pending_state { PENDING_INFLIGHT, PENDING_DELAYED, PENDING_READY };
+
+struct pending_info {
+    uint64_t offset;
+    const char *consumer;  /* last delivered to */
+    uint32_t deliveries;
+    enum pending_state state;
+    int64_t last_ms;       /* last delivery */
+    int64_t due_ms;        /* ack deadline, or when it is redelivered */
+};
+/* Pending entries in offset order, skipping the first `skip`. */
+size_t group_pending(const struct chan_group *g, size_t skip, struct pending_info *out,
+                     size_t max);
+const char *pending_state_name(enum pending_state s);
+
+/* Deadlines: the earliest, or -1 when none; and processing every one due
+ * by now (redelivery, DLQ, retention). */
+int64_t chreg_next_due(struct chan_registry *r);
+void chreg_expire(struct chan_registry *r, int64_t now);
+
+#endif

@@ -1,0 +1,95 @@
+/* JSON string escaping and the small writers around it. */
+#include "json.h"
+
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one.
+ * Overlong forms, surrogates and code points past U+10FFFF are invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+void json_str(struct buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    buf_appendc(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            buf_append(b, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            switch (c) {
+            case '\n': buf_append(b, "\\n", 2); break;
+            case '\r': buf_append(b, "\\r", 2); break;
+            case '\t': buf_append(b, "\\t", 2); break;
+            default: {
+                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                buf_append(b, esc, 6);
+            }
+            }
+            i++;
+        } else {
+            size_t len = utf8_len(u + i, n - i);
+            if (len == 0) {
+                buf_append(b, "\\ufffd", 6);
+                i++;
+            } else {
+                buf_append(b, s + i, len);
+                i += len;
+            }
+        }
+    }
+    buf_appendc(b, '"');
+}
+
+void json_cstr(struct buf *b, const char *s)
+{
+    if (s == NULL)
+        buf_append(b, "null", 4);
+    else
+        json_str(b, s, strlen(s));
+}
+
+void json_key(struct buf *b, const char *key, int first)
+{
+    if (!first)
+        buf_appendc(b, ',');
+    json_str(b, key, strlen(key));
+    buf_appendc(b, ':');
+}
+
+void json_int(struct buf *b, long long v)
+{
+    buf_printf(b, "%lld", v);
+}

@@ -1,0 +1,303 @@
+/* Live pub/sub (see pubsub.h). The server side keeps channel -> clients;
+ * each client keeps its own channels and patterns so it can be forgotten
+ * when it leaves without scanning everything. */
+#include "pubsub.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conn.h"
+#include "glob.h"
+#include "render.h"
+#include "reply.h"
+#include "strmap.h"
+#include "xalloc.h"
+
+struct ps_channel {
+    char *name;              /* owned */
+    size_t len;
+    struct conn **subs;      /* owned array; the conns are borrowed */
+    size_t n, cap;
+};
+
+struct ps_pattern {
+    char *pat;               /* owned */
+    size_t len;
+    struct conn *conn;
+};
+
+struct pubsub_client {
+    struct strmap channels;  /* name -> struct ps_channel * */
+    size_t npatterns;
+};
+
+struct pubsub {
+    struct strmap channels;  /* name -> struct ps_channel * (owned) */
+    struct ps_pattern *patterns;
+    size_t npatterns, cap;
+    struct buf resp, text;   /* scratch renderings */
+};
+
+struct pubsub *pubsub_new(void)
+{
+    struct pubsub *ps = xcalloc(1, sizeof *ps);
+    strmap_init(&ps->channels);
+    buf_init(&ps->resp);
+    buf_init(&ps->text);
+    return ps;
+}
+
+void pubsub_free(struct pubsub *ps)
+{
+    if (ps == NULL)
+        return;
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(&ps->channels, &it, &k, &len, &v)) {
+        struct ps_channel *ch = v;
+        free(ch->subs);
+        free(ch->name);
+        free(ch);
+    }
+    strmap_free(&ps->channels);
+    for (size_t i = 0; i < ps->npatterns; i++)
+        free(ps->patterns[i].pat);
+    free(ps->patterns);
+    buf_free(&ps->resp);
+    buf_free(&ps->text);
+    free(ps);
+}
+
+static struct pubsub_client *client(struct conn *c, bool create)
+{
+    struct pubsub_client **pc = conn_pubsub(c);
+    if (*pc == NULL && create) {
+        *pc = xcalloc(1, sizeof **pc);
+        strmap_init(&(*pc)->channels);
+    }
+    return *pc;
+}
+
+size_t pubsub_count(struct conn *c)
+{
+    struct pubsub_client *pc = client(c, false);
+    return pc ? pc->channels.count + pc->npatterns : 0;
+}
+
+size_t pubsub_subscribe(struct pubsub *ps, struct conn *c, const char *name, size_t len)
+{
+    struct pubsub_client *pc = client(c, true);
+    if (strmap_get(&pc->channels, name, len))
+        return pubsub_count(c);
+    struct ps_channel *ch = strmap_get(&ps->channels, name, len);
+    if (ch == NULL) {
+        ch = xcalloc(1, sizeof *ch);
+        ch->name = xstrndup(name, len);
+        ch->len = len;
+        strmap_put(&ps->channels, name, len, ch);
+    }
+    if (ch->n == ch->cap) {
+        ch->cap = ch->cap ? ch->cap * 2 : 4;
+        ch->subs = xrealloc(ch->subs, ch->cap * sizeof *ch->subs);
+    }
+    ch->subs[ch->n++] = c;
+    strmap_put(&pc->channels, name, len, ch);
+    return pubsub_count(c);
+}
+
+static void drop_subscriber(struct pubsub *ps, struct ps_channel *ch, struct conn *c)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        if (ch->subs[i] == c) {
+            ch->subs[i] = ch->subs[--ch->n];
+            break;
+        }
+    }
+    if (ch->n == 0) {
+        strmap_del(&ps->channels, ch->name, ch->len);
+        free(ch->subs);
+        free(ch->name);
+        free(ch);
+    }
+}
+
+size_t pubsub_unsubscribe(struct pubsub *ps, struct conn *c, const char *name, size_t len)
+{
+    struct pubsub_client *pc = client(c, false);
+    if (pc == NULL)
+        return 0;
+    struct ps_channel *ch = strmap_del(&pc->channels, name, len);
+    if (ch)
+        drop_subscriber(ps, ch, c);
+    return pubsub_count(c);
+}
+
+static ssize_t find_pattern(const struct pubsub *ps, struct conn *c, const char *pat,
+                            size_t len)
+{
+    for (size_t i = 0; i < ps->npatterns; i++)
+        if (ps->patterns[i].conn == c && ps->patterns[i].len == len &&
+            memcmp(ps->patterns[i].pat, pat, len) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+size_t pubsub_psubscribe(struct pubsub *ps, struct conn *c, const char *pat, size_t len)
+{
+    struct pubsub_client *pc = client(c, true);
+    if (find_pattern(ps, c, pat, len) >= 0)
+        return pubsub_count(c);
+    if (ps->npatterns == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 8;
+        ps->patterns = xrealloc(ps->patterns, ps->cap * sizeof *ps->patterns);
+    }
+    ps->patterns[ps->npatterns++] = (struct ps_pattern){xstrndup(pat, len), len, c};
+    pc->npatterns++;
+    return pubsub_count(c);
+}
+
+static void remove_pattern(struct pubsub *ps, size_t i)
+{
+    free(ps->patterns[i].pat);
+    /* Order is kept: pattern messages go out in subscription order. */
+    memmove(&ps->patterns[i], &ps->patterns[i + 1],
+            (ps->npatterns - i - 1) * sizeof *ps->patterns);
+    ps->npatterns--;
+}
+
+size_t pubsub_punsubscribe(struct pubsub *ps, struct conn *c, const char *pat, size_t len)
+{
+    struct pubsub_client *pc = client(c, false);
+    if (pc == NULL)
+        return 0;
+    ssize_t i = find_pattern(ps, c, pat, len);
+    if (i >= 0) {
+        remove_pattern(ps, (size_t)i);
+        pc->npatterns--;
+    }
+    return pubsub_count(c);
+}
+
+bool pubsub_client_any_channel(struct conn *c, const char **name, size_t *len)
+{
+    struct pubsub_client *pc = client(c, false);
+    size_t it = 0;
+    void *v;
+    return pc && strmap_next(&pc->channels, &it, name, len, &v);
+}
+
+bool pubsub_client_any_pattern(const struct pubsub *ps, struct conn *c, const char **pat,
+                               size_t *len)
+{
+    for (size_t i = 0; i < ps->npatterns; i++) {
+        if (ps->patterns[i].conn == c) {
+            *pat = ps->patterns[i].pat;
+            *len = ps->patterns[i].len;
+            return true;
+        }
+    }
+    return false;
+}
+
+void pubsub_client_gone(struct pubsub *ps, struct conn *c)
+{
+    struct pubsub_client *pc = client(c, false);
+    if (pc == NULL)
+        return;
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(&pc->channels, &it, &k, &len, &v))
+        drop_subscriber(ps, v, c);
+    strmap_free(&pc->channels);
+    for (size_t i = ps->npatterns; i > 0; i--)
+        if (ps->patterns[i - 1].conn == c)
+            remove_pattern(ps, i - 1);
+    free(pc);
+    *conn_pubsub(c) = NULL;
+}
+
+/* One message on its way out: rendered in a framing the first time a
+ * subscriber needs that framing, then the same bytes for everyone. */
+struct outgoing {
+    struct reply *msg;
+    bool resp_ready, text_ready;
+};
+
+static void deliver(struct pubsub *ps, struct outgoing *o, struct conn *c)
+{
+    struct buf *b;
+    if (conn_push_kind(c) == PROTO_RESP) {
+        b = &ps->resp;
+        if (!o->resp_ready) {
+            buf_clear(b);
+            render_resp(b, o->msg);
+            o->resp_ready = true;
+        }
+    } else {
+        b = &ps->text;
+        if (!o->text_ready) {
+            buf_clear(b);
+            render_text(b, o->msg);
+            o->text_ready = true;
+        }
+    }
+    conn_push_rendered(c, buf_head(b), buf_used(b));
+}
+
+size_t pubsub_publish(struct pubsub *ps, const char *chname, size_t chlen,
+                      const char *payload, size_t plen)
+{
+    size_t receivers = 0;
+    struct ps_channel *ch = strmap_get(&ps->channels, chname, chlen);
+    if (ch) {
+        struct outgoing o = {reply_push_as("message", "MSG"), false, false};
+        reply_list_add(o.msg, reply_string(chname, chlen));
+        reply_list_add(o.msg, reply_string(payload, plen));
+        for (size_t i = 0; i < ch->n; i++)
+            deliver(ps, &o, ch->subs[i]);
+        receivers += ch->n;
+        reply_free(o.msg);
+    }
+    for (size_t i = 0; i < ps->npatterns; i++) {
+        struct ps_pattern *p = &ps->patterns[i];
+        if (!glob_match(p->pat, p->len, chname, chlen))
+            continue;
+        struct outgoing o = {reply_push_as("pmessage", "PMSG"), false, false};
+        reply_list_add(o.msg, reply_string(p->pat, p->len));
+        reply_list_add(o.msg, reply_string(chname, chlen));
+        reply_list_add(o.msg, reply_string(payload, plen));
+        deliver(ps, &o, p->conn);
+        receivers++;
+        reply_free(o.msg);
+    }
+    return receivers;
+}
+
+size_t pubsub_subscribers(const struct pubsub *ps, const char *name, size_t len)
+{
+    const struct ps_channel *ch = strmap_get(&ps->channels, name, len);
+    return ch ? ch->n : 0;
+}
+
+bool pubsub_next_channel(const struct pubsub *ps, size_t *iter, const char **name,
+                         size_t *len, size_t *subscribers)
+{
+    void *v;
+    if (!strmap_next(&ps->channels, iter, name, len, &v))
+        return false;
+    *subscribers = ((struct ps_channel *)v)->n;
+    return true;
+}
+
+size_t pubsub_pattern_count(const struct pubsub *ps)
+{
+    return ps->npatterns;
+}
+
+size_t pubsub_channel_count(const struct pubsub *ps)
+{
+    return ps->channels.count;
+}

@@ -1,0 +1,52 @@
+/* Live pub/sub, Redis-compatible: channels and glob patterns, messages
+ * fanned out to whoever is subscribed at that moment, nothing kept.
+ * Messages are rendered once per framing and the same bytes are appended
+ * to every subscriber, so fan-out costs a copy per subscriber. */
+#ifndef SERVER_PUBSUB_H
+#define SERVER_PUBSUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pubsub;
+struct conn;
+
+struct pubsub *pubsub_new(void);
+void pubsub_free(struct pubsub *ps);
+
+/* Each returns the client's number of subscriptions (channels plus
+ * patterns) afterwards; subscribing twice or unsubscribing from something
+ * not subscribed changes nothing. */
+size_t pubsub_subscribe(struct pubsub *ps, struct conn *c, const char *ch, size_t len);
+size_t pubsub_unsubscribe(struct pubsub *ps, struct conn *c, const char *ch, size_t len);
+size_t pubsub_psubscribe(struct pubsub *ps, struct conn *c, const char *pat, size_t len);
+size_t pubsub_punsubscribe(struct pubsub *ps, struct conn *c, const char *pat, size_t len);
+
+/* One of the client's channels (patterns), for UNSUBSCRIBE without
+ * arguments: false when there are none. The name is valid until the next
+ * change, so copy it before unsubscribing. */
+bool pubsub_client_any_channel(struct conn *c, const char **name, size_t *len);
+bool pubsub_client_any_pattern(const struct pubsub *ps, struct conn *c, const char **pat,
+                               size_t *len);
+
+size_t pubsub_count(struct conn *c);
+
+/* Sends to every subscriber of ch and of every matching pattern; returns
+ * how many received it. */
+size_t pubsub_publish(struct pubsub *ps, const char *ch, size_t chlen,
+                      const char *payload, size_t plen);
+
+/* Subscribers of exactly ch (not counting patterns). */
+size_t pubsub_subscribers(const struct pubsub *ps, const char *ch, size_t len);
+
+/* Channels with at least one subscriber: for (i = 0; pubsub_next(...);) */
+bool pubsub_next_channel(const struct pubsub *ps, size_t *iter, const char **name,
+                         size_t *len, size_t *subscribers);
+size_t pubsub_pattern_count(const struct pubsub *ps);
+size_t pubsub_channel_count(const struct pubsub *ps);
+
+/* Forgets a closing client. */
+void pubsub_client_gone(struct pubsub *ps, struct conn *c);
+
+#endif

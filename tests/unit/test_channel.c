@@ -1,0 +1,414 @@
+/* Durable channels and consumer groups, with time moved by hand: delivery
+ * counts, ack-wait redelivery, NACK backoff, consumer loss, max deliveries
+ * to the DLQ, replay, retention and blocked consumers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "channel.h"
+
+struct fixture {
+    struct dlq *dlq;
+    struct chan_registry *reg;
+    struct channel *ch;
+    int dead;           /* dead_lettered hook calls */
+    int due_changes;
+    char last_reason[64];
+};
+
+static void on_dead(void *ctx, const struct dlq_entry *e)
+{
+    struct fixture *f = ctx;
+    f->dead++;
+    strncpy(f->last_reason, e->reason, sizeof f->last_reason - 1);
+}
+
+static void on_due(void *ctx)
+{
+    ((struct fixture *)ctx)->due_changes++;
+}
+
+static int setup(void **state)
+{
+    static struct fixture f;
+    memset(&f, 0, sizeof f);
+    struct chan_hooks hooks = {&f, on_dead, on_due};
+    f.dlq = dlq_new(100);
+    f.reg = chreg_new(f.dlq, &hooks, 42);
+    struct chan_settings s;
+    chan_settings_default(&s);
+    s.ackwait_ms = 1000;
+    s.maxdeliver = 3;
+    s.backoff_ms = 100;
+    s.backoff_max_ms = 1000;
+    assert_int_equal(chreg_declare(f.reg, "jobs", &s, &f.ch), CHAN_CREATED);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    chreg_free(f->reg);
+    dlq_free(f->dlq);
+    return 0;
+}
+
+static void publish(struct fixture *f, const char *payload, int64_t now)
+{
+    chan_append(f->reg, f->ch, payload, strlen(payload), now);
+}
+
+static size_t consume(struct fixture *f, struct chan_group *g, const char *who,
+                      uint64_t owner, size_t max, struct chan_delivery *out, int64_t now)
+{
+    return group_consume(f->reg, g, who, owner, max, out, now);
+}
+
+static void test_declare_is_idempotent_and_detects_conflicts(void **state)
+{
+    struct fixture *f = *state;
+    struct channel *ch;
+    struct chan_settings s = *chan_settings(f->ch);
+    assert_int_equal(chreg_declare(f->reg, "jobs", &s, &ch), CHAN_EXISTS);
+    assert_ptr_equal(ch, f->ch);
+    s.maxlen = 5;
+    assert_int_equal(chreg_declare(f->reg, "jobs", &s, &ch), CHAN_CONFLICT);
+}
+
+static void test_offsets_ascend_and_read_replays_history(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 5; i++)
+        publish(f, "m", 100 + i);
+    struct chan_delivery d[10];
+    assert_int_equal(chan_read(f->reg, f->ch, 3, 10, d, 200), 3);
+    assert_int_equal(d[0].offset, 3);
+    assert_int_equal(d[0].time_ms, 102);
+    assert_int_equal(d[2].offset, 5);
+    assert_int_equal(chan_read(f->reg, f->ch, 0, 2, d, 200), 2);
+    assert_int_equal(d[0].offset, 1);
+    assert_int_equal(chan_read(f->reg, f->ch, 6, 10, d, 200), 0);
+}
+
+static void test_group_starts_at_oldest_and_counts_deliveries(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "a", 0);
+    publish(f, "b", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[10];
+    assert_int_equal(consume(f, g, "w1", 1, 10, d, 10), 2);
+    assert_int_equal(d[0].offset, 1);
+    assert_int_equal(d[0].deliveries, 1);
+    assert_memory_equal(d[1].payload, "b", 1);
+    /* Nothing new, nothing due: nothing to hand out. */
+    assert_int_equal(consume(f, g, "w1", 1, 10, d, 20), 0);
+    struct group_stats st;
+    group_stats(g, &st);
+    assert_int_equal(st.pending, 2);
+    assert_int_equal(st.lag, 2);
+    assert_int_equal(group_ack(f->reg, g, 1, 30), 1);
+    assert_int_equal(group_ack(f->reg, g, 1, 30), 0);
+    group_stats(g, &st);
+    assert_int_equal(st.committed, 1);
+    assert_int_equal(st.lag, 1);
+}
+
+static void test_two_consumers_never_share_a_message(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 10; i++)
+        publish(f, "x", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery a[10], b[10];
+    size_t na = consume(f, g, "w1", 1, 4, a, 1);
+    size_t nb = consume(f, g, "w2", 2, 10, b, 1);
+    assert_int_equal(na, 4);
+    assert_int_equal(nb, 6);
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            assert_true(a[i].offset != b[j].offset);
+}
+
+static void test_unacked_message_comes_back_after_ack_wait(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "a", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    assert_int_equal(consume(f, g, "w1", 1, 4, d, 0), 1);
+    assert_int_equal(chreg_next_due(f->reg), 1000);
+    chreg_expire(f->reg, 999);
+    assert_int_equal(consume(f, g, "w2", 2, 4, d, 999), 0);
+    chreg_expire(f->reg, 1000);
+    assert_int_equal(consume(f, g, "w2", 2, 4, d, 1000), 1);
+    assert_int_equal(d[0].offset, 1);
+    assert_int_equal(d[0].deliveries, 2);
+}
+
+static void test_ack_removes_the_deadline(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "a", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    consume(f, g, "w1", 1, 4, d, 0);
+    group_ack(f->reg, g, 1, 5);
+    assert_int_equal(chreg_next_due(f->reg), -1);
+}
+
+static void test_nack_with_delay_redelivers_after_it(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "a", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    consume(f, g, "w1", 1, 4, d, 0);
+    assert_int_equal(group_nack(f->reg, g, 1, 250, "busy", 10), 1);
+    assert_int_equal(group_nack(f->reg, g, 1, 250, "busy", 10), 0);  /* not in flight */
+    assert_int_equal(chreg_next_due(f->reg), 260);
+    assert_int_equal(consume(f, g, "w1", 1, 4, d, 100), 0);
+    chreg_expire(f->reg, 260);
+    assert_int_equal(consume(f, g, "w1", 1, 4, d, 260), 1);
+    assert_int_equal(d[0].deliveries, 2);
+}
+
+static void test_nack_without_delay_waits_a_jittered_backoff(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "a", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    int64_t now = 0;
+    /* backoff 100 ms doubling: each wait lies in [step/2, step]. */
+    int64_t steps[] = {100, 200};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(consume(f, g, "w1", 1, 4, d, now), 1);
+        group_nack(f->reg, g, 1, -1, NULL, now);
+        int64_t wait = chreg_next_due(f->reg) - now;
+        assert_true(wait >= steps[i] / 2);
+        assert_true(wait <= steps[i]);
+        assert_int_equal(consume(f, g, "w1", 1, 4, d, now + wait - 1), 0);
+        now += wait;
+        chreg_expire(f->reg, now);
+    }
+}
+
+static void test_max_deliveries_moves_to_dlq_with_reason(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "poison", 50);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(consume(f, g, "w1", 1, 4, d, 100 + i), 1);
+        assert_int_equal(d[0].deliveries, (uint32_t)i + 1);
+        group_nack(f->reg, g, 1, 0, "card declined", 100 + i);
+    }
+    assert_int_equal(f->dead, 1);
+    assert_int_equal(dlq_count(f->dlq), 1);
+    const struct dlq_entry *e = dlq_at(f->dlq, 0);
+    assert_string_equal(e->reason, "card declined");
+    assert_string_equal(e->channel, "jobs");
+    assert_string_equal(e->group, "workers");
+    assert_int_equal(e->offset, 1);
+    assert_int_equal(e->deliveries, 3);
+    assert_int_equal(e->first_ms, 100);
+    assert_int_equal(e->last_ms, 102);
+    assert_int_equal(e->msg_time_ms, 50);
+    assert_memory_equal(e->payload, "poison", 6);
+    struct group_stats st;
+    group_stats(g, &st);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(consume(f, g, "w1", 1, 4, d, 200), 0);
+}
+
+static void test_ack_timeouts_count_toward_the_dlq(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "slow", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    int64_t now = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(consume(f, g, "w1", 1, 4, d, now), 1);
+        now += 1000;
+        chreg_expire(f->reg, now);
+    }
+    assert_int_equal(dlq_count(f->dlq), 1);
+    assert_string_equal(f->last_reason, "ack timeout");
+}
+
+static void test_lost_consumer_releases_its_messages_at_once(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "a", 0);
+    publish(f, "b", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    assert_int_equal(consume(f, g, "w1", 7, 1, d, 0), 1);
+    assert_int_equal(consume(f, g, "w2", 8, 1, d, 0), 1);
+    chreg_owner_gone(f->reg, 7, 10);
+    /* Offset 1 is back before its ack wait; offset 2 stays with w2. */
+    assert_int_equal(consume(f, g, "w2", 8, 4, d, 10), 1);
+    assert_int_equal(d[0].offset, 1);
+    assert_int_equal(d[0].deliveries, 2);
+    struct group_stats st;
+    group_stats(g, &st);
+    assert_int_equal(st.consumers, 1);
+}
+
+static void test_replay_returns_a_dead_letter_with_a_fresh_count(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "poison", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    for (int i = 0; i < 3; i++) {
+        consume(f, g, "w1", 1, 4, d, i);
+        group_nack(f->reg, g, 1, 0, "boom", i);
+    }
+    const struct dlq_entry *e = dlq_at(f->dlq, 0);
+    assert_int_equal(chreg_replay(f->reg, e, 10), 0);
+    dlq_remove(f->dlq, e->id);
+    assert_int_equal(consume(f, g, "w1", 1, 4, d, 11), 1);
+    assert_int_equal(d[0].offset, 1);
+    assert_int_equal(d[0].deliveries, 1);
+    assert_memory_equal(d[0].payload, "poison", 6);
+    /* Failing again, it comes back to the DLQ remembering the replay. */
+    for (int i = 0; i < 3; i++) {
+        if (i)
+            consume(f, g, "w1", 1, 4, d, 20 + i);
+        group_nack(f->reg, g, 1, 0, "boom again", 20 + i);
+    }
+    assert_int_equal(dlq_count(f->dlq), 1);
+    assert_int_equal(dlq_at(f->dlq, 0)->replays, 1);
+    assert_int_equal(group_ack(f->reg, g, 1, 30), 0);
+}
+
+static void test_retention_by_count_and_age(void **state)
+{
+    struct fixture *f = *state;
+    struct chan_settings s;
+    chan_settings_default(&s);
+    s.maxlen = 3;
+    s.maxage_ms = 1000;
+    struct channel *ch;
+    chreg_declare(f->reg, "short", &s, &ch);
+    for (int i = 0; i < 5; i++)
+        chan_append(f->reg, ch, "m", 1, 100 * i);
+    assert_int_equal(chan_length(ch), 3);
+    assert_int_equal(chan_first_offset(ch), 3);
+    assert_int_equal(chreg_next_due(f->reg), 1200);  /* offset 3 was published at 200 */
+    chreg_expire(f->reg, 1300);
+    assert_int_equal(chan_first_offset(ch), 5);
+    assert_int_equal(chan_length(ch), 1);
+    chreg_expire(f->reg, 1400);
+    assert_int_equal(chan_length(ch), 0);
+    assert_int_equal(chreg_next_due(f->reg), -1);
+}
+
+static void test_in_flight_messages_survive_retention(void **state)
+{
+    struct fixture *f = *state;
+    struct chan_settings s;
+    chan_settings_default(&s);
+    s.maxlen = 1;
+    s.ackwait_ms = 100;
+    struct channel *ch;
+    chreg_declare(f->reg, "tiny", &s, &ch);
+    chan_append(f->reg, ch, "first", 5, 0);
+    struct chan_group *g = chan_group(ch, "g", true);
+    struct chan_delivery d[4];
+    assert_int_equal(group_consume(f->reg, g, "w", 1, 1, d, 0), 1);
+    chan_append(f->reg, ch, "second", 6, 1);  /* pushes "first" out of the log */
+    chreg_expire(f->reg, 100);
+    assert_int_equal(group_consume(f->reg, g, "w", 1, 4, d, 100), 2);
+    assert_int_equal(d[0].offset, 1);
+    assert_memory_equal(d[0].payload, "first", 5);
+    assert_int_equal(d[1].offset, 2);
+}
+
+struct test_waiter {
+    struct chan_waiter w;
+    struct fixture *f;
+    size_t got;
+    struct chan_delivery d[4];
+};
+
+static void on_ready(struct chan_waiter *w)
+{
+    struct test_waiter *tw = (struct test_waiter *)w;
+    struct chan_group *g = chan_group(tw->f->ch, "workers", false);
+    tw->got = group_consume(tw->f->reg, g, "blocked", 3, 4, tw->d, 500);
+}
+
+static void test_blocked_consumer_wakes_on_publish(void **state)
+{
+    struct fixture *f = *state;
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct test_waiter a = {.f = f}, b = {.f = f};
+    a.w.ready = on_ready;
+    b.w.ready = on_ready;
+    group_wait(g, &a.w);
+    group_wait(g, &b.w);
+    publish(f, "wake", 400);
+    /* One message: the first waiter takes it, the second keeps waiting. */
+    assert_int_equal(a.got, 1);
+    assert_memory_equal(a.d[0].payload, "wake", 4);
+    assert_int_equal(b.got, 0);
+    assert_ptr_equal(b.w.group, g);
+    group_unwait(&b.w);
+    assert_null(b.w.group);
+}
+
+static void test_full_dlq_drops_its_oldest_entries(void **state)
+{
+    (void)state;
+    struct dlq *q = dlq_new(200);
+    struct dlq_entry e = {.channel = "c", .group = "g", .payload = "p", .len = 1,
+                          .reason = "r"};
+    for (int i = 0; i < 201; i++)
+        dlq_add(q, &e);
+    /* The 201st arrival dropped the oldest 2 (a hundredth of 200). */
+    assert_int_equal(dlq_count(q), 199);
+    assert_int_equal(dlq_dropped(q), 2);
+    assert_int_equal(dlq_at(q, 0)->id, 3);
+    assert_null(dlq_get(q, 2));
+    assert_non_null(dlq_get(q, 201));
+    assert_int_equal(dlq_remove(q, 100), 0);
+    assert_int_equal(dlq_remove(q, 100), -1);
+    assert_null(dlq_get(q, 100));
+    assert_non_null(dlq_get(q, 101));
+    dlq_free(q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+        T(test_declare_is_idempotent_and_detects_conflicts),
+        T(test_offsets_ascend_and_read_replays_history),
+        T(test_group_starts_at_oldest_and_counts_deliveries),
+        T(test_two_consumers_never_share_a_message),
+        T(test_unacked_message_comes_back_after_ack_wait),
+        T(test_ack_removes_the_deadline),
+        T(test_nack_with_delay_redelivers_after_it),
+        T(test_nack_without_delay_waits_a_jittered_backoff),
+        T(test_max_deliveries_moves_to_dlq_with_reason),
+        T(test_ack_timeouts_count_toward_the_dlq),
+        T(test_lost_consumer_releases_its_messages_at_once),
+        T(test_replay_returns_a_dead_letter_with_a_fresh_count),
+        T(test_retention_by_count_and_age),
+        T(test_in_flight_messages_survive_retention),
+        T(test_blocked_consumer_wakes_on_publish),
+        cmocka_unit_test(test_full_dlq_drops_its_oldest_entries),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
