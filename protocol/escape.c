@@ -30,7 +30,11 @@ bool text_needs_quotes(const char *s, size_t n, enum text_ctx ctx)
         unsigned char c = (unsigned char)s[i];
         if (is_control(c))
             return true;
-        if (ctx == TEXT_WORD && (c == ' ' || c == '"' || c == '\''))
+        /* A quote anywhere would start quoting when the text is pasted
+         * back as an argument; a space splits a word. */
+        if (ctx != TEXT_REST && (c == '"' || c == '\''))
+            return true;
+        if (ctx == TEXT_WORD && c == ' ')
             return true;
     }
     return false;

@@ -128,9 +128,12 @@ static enum req_status next_inline(struct req_parser *p, struct request *out,
 
     if (nl == NULL) {
         p->scanned = avail;
-        /* +1: the CR of a CRLF may already be here. */
-        if (avail > p->lim.max_inline + 1)
+        /* One byte over the limit may still be the CR of a CRLF. */
+        if (avail > p->lim.max_inline + 1 ||
+            (avail == p->lim.max_inline + 1 && data[avail - 1] != '\r'))
             return fail_limit(p, err, "inline line exceeds %zu bytes", p->lim.max_inline);
+        if (avail > p->lim.max_pending)
+            return fail_limit(p, err, "request exceeds %zu bytes", p->lim.max_pending);
         return REQ_NEED_MORE;
     }
     p->scanned = 0;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,9 @@
 #include "xalloc.h"
 
 #define CONN_READ_CHUNK (16 * 1024)
+/* How long a closing connection waits for its peer to close after our FIN
+ * (see linger()). */
+#define CONN_LINGER_MS 2000
 
 struct conn {
     struct server *srv;
@@ -30,6 +34,7 @@ struct conn {
     int fd;
     struct event *rev;
     struct event *wev;
+    struct event *linger_ev;     /* the linger deadline, once lingering */
     struct req_parser *parser;   /* owned */
     struct buf out;              /* rendered, not yet written */
     enum proto_kind kind;        /* of the request being run */
@@ -48,6 +53,7 @@ struct conn {
     bool eof;                    /* the peer will send nothing more */
     bool closing;                /* close once out is written */
     bool killed;                 /* close at the end of the turn, unsent or not */
+    bool lingering;              /* our side is shut: draining the peer's */
 };
 
 static void on_readable(evutil_socket_t fd, short what, void *arg);
@@ -102,6 +108,8 @@ void conn_free(struct conn *c)
     srv->nconns--;
     event_free(c->rev);
     event_free(c->wev);
+    if (c->linger_ev)
+        event_free(c->linger_ev);
     close(c->fd);
     req_parser_free(c->parser);
     buf_free(&c->out);
@@ -174,7 +182,7 @@ static void emit(struct conn *c, struct reply *r, enum proto_kind kind)
 
 void conn_reply(struct conn *c, struct reply *r)
 {
-    if (c->killed) {
+    if (c->killed || c->lingering) {
         reply_free(r);
         return;
     }
@@ -185,7 +193,7 @@ void conn_reply(struct conn *c, struct reply *r)
 void conn_push_rendered(struct conn *c, const char *bytes, size_t n)
 {
     const struct server_config *cfg = &c->srv->cfg;
-    if (c->killed)
+    if (c->killed || c->lingering)
         return;
     buf_append(&c->out, bytes, n);
     size_t used = buf_used(&c->out);
@@ -269,7 +277,42 @@ static void process_input(struct conn *c)
     }
 }
 
-/* Writes what it can. Returns false when the connection is gone. */
+static void on_linger_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_free(arg);
+}
+
+/* Every reply is written: close gracefully. close() on a socket with
+ * unread input makes the kernel send RST, and an RST can destroy replies
+ * the peer has not read yet (a pipelining client, or one whose request hit
+ * a limit). So when input is left unread we send FIN, then read and discard
+ * until the peer closes or CONN_LINGER_MS passes. */
+static void linger(struct conn *c)
+{
+    if (c->lingering)
+        return;
+    int unread = 0;
+    if (req_parser_pending(c->parser) == 0 &&
+        (ioctl(c->fd, FIONREAD, &unread) != 0 || unread == 0)) {
+        /* Nothing unread: close() sends a plain FIN. */
+        conn_free(c);
+        return;
+    }
+    c->lingering = true;
+    shutdown(c->fd, SHUT_WR);
+    if (!c->reading) {
+        event_add(c->rev, NULL);
+        c->reading = true;
+    }
+    c->linger_ev = evtimer_new(c->srv->base, on_linger_timeout, c);
+    struct timeval tv = {CONN_LINGER_MS / 1000, (CONN_LINGER_MS % 1000) * 1000};
+    evtimer_add(c->linger_ev, &tv);
+}
+
+/* Writes what it can. Returns false when the connection is gone or only
+ * lingering. */
 static bool flush(struct conn *c)
 {
     while (buf_used(&c->out) > 0) {
@@ -295,7 +338,7 @@ static bool flush(struct conn *c)
         c->writing = false;
     }
     if (c->closing && !c->blocked) {
-        conn_free(c);
+        linger(c);
         return false;
     }
     return true;
@@ -303,7 +346,7 @@ static bool flush(struct conn *c)
 
 static void set_reading(struct conn *c, bool on)
 {
-    if (on == c->reading)
+    if (c->lingering || on == c->reading)
         return;
     if (on)
         event_add(c->rev, NULL);
@@ -315,6 +358,8 @@ static void set_reading(struct conn *c, bool on)
 /* Process, write, and process again while writing freed enough room. */
 static void run(struct conn *c)
 {
+    if (c->lingering)
+        return;
     if (c->killed) {
         log_event("info", "event=client_cut_off client=%llu reason=\"%s\"",
                   (unsigned long long)c->id, c->kill_reason);
@@ -353,6 +398,13 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     (void)what;
     server_tick(c->srv);
+    if (c->lingering) {
+        char sink[CONN_READ_CHUNK];
+        ssize_t n = read(fd, sink, sizeof sink);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            conn_free(c);
+        return;
+    }
     char *space = req_parser_space(c->parser, CONN_READ_CHUNK);
     ssize_t n = read(fd, space, CONN_READ_CHUNK);
     if (n > 0) {
@@ -374,7 +426,8 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     server_tick(c->srv);
-    run(c);
+    if (!c->lingering)
+        run(c);
 }
 
 void conn_close_after_reply(struct conn *c)
@@ -385,6 +438,8 @@ void conn_close_after_reply(struct conn *c)
 
 void conn_finish(struct conn *c)
 {
+    if (c->lingering)
+        return;
     conn_close_after_reply(c);
     if (c->blocked && c->block_cancel) {
         /* Shutting down: a blocked request is withdrawn, unanswered, so
