@@ -14,6 +14,7 @@
 #define ERR_STATE "STATE"        /* not allowed in the object's current state */
 #define ERR_CONFLICT "CONFLICT"  /* an idempotency key reused with other fields */
 #define ERR_LIMIT "LIMIT"        /* a configured limit was hit */
+#define ERR_STORE "STORE"        /* the store cannot record changes now */
 
 enum reply_type {
     REPLY_STATUS,   /* +OK */

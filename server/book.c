@@ -120,14 +120,23 @@ static enum book_result apply_transition(struct book *b, const struct order_even
     return BOOK_OK;
 }
 
+static enum book_result apply(struct book *b, const struct order_event *ev, int *from)
+{
+    if (ev->type == ORDER_EV_CREATED)
+        return apply_created(b, ev);
+    return apply_transition(b, ev, from);
+}
+
+enum book_result book_restore(struct book *b, const struct order_event *ev)
+{
+    int from = -1;
+    return apply(b, ev, &from);
+}
+
 enum book_result book_apply(struct book *b, const struct order_event *ev)
 {
-    enum book_result r;
     int from = -1;
-    if (ev->type == ORDER_EV_CREATED)
-        r = apply_created(b, ev);
-    else
-        r = apply_transition(b, ev, &from);
+    enum book_result r = apply(b, ev, &from);
     if (r != BOOK_OK)
         return r;
     const struct order *after = book_get(b, ev->id);

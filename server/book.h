@@ -46,6 +46,9 @@ void book_free(struct book *b);
 int book_observe(struct book *b, book_observer_fn fn, void *ctx);
 
 enum book_result book_apply(struct book *b, const struct order_event *ev);
+/* The same without telling observers: for recovery, where every effect of
+ * the event (journal record, pushes) has happened already. */
+enum book_result book_restore(struct book *b, const struct order_event *ev);
 
 /* Creates the next order (ids ascend from 1). */
 const struct order *book_create(struct book *b, const struct order_fields *f,

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "pubsub.h"
 #include "server.h"
+#include "store.h"
 
 static void on_dead_lettered(void *ctx, const struct dlq_entry *e)
 {
@@ -32,6 +33,12 @@ static void on_dead_lettered(void *ctx, const struct dlq_entry *e)
         }
         bus_publish(srv, dlt, strlen(dlt), e->payload, e->len);
     }
+}
+
+static void on_changed(void *ctx, const struct chan_change *c)
+{
+    struct server *srv = ctx;
+    store_on_change(srv->store, c);
 }
 
 static void on_due_changed(void *ctx)
@@ -65,7 +72,12 @@ void bus_rearm(struct server *srv)
 
 void bus_init(struct server *srv)
 {
-    struct chan_hooks hooks = {srv, on_dead_lettered, on_due_changed};
+    struct chan_hooks hooks = {
+        .ctx = srv,
+        .changed = on_changed,
+        .dead_lettered = on_dead_lettered,
+        .due_changed = on_due_changed,
+    };
     srv->pubsub = pubsub_new();
     srv->dlq = dlq_new(DLQ_MAX_DEFAULT);
     srv->channels = chreg_new(srv->dlq, &hooks, (uint64_t)clock_wall_ms());

@@ -62,6 +62,7 @@ struct chan_group {
 
 struct channel {
     struct heap_node retention;   /* first: the heap hands this back */
+    struct chan_registry *reg;
     char *name;                   /* owned */
     struct chan_settings s;
     struct chan_msg **ring;       /* count messages from head */
@@ -78,7 +79,14 @@ struct chan_registry {
     struct chan_hooks hooks;
     struct heap due;
     uint64_t rng;
+    bool applying;                /* recovery: hooks stay quiet */
 };
+
+static void emit(struct chan_registry *r, const struct chan_change *c)
+{
+    if (!r->applying && r->hooks.changed)
+        r->hooks.changed(r->hooks.ctx, c);
+}
 
 void chan_settings_default(struct chan_settings *s)
 {
@@ -206,11 +214,13 @@ enum chan_declare chreg_declare(struct chan_registry *r, const char *name,
     }
     ch = xcalloc(1, sizeof *ch);
     ch->retention.kind = DUE_RETENTION;
+    ch->reg = r;
     ch->name = xstrdup(name);
     ch->s = *s;
     ch->first = ch->next_offset = 1;
     strmap_put(&r->channels, name, strlen(name), ch);
     *out = ch;
+    emit(r, &(struct chan_change){.type = CHG_DECLARE, .channel = ch->name, .settings = &ch->s});
     return CHAN_CREATED;
 }
 
@@ -309,6 +319,8 @@ uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *pa
     }
     struct chan_msg *m = msg_new(ch->next_offset++, now, payload, len);
     ch->ring[(ch->head + ch->count++) % ch->cap] = m;
+    emit(r, &(struct chan_change){.type = CHG_APPEND, .channel = ch->name, .offset = m->offset,
+                                  .time_ms = now, .payload = payload, .len = len});
     /* The oldest message may have changed (count retention): keep the
      * age deadline exact so the timer never fires for nothing. */
     if (ch->s.maxage_ms > 0)
@@ -348,6 +360,8 @@ struct chan_group *chan_group(struct channel *ch, const char *name, bool create)
     strmap_init(&g->pending);
     ch->groups = xrealloc(ch->groups, (ch->ngroups + 1) * sizeof *ch->groups);
     ch->groups[ch->ngroups++] = g;
+    emit(ch->reg, &(struct chan_change){.type = CHG_GROUP, .channel = ch->name,
+                                        .group = g->name, .offset = g->next});
     return g;
 }
 
@@ -418,10 +432,12 @@ static void dead_letter(struct chan_registry *r, struct chan_pending *p, const c
         .last_ms = p->last_ms,
         .dead_ms = now,
     };
+    emit(r, &(struct chan_change){.type = CHG_DEAD, .channel = g->ch->name, .group = g->name,
+                                  .offset = p->msg->offset, .reason = reason, .time_ms = now});
     uint64_t id = dlq_add(r->dlq, &e);
     settle(r, p);
     pending_free(p);
-    if (r->hooks.dead_lettered)
+    if (!r->applying && r->hooks.dead_lettered)
         r->hooks.dead_lettered(r->hooks.ctx, dlq_get(r->dlq, id));
 }
 
@@ -482,6 +498,10 @@ static void deliver(struct chan_registry *r, struct chan_pending *p,
     due_set(r, &p->due, now + p->group->ch->s.ackwait_ms);
     *out = (struct chan_delivery){p->msg->offset, p->deliveries, p->msg->time_ms,
                                   p->msg->payload, p->msg->len};
+    emit(r, &(struct chan_change){.type = CHG_DELIVER, .channel = p->group->ch->name,
+                                  .group = p->group->name, .consumer = c->name,
+                                  .offset = p->msg->offset, .deliveries = p->deliveries,
+                                  .time_ms = now});
 }
 
 size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *consumer,
@@ -528,6 +548,8 @@ int group_ack(struct chan_registry *r, struct chan_group *g, uint64_t offset, in
     struct chan_pending *p = pending_get(g, offset);
     if (p == NULL)
         return 0;
+    emit(r, &(struct chan_change){.type = CHG_ACK, .channel = g->ch->name, .group = g->name,
+                                  .offset = offset});
     settle(r, p);
     pending_free(p);
     /* Room under maxpending may let a blocked consumer through. */
@@ -543,7 +565,13 @@ int group_nack(struct chan_registry *r, struct chan_group *g, uint64_t offset,
         return 0;
     if (delay_ms < 0)
         delay_ms = backoff(r, &g->ch->s, p->deliveries);
-    failed_delivery(r, p, reason ? reason : "nack", delay_ms, now);
+    if (reason == NULL)
+        reason = "nack";
+    if (p->deliveries < g->ch->s.maxdeliver)
+        emit(r, &(struct chan_change){.type = CHG_NACK, .channel = g->ch->name,
+                                      .group = g->name, .offset = offset, .reason = reason,
+                                      .due_ms = delay_ms > 0 ? now + delay_ms : 0});
+    failed_delivery(r, p, reason, delay_ms, now);
     wake(g);
     return 1;
 }
@@ -582,15 +610,16 @@ void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now)
     }
 }
 
-int chreg_replay(struct chan_registry *r, const struct dlq_entry *e, int64_t now)
+/* Puts a dead letter's message back into its group, ready, with a fresh
+ * delivery count and the replay remembered. */
+static int replay_entry(struct chan_registry *r, const struct dlq_entry *e)
 {
-    (void)now;
     struct channel *ch = chreg_find(r, e->channel);
     if (ch == NULL)
         return -1;
     struct chan_group *g = chan_group(ch, e->group, true);
     if (pending_get(g, e->offset))
-        return 0;  /* already back (replayed twice): nothing to add */
+        return 0;  /* already back: nothing to add */
     struct chan_pending *p = xcalloc(1, sizeof *p);
     p->due.kind = DUE_PENDING;
     p->group = g;
@@ -599,6 +628,25 @@ int chreg_replay(struct chan_registry *r, const struct dlq_entry *e, int64_t now
     strmap_put(&g->pending, (const char *)&e->offset, sizeof e->offset, p);
     make_ready(r, p);
     wake(g);
+    return 0;
+}
+
+int chreg_dlq_replay(struct chan_registry *r, uint64_t dlq_id, int64_t now)
+{
+    const struct dlq_entry *e = dlq_get(r->dlq, dlq_id);
+    if (e == NULL || replay_entry(r, e) != 0)
+        return -1;
+    emit(r, &(struct chan_change){.type = CHG_REPLAY, .dlq_id = dlq_id, .time_ms = now});
+    dlq_remove(r->dlq, dlq_id);
+    return 0;
+}
+
+int chreg_dlq_purge(struct chan_registry *r, uint64_t dlq_id)
+{
+    if (dlq_get(r->dlq, dlq_id) == NULL)
+        return -1;
+    emit(r, &(struct chan_change){.type = CHG_PURGE, .dlq_id = dlq_id});
+    dlq_remove(r->dlq, dlq_id);
     return 0;
 }
 
@@ -722,5 +770,210 @@ void chreg_expire(struct chan_registry *r, int64_t now)
         else
             make_ready(r, p);  /* a NACK delay ran out */
         wake(g);
+    }
+}
+
+/* --- recovery and snapshots ------------------------------------------- */
+
+static struct chan_pending *pending_new(struct chan_group *g, struct chan_msg *m)
+{
+    struct chan_pending *p = xcalloc(1, sizeof *p);
+    p->due.kind = DUE_PENDING;
+    p->group = g;
+    p->msg = m;
+    strmap_put(&g->pending, (const char *)&m->offset, sizeof m->offset, p);
+    return p;
+}
+
+static struct chan_consumer *consumer_get_or_add(struct chan_group *g, const char *name)
+{
+    struct chan_consumer *c = consumer_get(g, name);
+    if (c || name == NULL || g->nconsumers == GROUP_MAX_CONSUMERS)
+        return c;
+    c = xcalloc(1, sizeof *c);
+    c->name = xstrdup(name);
+    g->consumers = xrealloc(g->consumers, (g->nconsumers + 1) * sizeof *g->consumers);
+    g->consumers[g->nconsumers++] = c;
+    return c;
+}
+
+static int apply_deliver(struct chan_registry *r, struct chan_group *g,
+                         const struct chan_change *c)
+{
+    struct channel *ch = g->ch;
+    struct chan_pending *p = pending_get(g, c->offset);
+    if (p == NULL) {
+        if (c->offset < ch->first || c->offset >= ch->next_offset)
+            return -1;
+        struct chan_msg *m = msg_at(ch, c->offset);
+        m->refs++;
+        p = pending_new(g, m);
+        if (g->next <= c->offset)
+            g->next = c->offset + 1;
+    } else if (p->state == PENDING_READY) {
+        ready_unlink(g, p);
+    }
+    p->consumer = consumer_get_or_add(g, c->consumer);
+    p->owner = 0;
+    p->deliveries = c->deliveries;
+    p->state = PENDING_INFLIGHT;
+    if (p->first_ms == 0)
+        p->first_ms = c->time_ms;
+    p->last_ms = c->time_ms;
+    due_set(r, &p->due, c->time_ms + ch->s.ackwait_ms);
+    return 0;
+}
+
+static int apply_pending(struct chan_registry *r, struct chan_group *g,
+                         const struct chan_change *c)
+{
+    if (pending_get(g, c->offset))
+        return -1;
+    struct chan_pending *p =
+        pending_new(g, msg_new(c->offset, c->time_ms, c->payload, c->len));
+    p->consumer = consumer_get_or_add(g, c->consumer);
+    p->deliveries = c->deliveries;
+    p->replays = c->replays;
+    p->first_ms = c->first_ms;
+    p->last_ms = c->last_ms;
+    set_reason(p, c->reason);
+    switch (c->state) {
+    case PENDING_INFLIGHT:
+        p->state = PENDING_INFLIGHT;
+        due_set(r, &p->due, c->due_ms);
+        break;
+    case PENDING_DELAYED:
+        p->state = PENDING_DELAYED;
+        due_set(r, &p->due, c->due_ms);
+        break;
+    default:
+        make_ready(r, p);
+    }
+    return 0;
+}
+
+static int apply(struct chan_registry *r, const struct chan_change *c)
+{
+    struct channel *ch = NULL;
+    struct chan_group *g = NULL;
+    struct chan_pending *p;
+    if (c->type == CHG_DECLARE)
+        return chreg_declare(r, c->channel, c->settings, &ch) == CHAN_CONFLICT ? -1 : 0;
+    if (c->type == CHG_REPLAY)
+        return chreg_dlq_replay(r, c->dlq_id, c->time_ms);
+    if (c->type == CHG_PURGE)
+        return chreg_dlq_purge(r, c->dlq_id);
+    if (c->channel == NULL || (ch = chreg_find(r, c->channel)) == NULL)
+        return -1;
+    if (c->type == CHG_APPEND) {
+        /* The first message of a snapshot's log need not be offset 1. */
+        if (ch->count == 0 && c->offset > ch->next_offset)
+            ch->first = ch->next_offset = c->offset;
+        if (c->offset != ch->next_offset)
+            return -1;
+        chan_append(r, ch, c->payload, c->len, c->time_ms);
+        return 0;
+    }
+    if (c->group == NULL)
+        return -1;
+    if (c->type == CHG_GROUP) {
+        g = chan_group(ch, c->group, true);
+        g->next = c->offset;
+        return 0;
+    }
+    if ((g = chan_group(ch, c->group, false)) == NULL)
+        return -1;
+    switch (c->type) {
+    case CHG_DELIVER:
+        return apply_deliver(r, g, c);
+    case CHG_PENDING:
+        return apply_pending(r, g, c);
+    case CHG_ACK:
+        return group_ack(r, g, c->offset, 0) == 1 ? 0 : -1;
+    case CHG_NACK:
+        if ((p = pending_get(g, c->offset)) == NULL)
+            return -1;
+        set_reason(p, c->reason);
+        if (c->due_ms > 0) {
+            p->state = PENDING_DELAYED;
+            due_set(r, &p->due, c->due_ms);
+        } else {
+            make_ready(r, p);
+        }
+        return 0;
+    case CHG_DEAD:
+        if ((p = pending_get(g, c->offset)) == NULL)
+            return -1;
+        set_reason(p, c->reason);
+        dead_letter(r, p, c->reason ? c->reason : "", c->time_ms);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+int chreg_apply(struct chan_registry *r, const struct chan_change *c)
+{
+    r->applying = true;
+    int rc = apply(r, c);
+    r->applying = false;
+    return rc;
+}
+
+void chreg_recovered(struct chan_registry *r, int64_t now)
+{
+    size_t it = 0;
+    struct channel *ch;
+    while (chreg_next(r, &it, &ch)) {
+        trim_by_age(r, ch, now);
+        for (size_t gi = 0; gi < ch->ngroups; gi++) {
+            struct chan_group *g = ch->groups[gi];
+            size_t pit = 0, len;
+            const char *k;
+            void *v;
+            while (strmap_next(&g->pending, &pit, &k, &len, &v)) {
+                struct chan_pending *p = v;
+                if (p->state == PENDING_INFLIGHT)
+                    make_ready(r, p);  /* its consumer was the old process */
+            }
+        }
+    }
+    chreg_expire(r, now);
+}
+
+void chreg_snapshot(const struct chan_registry *r, void (*fn)(void *arg, const struct chan_change *c),
+                    void *arg)
+{
+    size_t it = 0;
+    struct channel *ch;
+    while (chreg_next(r, &it, &ch)) {
+        fn(arg, &(struct chan_change){.type = CHG_DECLARE, .channel = ch->name,
+                                      .settings = &ch->s});
+        for (size_t i = 0; i < ch->count; i++) {
+            const struct chan_msg *m = ch->ring[(ch->head + i) % ch->cap];
+            fn(arg, &(struct chan_change){.type = CHG_APPEND, .channel = ch->name,
+                                          .offset = m->offset, .time_ms = m->time_ms,
+                                          .payload = m->payload, .len = m->len});
+        }
+        for (size_t gi = 0; gi < ch->ngroups; gi++) {
+            const struct chan_group *g = ch->groups[gi];
+            fn(arg, &(struct chan_change){.type = CHG_GROUP, .channel = ch->name,
+                                          .group = g->name, .offset = g->next});
+            size_t pit = 0, len;
+            const char *k;
+            void *v;
+            while (strmap_next(&g->pending, &pit, &k, &len, &v)) {
+                const struct chan_pending *p = v;
+                fn(arg, &(struct chan_change){
+                            .type = CHG_PENDING, .channel = ch->name, .group = g->name,
+                            .consumer = p->consumer ? p->consumer->name : NULL,
+                            .reason = p->reason, .offset = p->msg->offset,
+                            .deliveries = p->deliveries, .replays = p->replays,
+                            .state = (int)p->state, .time_ms = p->msg->time_ms,
+                            .first_ms = p->first_ms, .last_ms = p->last_ms,
+                            .due_ms = heap_contains(&p->due) ? p->due.due_ms : 0,
+                            .payload = p->msg->payload, .len = p->msg->len});
+            }
+        }
     }
 }

@@ -62,8 +62,45 @@ struct chan_waiter {
     struct chan_waiter *prev, *next;
 };
 
+/* Every change to channel state, as the journal records it and recovery
+ * applies it. Fields not named for a type are unused. */
+enum chan_change_type {
+    CHG_DECLARE = 1,  /* channel, settings */
+    CHG_GROUP,        /* channel, group, offset: where the group starts */
+    CHG_APPEND,       /* channel, offset, time, payload */
+    CHG_DELIVER,      /* channel, group, offset, consumer, deliveries, time */
+    CHG_ACK,          /* channel, group, offset */
+    CHG_NACK,         /* channel, group, offset, due (0: deliverable now), reason */
+    CHG_DEAD,         /* channel, group, offset, reason, time: to the DLQ */
+    CHG_REPLAY,       /* dlq_id, time: back from the DLQ */
+    CHG_PURGE,        /* dlq_id */
+    CHG_PENDING,      /* snapshots only: a whole pending entry (all fields) */
+};
+
+struct chan_change {
+    enum chan_change_type type;
+    const char *channel;
+    const char *group;
+    const char *consumer;
+    const char *reason;
+    const struct chan_settings *settings;
+    uint64_t offset;
+    uint64_t dlq_id;
+    uint32_t deliveries;
+    uint32_t replays;
+    int state;               /* CHG_PENDING: an enum pending_state */
+    int64_t time_ms;         /* APPEND: publish time; DELIVER: delivery */
+    int64_t first_ms;        /* CHG_PENDING: first and last delivery */
+    int64_t last_ms;
+    int64_t due_ms;
+    const char *payload;
+    size_t len;
+};
+
 struct chan_hooks {
     void *ctx;
+    /* State changed (not called while applying recovered changes). */
+    void (*changed)(void *ctx, const struct chan_change *c);
     /* A message was moved to the DLQ (already added, with id e->id). */
     void (*dead_lettered)(void *ctx, const struct dlq_entry *e);
     /* The earliest deadline moved earlier: re-arm the timer. */
@@ -125,9 +162,25 @@ int group_nack(struct chan_registry *r, struct chan_group *g, uint64_t offset,
 /* Everything the connection `owner` had in flight becomes deliverable. */
 void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now);
 
-/* Puts a dead letter back: its group gets the message again with a fresh
- * delivery count. Returns 0, or -1 when its channel no longer exists. */
-int chreg_replay(struct chan_registry *r, const struct dlq_entry *e, int64_t now);
+/* DLQ REPLAY of one entry: its group gets the message again with a fresh
+ * delivery count, and the entry leaves the DLQ. Returns 0, or -1 when
+ * there is no such entry or its channel no longer exists. */
+int chreg_dlq_replay(struct chan_registry *r, uint64_t dlq_id, int64_t now);
+/* DLQ PURGE of one entry. Returns 0, or -1 when there is no such entry. */
+int chreg_dlq_purge(struct chan_registry *r, uint64_t dlq_id);
+
+/* Recovery: applies a recorded change (hooks are not called). Returns 0,
+ * or -1 when it does not fit the state (a journal that does not belong to
+ * this state). */
+int chreg_apply(struct chan_registry *r, const struct chan_change *c);
+/* After recovery: what was in flight has lost its consumer (the old
+ * process) and becomes deliverable; retention catches up with now. */
+void chreg_recovered(struct chan_registry *r, int64_t now);
+
+/* Snapshots: calls fn with changes that rebuild every channel, message,
+ * group and pending entry (DLQ entries are the DLQ's own business). */
+void chreg_snapshot(const struct chan_registry *r, void (*fn)(void *arg, const struct chan_change *c),
+                    void *arg);
 
 void group_wait(struct chan_group *g, struct chan_waiter *w);
 void group_unwait(struct chan_waiter *w);

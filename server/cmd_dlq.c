@@ -143,12 +143,13 @@ static struct reply *dlq_replay(struct cmd_ctx *ctx, const struct request *req)
         return err;
     long long replayed = 0;
     for (ssize_t i = 0; i < n; i++) {
+        /* Announced before it goes: the entry is what the event shows. */
         const struct dlq_entry *e = dlq_get(srv->dlq, ids[i]);
-        if (chreg_replay(srv->channels, e, srv->now_ms) != 0)
+        if (chreg_find(srv->channels, e->channel) == NULL)
             continue;  /* its channel is gone: the entry stays */
         bus_dlq_event(srv, "replayed", e);
-        dlq_remove(srv->dlq, ids[i]);
-        replayed++;
+        if (chreg_dlq_replay(srv->channels, ids[i], srv->now_ms) == 0)
+            replayed++;
     }
     free(ids);
     bus_rearm(srv);
@@ -165,7 +166,7 @@ static struct reply *dlq_purge(struct cmd_ctx *ctx, const struct request *req)
         return err;
     for (ssize_t i = 0; i < n; i++) {
         bus_dlq_event(srv, "purged", dlq_get(srv->dlq, ids[i]));
-        dlq_remove(srv->dlq, ids[i]);
+        chreg_dlq_purge(srv->channels, ids[i]);
     }
     free(ids);
     return reply_integer(n);

@@ -100,6 +100,18 @@ struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req)
     reply_record_int(r, "dlq_oldest_age_seconds",
                      oldest ? (srv->now_ms - oldest->dead_ms) / 1000 : 0);
     reply_record_int(r, "dlq_dropped", (long long)dlq_dropped(srv->dlq));
+    struct store_stats st;
+    store_stats(srv->store, &st);
+    reply_record_str(r, "store", st.kind);
+    reply_record_str(r, "fsync", st.fsync);
+    reply_record_int(r, "store_records", (long long)st.records);
+    reply_record_int(r, "journal_bytes", (long long)st.file_size);
+    reply_record_int(r, "journal_fsyncs", (long long)st.fsyncs);
+    reply_record_int(r, "journal_compactions", (long long)st.compactions);
+    reply_record_int(r, "journal_compacting", st.compacting);
+    reply_record_int(r, "journal_failed", store_failed(srv->store));
+    reply_record_int(r, "recovered_records", (long long)st.recovered_records);
+    reply_record_int(r, "recovery_ms", (long long)st.recovery_ms);
     reply_record_int(r, "used_memory_rss", (long long)server_rss_bytes());
     return r;
 }

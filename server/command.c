@@ -7,6 +7,8 @@
 
 #include "kvargs.h"
 #include "pubsub.h"
+#include "server.h"
+#include "store.h"
 
 static const struct command commands[] = {
     {"PING", -1, CMD_PUBSUB, cmd_ping, "PING [message]",
@@ -96,6 +98,9 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req)
                            "are allowed in this context",
                            lower);
     }
+    if ((cmd->flags & CMD_WRITE) && store_failed(ctx->srv->store))
+        return reply_error(ERR_STORE, "the journal cannot be written (see the server log); "
+                                      "changes are refused until it can");
     int argc = (int)req->argc;
     if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity))
         return reply_error(ERR_ERR, "wrong number of arguments for '%s'", cmd->name);

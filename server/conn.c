@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "render.h"
 #include "server.h"
+#include "store.h"
 #include "xalloc.h"
 
 #define CONN_READ_CHUNK (16 * 1024)
@@ -37,6 +39,18 @@ struct conn {
     struct event *linger_ev;     /* the linger deadline, once lingering */
     struct req_parser *parser;   /* owned */
     struct buf out;              /* rendered, not yet written */
+    /* Durability barriers (fsync=always): output from byte start on (in
+     * out_total terms) may not be sent before the store is durable up to
+     * store_pos. Oldest first; see guard() and flush(). */
+    struct barrier {
+        uint64_t start;
+        uint64_t store_pos;
+    } *barriers;
+    size_t nbarriers, capbarriers;
+    uint64_t out_total;          /* bytes ever put in out */
+    uint64_t sent_total;         /* bytes ever sent */
+    struct conn *hnext;          /* in srv->held, when held */
+    bool held;
     enum proto_kind kind;        /* of the request being run */
     enum proto_kind push_kind;
     struct pubsub_client *pubsub;
@@ -79,6 +93,19 @@ struct conn *conn_new(struct server *srv, int fd)
     return c;
 }
 
+static void unhold(struct conn *c)
+{
+    if (!c->held)
+        return;
+    for (struct conn **p = &c->srv->held; *p; p = &(*p)->hnext) {
+        if (*p == c) {
+            *p = c->hnext;
+            break;
+        }
+    }
+    c->held = false;
+}
+
 static void undefer(struct conn *c)
 {
     if (!c->deferred)
@@ -99,6 +126,7 @@ void conn_free(struct conn *c)
         c->block_cancel(c->block_arg);
     server_conn_closing(srv, c);
     undefer(c);
+    unhold(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -113,6 +141,7 @@ void conn_free(struct conn *c)
     close(c->fd);
     req_parser_free(c->parser);
     buf_free(&c->out);
+    free(c->barriers);
     free(c);
     server_conn_closed(srv);
 }
@@ -172,12 +201,41 @@ void conn_set_push_kind(struct conn *c, enum proto_kind kind)
     c->push_kind = kind;
 }
 
+/* Output from `start` on was produced after changes the store has not made
+ * durable yet: with fsync=always it must wait for them. */
+static void guard(struct conn *c, uint64_t start)
+{
+    const struct store *st = c->srv->store;
+    if (!store_holds_replies(st))
+        return;
+    uint64_t pos = store_end(st);
+    if (c->nbarriers > 0 && c->barriers[c->nbarriers - 1].store_pos == pos)
+        return;  /* the last barrier already holds from an earlier byte */
+    if (c->nbarriers == c->capbarriers) {
+        c->capbarriers = c->capbarriers ? c->capbarriers * 2 : 4;
+        c->barriers = xrealloc(c->barriers, c->capbarriers * sizeof *c->barriers);
+    }
+    c->barriers[c->nbarriers++] = (struct barrier){start, pos};
+}
+
+static void append_output(struct conn *c, const char *bytes, size_t n)
+{
+    uint64_t start = c->out_total;
+    buf_append(&c->out, bytes, n);
+    c->out_total += n;
+    guard(c, start);
+}
+
 static void emit(struct conn *c, struct reply *r, enum proto_kind kind)
 {
     if (r->type == REPLY_ERROR)
         c->srv->stats.errors++;
+    size_t before = buf_used(&c->out);
+    uint64_t start = c->out_total;
     render_reply(&c->out, r, kind);
+    c->out_total += buf_used(&c->out) - before;
     reply_free(r);
+    guard(c, start);
 }
 
 void conn_reply(struct conn *c, struct reply *r)
@@ -195,7 +253,7 @@ void conn_push_rendered(struct conn *c, const char *bytes, size_t n)
     const struct server_config *cfg = &c->srv->cfg;
     if (c->killed || c->lingering)
         return;
-    buf_append(&c->out, bytes, n);
+    append_output(c, bytes, n);
     size_t used = buf_used(&c->out);
     if (used > cfg->pubsub_hard_limit) {
         c->srv->stats.clients_cut_off++;
@@ -313,12 +371,42 @@ static void linger(struct conn *c)
 
 /* Writes what it can. Returns false when the connection is gone or only
  * lingering. */
+/* How much of out may go now: all of it, or up to the first barrier
+ * whose changes are not durable yet. */
+static size_t sendable(struct conn *c)
+{
+    uint64_t durable = store_durable(c->srv->store);
+    size_t drop = 0;
+    while (drop < c->nbarriers && c->barriers[drop].store_pos <= durable)
+        drop++;
+    if (drop > 0) {
+        memmove(c->barriers, c->barriers + drop, (c->nbarriers - drop) * sizeof *c->barriers);
+        c->nbarriers -= drop;
+    }
+    size_t n = buf_used(&c->out);
+    if (c->nbarriers > 0 && c->barriers[0].start - c->sent_total < n)
+        n = (size_t)(c->barriers[0].start - c->sent_total);
+    return n;
+}
+
+static void hold(struct conn *c)
+{
+    if (c->held)
+        return;
+    c->held = true;
+    c->hnext = c->srv->held;
+    c->srv->held = c;
+    server_wake_deferred(c->srv);
+}
+
 static bool flush(struct conn *c)
 {
-    while (buf_used(&c->out) > 0) {
-        ssize_t n = send(c->fd, buf_head(&c->out), buf_used(&c->out), MSG_NOSIGNAL);
+    size_t n_ok;
+    while ((n_ok = sendable(c)) > 0) {
+        ssize_t n = send(c->fd, buf_head(&c->out), n_ok, MSG_NOSIGNAL);
         if (n > 0) {
             buf_consume(&c->out, (size_t)n);
+            c->sent_total += (uint64_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -332,6 +420,11 @@ static bool flush(struct conn *c)
         }
         conn_free(c);  /* the peer is gone: nobody to answer */
         return false;
+    }
+    if (buf_used(&c->out) > 0) {
+        /* What is left waits for the store: see conn_release_held(). */
+        hold(c);
+        return true;
     }
     if (c->writing) {
         event_del(c->wev);
@@ -381,6 +474,16 @@ static void run(struct conn *c)
     }
     c->running = false;
     set_reading(c, !c->paused && !c->closing && !c->eof && !c->blocked);
+}
+
+void conn_release_held(struct server *srv)
+{
+    while (srv->held) {
+        struct conn *c = srv->held;
+        srv->held = c->hnext;
+        c->held = false;
+        schedule(c);
+    }
 }
 
 void conn_run_deferred(struct server *srv)

@@ -70,4 +70,8 @@ size_t conn_output_pending(const struct conn *c);
 /* Runs deferred work: writes, resumes and closes queued this loop turn. */
 void conn_run_deferred(struct server *srv);
 
+/* The store made more changes durable: connections whose output waited
+ * for that are scheduled to write. */
+void conn_release_held(struct server *srv);
+
 #endif

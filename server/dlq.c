@@ -63,6 +63,39 @@ static void remove_at(struct dlq *q, size_t i)
     q->n--;
 }
 
+static struct dlq_entry *push(struct dlq *q, const struct dlq_entry *e)
+{
+    if (q->n == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 64;
+        q->entries = xrealloc(q->entries, q->cap * sizeof *q->entries);
+    }
+    struct dlq_entry *d = &q->entries[q->n++];
+    *d = *e;
+    d->channel = xstrdup(e->channel);
+    d->group = xstrdup(e->group);
+    d->payload = xstrndup(e->payload, e->len);
+    d->reason = xstrdup(e->reason ? e->reason : "");
+    return d;
+}
+
+void dlq_restore(struct dlq *q, const struct dlq_entry *e)
+{
+    push(q, e);
+    if (q->next_id <= e->id)
+        q->next_id = e->id + 1;
+}
+
+uint64_t dlq_next_id(const struct dlq *q)
+{
+    return q->next_id;
+}
+
+void dlq_set_next_id(struct dlq *q, uint64_t id)
+{
+    if (id > q->next_id)
+        q->next_id = id;
+}
+
 uint64_t dlq_add(struct dlq *q, const struct dlq_entry *e)
 {
     if (q->n == q->max) {
@@ -77,17 +110,8 @@ uint64_t dlq_add(struct dlq *q, const struct dlq_entry *e)
         log_event("warn", "event=dlq_full max=%zu dropped=%llu", q->max,
                   (unsigned long long)q->dropped);
     }
-    if (q->n == q->cap) {
-        q->cap = q->cap ? q->cap * 2 : 64;
-        q->entries = xrealloc(q->entries, q->cap * sizeof *q->entries);
-    }
-    struct dlq_entry *d = &q->entries[q->n++];
-    *d = *e;
+    struct dlq_entry *d = push(q, e);
     d->id = q->next_id++;
-    d->channel = xstrdup(e->channel);
-    d->group = xstrdup(e->group);
-    d->payload = xstrndup(e->payload, e->len);
-    d->reason = xstrdup(e->reason ? e->reason : "");
     return d->id;
 }
 

@@ -42,4 +42,10 @@ size_t dlq_count(const struct dlq *q);
 int dlq_remove(struct dlq *q, uint64_t id);
 uint64_t dlq_dropped(const struct dlq *q);
 
+/* Recovery from a snapshot: an entry keeps its id; the next id is set
+ * apart, since ids of removed entries are not reused. */
+void dlq_restore(struct dlq *q, const struct dlq_entry *e);
+uint64_t dlq_next_id(const struct dlq *q);
+void dlq_set_next_id(struct dlq *q, uint64_t id);
+
 #endif

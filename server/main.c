@@ -24,12 +24,18 @@ static void usage(FILE *out)
             "  --pubsub-hard-limit <bytes>   unread pushes that cut a subscriber off (default %u)\n"
             "  --pubsub-soft-limit <bytes>   ... or this many for --pubsub-soft-seconds (default %u)\n"
             "  --pubsub-soft-seconds <s>     (default %u)\n"
+            "  --store journal|memory  where state is kept (default journal)\n"
+            "  --data <dir>          the journal's directory (default ./" SERVER_DATA_DIR_DEFAULT ")\n"
+            "  --fsync always|everysec|no    when the journal is fsynced (default everysec)\n"
+            "  --repair              cut a corrupt journal at its last good record, keeping\n"
+            "                        the bad tail in <journal>.bad-<offset>\n"
+            "  --compact-min <bytes> no compaction below this journal size (default %u)\n"
             "  --help                this text\n"
             "  --version             the version\n",
             SERVER_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
             PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, SERVER_MAX_OUTPUT_DEFAULT,
             SERVER_PUBSUB_HARD_DEFAULT, SERVER_PUBSUB_SOFT_DEFAULT,
-            SERVER_PUBSUB_SOFT_SECONDS_DEFAULT);
+            SERVER_PUBSUB_SOFT_SECONDS_DEFAULT, STORE_COMPACT_MIN_DEFAULT);
 }
 
 static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max, size_t *out)
@@ -45,7 +51,8 @@ static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max
 }
 
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
-       OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS };
+       OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_STORE, OPT_DATA,
+       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN };
 
 static int parse_flags(int argc, char **argv, struct server_config *cfg)
 {
@@ -61,12 +68,18 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
         {"pubsub-hard-limit", required_argument, NULL, OPT_PS_HARD},
         {"pubsub-soft-limit", required_argument, NULL, OPT_PS_SOFT},
         {"pubsub-soft-seconds", required_argument, NULL, OPT_PS_SOFT_SECONDS},
+        {"store", required_argument, NULL, OPT_STORE},
+        {"data", required_argument, NULL, OPT_DATA},
+        {"fsync", required_argument, NULL, OPT_FSYNC},
+        {"repair", no_argument, NULL, OPT_REPAIR},
+        {"compact-min", required_argument, NULL, OPT_COMPACT_MIN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const uint64_t G = 1ULL << 30;
-    size_t port, secs;
+    size_t port, secs, bytes;
+    int policy;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int rc = 0;
@@ -93,6 +106,34 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
         case OPT_PS_SOFT_SECONDS:
             rc = size_flag("pubsub-soft-seconds", optarg, 0, 86400, &secs);
             cfg->pubsub_soft_seconds = (unsigned)secs;
+            break;
+        case OPT_STORE:
+            if (strcmp(optarg, "journal") == 0) {
+                cfg->store.kind = STORE_JOURNAL;
+            } else if (strcmp(optarg, "memory") == 0) {
+                cfg->store.kind = STORE_MEMORY;
+            } else {
+                fprintf(stderr, "orderd: --store takes journal or memory, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case OPT_DATA:
+            cfg->store.dir = optarg;
+            break;
+        case OPT_FSYNC:
+            if ((policy = fsync_policy_parse(optarg)) < 0) {
+                fprintf(stderr, "orderd: --fsync takes always, everysec or no, got '%s'\n",
+                        optarg);
+                return -1;
+            }
+            cfg->store.fsync = (enum fsync_policy)policy;
+            break;
+        case OPT_REPAIR:
+            cfg->store.repair = true;
+            break;
+        case OPT_COMPACT_MIN:
+            rc = size_flag("compact-min", optarg, 0, 1ULL << 50, &bytes);
+            cfg->store.compact_min = bytes;
             break;
         case 'h':
             usage(stdout);

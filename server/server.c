@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "book.h"
+#include "channel.h"
 #include "bus.h"
 #include "events.h"
 #include "clock.h"
@@ -36,6 +37,11 @@ void server_config_default(struct server_config *cfg)
     cfg->pubsub_hard_limit = SERVER_PUBSUB_HARD_DEFAULT;
     cfg->pubsub_soft_limit = SERVER_PUBSUB_SOFT_DEFAULT;
     cfg->pubsub_soft_seconds = SERVER_PUBSUB_SOFT_SECONDS_DEFAULT;
+    cfg->store.kind = STORE_JOURNAL;
+    cfg->store.dir = SERVER_DATA_DIR_DEFAULT;
+    cfg->store.fsync = FSYNC_EVERYSEC;
+    cfg->store.repair = false;
+    cfg->store.compact_min = STORE_COMPACT_MIN_DEFAULT;
 }
 
 void server_tick(struct server *srv)
@@ -103,11 +109,46 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     server_shutdown(arg);
 }
 
+/* The end of a loop turn: write what this turn recorded (one fsync for
+ * all of it with always: group commit), let held replies go, then run what
+ * connections deferred. */
 static void on_deferred(evutil_socket_t fd, short what, void *arg)
 {
+    struct server *srv = arg;
     (void)fd;
     (void)what;
-    conn_run_deferred(arg);
+    store_flush(srv->store);
+    conn_release_held(srv);
+    conn_run_deferred(srv);
+    /* Running them may have recorded more: it is written next turn. */
+}
+
+static void on_store_wake(void *arg)
+{
+    server_wake_deferred(arg);
+}
+
+static struct persist_target target_of(struct server *srv)
+{
+    return (struct persist_target){srv->book, srv->channels, srv->dlq, 0};
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    server_tick(srv);
+    struct persist_target t = target_of(srv);
+    store_tick(srv->store, &t);
+}
+
+static void on_child(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)sig;
+    (void)what;
+    store_child_exited(srv->store);
 }
 
 void server_wake_deferred(struct server *srv)
@@ -165,12 +206,28 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
 
     srv->book = book_new();
     bus_init(srv);
+    struct persist_target t = target_of(srv);
+    srv->store = store_open(&cfg->store, &t, err, errlen);
+    if (srv->store == NULL) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+        return -1;
+    }
+    chreg_recovered(srv->channels, srv->now_ms);
+    srv->last_event_id = t.order_events;
+    store_set_wake(srv->store, on_store_wake, srv);
+    book_observe(srv->book, store_on_order, srv->store);
     events_attach(srv);
     srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
     srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     srv->accept_retry = evtimer_new(srv->base, on_accept_retry, srv);
     srv->shutdown_deadline = evtimer_new(srv->base, on_shutdown_deadline, srv);
     srv->deferred_ev = event_new(srv->base, -1, 0, on_deferred, srv);
+    srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
+    srv->sig_chld = evsignal_new(srv->base, SIGCHLD, on_child, srv);
+    struct timeval second = {1, 0};
+    evtimer_add(srv->tick, &second);
+    evsignal_add(srv->sig_chld, NULL);
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
     log_event("info", "event=listening addr=%s version=%s", addr, ORDERD_VERSION);
@@ -233,6 +290,11 @@ void server_free(struct server *srv)
         event_free(srv->shutdown_deadline);
     if (srv->deferred_ev)
         event_free(srv->deferred_ev);
+    if (srv->tick)
+        event_free(srv->tick);
+    if (srv->sig_chld)
+        event_free(srv->sig_chld);
+    store_close(srv->store);
     bus_free(srv);
     book_free(srv->book);
     if (srv->base)

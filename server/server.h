@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "request.h"
+#include "store.h"
 
 #define ORDERD_VERSION "0.1.0"
 
@@ -25,7 +26,10 @@ struct server_config {
     size_t pubsub_hard_limit;
     size_t pubsub_soft_limit;
     unsigned pubsub_soft_seconds;
+    struct store_config store;
 };
+
+#define SERVER_DATA_DIR_DEFAULT "var"
 
 #define SERVER_MAX_CLIENTS_DEFAULT 10000
 #define SERVER_MAX_OUTPUT_DEFAULT (1024u * 1024)
@@ -58,6 +62,10 @@ struct server {
     struct event *shutdown_deadline;
     struct event *deferred_ev;      /* runs conn_run_deferred() */
     struct conn *deferred;          /* connections with deferred work */
+    struct conn *held;              /* output waiting for durability */
+    struct event *tick;             /* once a second: fsync, compaction */
+    struct event *sig_chld;         /* a compaction child exited */
+    struct store *store;
     struct book *book;
     struct pubsub *pubsub;          /* live channels */
     struct dlq *dlq;

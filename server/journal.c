@@ -1,0 +1,360 @@
+/* The journal file (see journal.h). Positions handed out are logical: bytes
+ * appended since start-up, which keep growing across a rewrite, so a reply
+ * waiting for "position p is on disk" is not confused when the file is
+ * swapped under it. */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "xalloc.h"
+
+struct journal {
+    char *path;             /* owned */
+    int fd;
+    enum fsync_policy policy;
+    struct buf pending;     /* framed, not yet written */
+    uint64_t appended;      /* logical: everything handed to us */
+    uint64_t written;       /* logical: in the file */
+    uint64_t synced;        /* logical: fsynced */
+    uint64_t fsyncs;
+};
+
+const char *fsync_policy_name(enum fsync_policy p)
+{
+    switch (p) {
+    case FSYNC_ALWAYS: return "always";
+    case FSYNC_EVERYSEC: return "everysec";
+    case FSYNC_NO: return "no";
+    }
+    return "?";
+}
+
+int fsync_policy_parse(const char *s)
+{
+    if (strcasecmp(s, "always") == 0)
+        return FSYNC_ALWAYS;
+    if (strcasecmp(s, "everysec") == 0)
+        return FSYNC_EVERYSEC;
+    if (strcasecmp(s, "no") == 0)
+        return FSYNC_NO;
+    return -1;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t record_crc(uint8_t type, const void *payload, size_t len)
+{
+    return crc32c(crc32c(0, &type, 1), payload, len);
+}
+
+void journal_frame(struct buf *b, uint8_t type, const void *payload, size_t len)
+{
+    unsigned char hdr[JOURNAL_HEADER_LEN];
+    put_u32(hdr, (uint32_t)len);
+    hdr[4] = type;
+    put_u32(hdr + 5, record_crc(type, payload, len));
+    buf_append(b, hdr, sizeof hdr);
+    buf_append(b, payload, len);
+}
+
+int journal_sync_dir(const char *path)
+{
+    char *copy = xstrdup(path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Keeps [from, end) of the file in <path>.bad-<from>, for a person to look
+ * at, before repair cuts it off. */
+static int keep_bad_tail(const char *path, const unsigned char *map, uint64_t from,
+                         uint64_t end, char *copy, size_t copylen)
+{
+    snprintf(copy, copylen, "%s.bad-%llu", path, (unsigned long long)from);
+    int fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int rc = write_all(fd, (const char *)map + from, (size_t)(end - from));
+    if (rc == 0)
+        rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static bool all_zero(const unsigned char *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+enum scan_end { SCAN_CLEAN, SCAN_TORN, SCAN_CORRUPT, SCAN_FAILED };
+
+/* Walks the records of map[0..size), calling fn on each good one. */
+static enum scan_end scan(const unsigned char *map, uint64_t size, journal_record_fn fn,
+                          void *arg, struct journal_recovery *rec, char *why, size_t whylen)
+{
+    uint64_t off = JOURNAL_MAGIC_LEN;
+    rec->good_end = off;
+    while (off < size) {
+        uint64_t left = size - off;
+        if (all_zero(map + off, left)) {
+            snprintf(why, whylen, "zero-filled tail");
+            return SCAN_TORN;
+        }
+        if (left < JOURNAL_HEADER_LEN) {
+            snprintf(why, whylen, "incomplete record header");
+            return SCAN_TORN;
+        }
+        uint32_t len = get_u32(map + off);
+        uint8_t type = map[off + 4];
+        uint32_t crc = get_u32(map + off + 5);
+        if (len > JOURNAL_RECORD_MAX) {
+            snprintf(why, whylen, "record length %u is over the %u limit", len,
+                     JOURNAL_RECORD_MAX);
+            return SCAN_CORRUPT;
+        }
+        uint64_t end = off + JOURNAL_HEADER_LEN + len;
+        if (end > size) {
+            snprintf(why, whylen, "record of %u bytes runs past the end of the file", len);
+            return SCAN_TORN;
+        }
+        const char *payload = (const char *)map + off + JOURNAL_HEADER_LEN;
+        if (record_crc(type, payload, len) != crc) {
+            snprintf(why, whylen, "checksum mismatch");
+            /* The last record, half written: a tear. Anything after it
+             * means good data follows a bad record: corruption. */
+            return end == size ? SCAN_TORN : SCAN_CORRUPT;
+        }
+        if (fn && fn(arg, type, payload, len, off) != 0) {
+            snprintf(why, whylen, "record of type %u could not be applied", type);
+            return SCAN_FAILED;
+        }
+        rec->records++;
+        off = end;
+        rec->good_end = off;
+    }
+    return SCAN_CLEAN;
+}
+
+static struct journal *journal_new(const char *path, int fd, enum fsync_policy policy)
+{
+    struct journal *j = xcalloc(1, sizeof *j);
+    j->path = xstrdup(path);
+    j->fd = fd;
+    j->policy = policy;
+    buf_init(&j->pending);
+    return j;
+}
+
+struct journal *journal_open(const char *path, enum fsync_policy policy, bool repair,
+                             journal_record_fn fn, void *arg, struct journal_recovery *rec,
+                             char *err, size_t errlen)
+{
+    memset(rec, 0, sizeof *rec);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    /* A file shorter than the magic is one whose creation was torn. */
+    if (size < JOURNAL_MAGIC_LEN) {
+        if (ftruncate(fd, 0) != 0 || write_all(fd, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0 ||
+            fsync(fd) != 0 || journal_sync_dir(path) != 0) {
+            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            close(fd);
+            return NULL;
+        }
+        rec->good_end = JOURNAL_MAGIC_LEN;
+        rec->cut_bytes = size;
+        rec->torn = size > 0;
+        close(fd);
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        return journal_new(path, fd, policy);
+    }
+    unsigned char *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        snprintf(err, errlen, "cannot map %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (memcmp(map, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0) {
+        snprintf(err, errlen, "%s is not an orderd journal (bad magic)", path);
+        munmap(map, (size_t)size);
+        close(fd);
+        return NULL;
+    }
+    char why[160];
+    enum scan_end end = scan(map, size, fn, arg, rec, why, sizeof why);
+    int rc = 0;
+    switch (end) {
+    case SCAN_CLEAN:
+        break;
+    case SCAN_FAILED:
+        snprintf(err, errlen, "%s: at byte %llu: %s", path,
+                 (unsigned long long)rec->good_end, why);
+        rc = -1;
+        break;
+    case SCAN_CORRUPT:
+        if (!repair) {
+            snprintf(err, errlen,
+                     "%s is corrupt at byte %llu (%s), with %llu more bytes after it; "
+                     "start with --repair to keep that tail in a copy and cut it off",
+                     path, (unsigned long long)rec->good_end, why,
+                     (unsigned long long)(size - rec->good_end));
+            rc = -1;
+            break;
+        }
+        if (keep_bad_tail(path, map, rec->good_end, size, rec->bad_copy,
+                          sizeof rec->bad_copy) != 0) {
+            snprintf(err, errlen, "cannot keep the bad tail of %s: %s", path, strerror(errno));
+            rc = -1;
+            break;
+        }
+        rec->repaired = true;
+        __attribute__((fallthrough)); /* cut like a tear */
+    case SCAN_TORN:
+        rec->torn = end == SCAN_TORN;
+        rec->cut_bytes = size - rec->good_end;
+        if (ftruncate(fd, (off_t)rec->good_end) != 0 || fsync(fd) != 0) {
+            snprintf(err, errlen, "cannot cut %s at byte %llu: %s", path,
+                     (unsigned long long)rec->good_end, strerror(errno));
+            rc = -1;
+        }
+        break;
+    }
+    munmap(map, (size_t)size);
+    close(fd);
+    if (rc != 0)
+        return NULL;
+    fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s for appending: %s", path, strerror(errno));
+        return NULL;
+    }
+    return journal_new(path, fd, policy);
+}
+
+void journal_close(struct journal *j)
+{
+    if (j == NULL)
+        return;
+    journal_write(j, j->policy != FSYNC_NO);
+    close(j->fd);
+    buf_free(&j->pending);
+    free(j->path);
+    free(j);
+}
+
+uint64_t journal_append(struct journal *j, uint8_t type, const void *payload, size_t len)
+{
+    journal_frame(&j->pending, type, payload, len);
+    j->appended += JOURNAL_HEADER_LEN + len;
+    return j->appended;
+}
+
+uint64_t journal_append_framed(struct journal *j, const void *bytes, size_t len)
+{
+    buf_append(&j->pending, bytes, len);
+    j->appended += len;
+    return j->appended;
+}
+
+int journal_write(struct journal *j, bool sync)
+{
+    while (buf_used(&j->pending) > 0) {
+        ssize_t w = write(j->fd, buf_head(&j->pending), buf_used(&j->pending));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        buf_consume(&j->pending, (size_t)w);
+        j->written += (uint64_t)w;
+    }
+    if (sync && j->synced < j->written) {
+        if (fdatasync(j->fd) != 0)
+            return -1;
+        j->synced = j->written;
+        j->fsyncs++;
+    }
+    return 0;
+}
+
+uint64_t journal_end(const struct journal *j) { return j->appended; }
+uint64_t journal_written(const struct journal *j) { return j->written; }
+uint64_t journal_synced(const struct journal *j) { return j->synced; }
+enum fsync_policy journal_policy(const struct journal *j) { return j->policy; }
+const char *journal_path(const struct journal *j) { return j->path; }
+uint64_t journal_fsyncs(const struct journal *j) { return j->fsyncs; }
+
+int journal_install(struct journal *j, const char *tmp_path, char *err, size_t errlen)
+{
+    if (rename(tmp_path, j->path) != 0) {
+        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp_path, j->path, strerror(errno));
+        return -1;
+    }
+    if (journal_sync_dir(j->path) != 0) {
+        snprintf(err, errlen, "cannot fsync the directory of %s: %s", j->path, strerror(errno));
+        return -1;
+    }
+    int fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot reopen %s: %s", j->path, strerror(errno));
+        return -1;
+    }
+    close(j->fd);
+    j->fd = fd;
+    /* The new file holds everything appended so far, fsynced. */
+    buf_clear(&j->pending);
+    j->written = j->synced = j->appended;
+    return 0;
+}

@@ -1,0 +1,89 @@
+/* The journal file: an append-only sequence of records after an 8-byte
+ * magic. A record is
+ *     u32 length of payload (little endian)
+ *     u8  type
+ *     u32 CRC-32C of type and payload (little endian)
+ *     payload
+ * Recovery reads it front to back. A torn final record (a crash mid-write)
+ * is cut off with a warning; a bad record with good data after it is
+ * corruption, which stops start-up unless repair is asked for (the bad
+ * tail is then kept in <journal>.bad-<offset> and the journal cut before
+ * it). This file knows bytes, not what records mean. */
+#ifndef SERVER_JOURNAL_H
+#define SERVER_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define JOURNAL_MAGIC "ORDERDJ1"
+#define JOURNAL_MAGIC_LEN 8
+#define JOURNAL_HEADER_LEN 9
+/* No record is larger: a length field beyond this is corruption, not a
+ * torn write (which would otherwise let one flipped bit look like a tail
+ * to cut, taking good records with it). */
+#define JOURNAL_RECORD_MAX (64u * 1024 * 1024)
+
+enum fsync_policy {
+    FSYNC_ALWAYS,    /* replies wait for fsync; one fsync per loop turn */
+    FSYNC_EVERYSEC,  /* fsync once a second */
+    FSYNC_NO,        /* the kernel decides */
+};
+
+const char *fsync_policy_name(enum fsync_policy p);
+int fsync_policy_parse(const char *s);
+
+/* Called for each good record at recovery; a non-zero return stops it. */
+typedef int (*journal_record_fn)(void *arg, uint8_t type, const char *payload, size_t len,
+                                 uint64_t offset);
+
+struct journal_recovery {
+    uint64_t records;
+    uint64_t good_end;     /* bytes of good records (with the magic) */
+    uint64_t cut_bytes;    /* cut off as a torn tail or by repair */
+    bool torn;             /* a torn tail was cut */
+    bool repaired;         /* corruption was cut by repair */
+    char bad_copy[512];    /* where repair kept the bad tail */
+};
+
+struct journal;
+
+/* Opens (creating if needed) path, replaying every record through fn.
+ * Returns NULL with err filled when the file is corrupt (and repair is
+ * false), unreadable, or fn failed. */
+struct journal *journal_open(const char *path, enum fsync_policy policy, bool repair,
+                             journal_record_fn fn, void *arg, struct journal_recovery *rec,
+                             char *err, size_t errlen);
+void journal_close(struct journal *j);
+
+/* Buffers a record; returns the journal's end position after it. */
+uint64_t journal_append(struct journal *j, uint8_t type, const void *payload, size_t len);
+/* Appends an already framed record (or several), as made by
+ * journal_frame(), e.g. the records buffered during a rewrite. */
+uint64_t journal_append_framed(struct journal *j, const void *bytes, size_t len);
+/* Frames a record into b, for writing elsewhere (snapshots). */
+void journal_frame(struct buf *b, uint8_t type, const void *payload, size_t len);
+
+/* Writes what is buffered; with sync, fdatasyncs too. Returns 0, or -1
+ * with errno set (the data stays buffered for the next try). */
+int journal_write(struct journal *j, bool sync);
+
+uint64_t journal_end(const struct journal *j);      /* appended */
+uint64_t journal_written(const struct journal *j);  /* in the file */
+uint64_t journal_synced(const struct journal *j);   /* fsynced */
+enum fsync_policy journal_policy(const struct journal *j);
+const char *journal_path(const struct journal *j);
+uint64_t journal_fsyncs(const struct journal *j);
+
+/* Replaces the file with a rewritten one at tmp_path, which must hold
+ * everything appended so far (buffered records included) and be fsynced:
+ * renames it over the journal, fsyncs the directory and appends to it from
+ * then on. Returns 0, or -1 with err filled (the old journal stays in use). */
+int journal_install(struct journal *j, const char *tmp_path, char *err, size_t errlen);
+
+/* fsync of a directory, after a rename in it. */
+int journal_sync_dir(const char *path);
+
+#endif

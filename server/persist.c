@@ -1,0 +1,379 @@
+/* Record encoding and decoding for every kind of state change (see
+ * persist.h for the layout of the whole). Each encoder has its decoder
+ * right below it, field for field. */
+#include "persist.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "book.h"
+#include "channel.h"
+#include "codec.h"
+#include "dlq.h"
+#include "log.h"
+
+/* --- orders ----------------------------------------------------------- */
+
+void persist_encode_order(struct buf *b, const struct order_event *ev, uint8_t *type)
+{
+    enc_u64(b, ev->id);
+    enc_i64(b, ev->time_ms);
+    if (ev->type == ORDER_EV_CREATED) {
+        const struct order_fields *f = ev->fields;
+        *type = REC_ORDER_CREATED;
+        enc_str(b, f->customer);
+        enc_str(b, f->item);
+        enc_i64(b, f->qty);
+        enc_i64(b, f->amount);
+        enc_str(b, f->currency);
+        enc_str(b, f->key);
+    } else {
+        *type = REC_ORDER_TRANSITION;
+        enc_u64(b, (uint64_t)ev->to);
+        enc_str(b, ev->source);
+        enc_str(b, ev->note);
+    }
+}
+
+static int apply_order(struct persist_target *t, uint8_t type, struct dec *d)
+{
+    struct order_event ev = {.type = type == REC_ORDER_CREATED ? ORDER_EV_CREATED
+                                                               : ORDER_EV_TRANSITION};
+    struct order_fields f = {0};
+    char *customer = NULL, *item = NULL, *currency = NULL, *key = NULL, *source = NULL,
+         *note = NULL;
+    ev.id = dec_u64(d);
+    ev.time_ms = dec_i64(d);
+    if (type == REC_ORDER_CREATED) {
+        f.customer = customer = dec_str(d);
+        f.item = item = dec_str(d);
+        f.qty = dec_i64(d);
+        f.amount = dec_i64(d);
+        currency = dec_str(d);
+        f.key = key = dec_str(d);
+        if (currency && strlen(currency) == 3)
+            memcpy(f.currency, currency, 4);
+        ev.fields = &f;
+    } else {
+        uint64_t to = dec_u64(d);
+        ev.to = to < ORDER_STATUS_COUNT ? (enum order_status)to : ORDER_STATUS_COUNT;
+        ev.source = source = dec_str(d);
+        ev.note = note = dec_str(d);
+    }
+    int rc = -1;
+    if (dec_done(d) && (type == REC_ORDER_TRANSITION || (customer && item && f.currency[0])) &&
+        (type == REC_ORDER_CREATED || (ev.to < ORDER_STATUS_COUNT && source)))
+        rc = book_restore(t->book, &ev) == BOOK_OK ? 0 : -1;
+    if (rc == 0)
+        t->order_events++;
+    free(customer);
+    free(item);
+    free(currency);
+    free(key);
+    free(source);
+    free(note);
+    return rc;
+}
+
+/* --- channels --------------------------------------------------------- */
+
+static void enc_settings(struct buf *b, const struct chan_settings *s)
+{
+    enc_u64(b, s->maxlen);
+    enc_i64(b, s->maxage_ms);
+    enc_i64(b, s->ackwait_ms);
+    enc_u64(b, s->maxdeliver);
+    enc_i64(b, s->backoff_ms);
+    enc_i64(b, s->backoff_max_ms);
+    enc_u64(b, s->maxpending);
+}
+
+static void dec_settings(struct dec *d, struct chan_settings *s)
+{
+    s->maxlen = dec_u64(d);
+    s->maxage_ms = dec_i64(d);
+    s->ackwait_ms = dec_i64(d);
+    s->maxdeliver = (uint32_t)dec_u64(d);
+    s->backoff_ms = dec_i64(d);
+    s->backoff_max_ms = dec_i64(d);
+    s->maxpending = dec_u64(d);
+}
+
+void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *type)
+{
+    *type = (uint8_t)(REC_CHAN_BASE + c->type);
+    switch (c->type) {
+    case CHG_DECLARE:
+        enc_str(b, c->channel);
+        enc_settings(b, c->settings);
+        break;
+    case CHG_GROUP:
+    case CHG_ACK:
+        enc_str(b, c->channel);
+        enc_str(b, c->group);
+        enc_u64(b, c->offset);
+        break;
+    case CHG_APPEND:
+        enc_str(b, c->channel);
+        enc_u64(b, c->offset);
+        enc_i64(b, c->time_ms);
+        enc_bytes(b, c->payload, c->len);
+        break;
+    case CHG_DELIVER:
+        enc_str(b, c->channel);
+        enc_str(b, c->group);
+        enc_str(b, c->consumer);
+        enc_u64(b, c->offset);
+        enc_u64(b, c->deliveries);
+        enc_i64(b, c->time_ms);
+        break;
+    case CHG_NACK:
+        enc_str(b, c->channel);
+        enc_str(b, c->group);
+        enc_u64(b, c->offset);
+        enc_i64(b, c->due_ms);
+        enc_str(b, c->reason);
+        break;
+    case CHG_DEAD:
+        enc_str(b, c->channel);
+        enc_str(b, c->group);
+        enc_u64(b, c->offset);
+        enc_str(b, c->reason);
+        enc_i64(b, c->time_ms);
+        break;
+    case CHG_REPLAY:
+    case CHG_PURGE:
+        enc_u64(b, c->dlq_id);
+        enc_i64(b, c->time_ms);
+        break;
+    case CHG_PENDING:
+        enc_str(b, c->channel);
+        enc_str(b, c->group);
+        enc_str(b, c->consumer);
+        enc_str(b, c->reason);
+        enc_u64(b, c->offset);
+        enc_u64(b, c->deliveries);
+        enc_u64(b, c->replays);
+        enc_u64(b, (uint64_t)c->state);
+        enc_i64(b, c->time_ms);
+        enc_i64(b, c->first_ms);
+        enc_i64(b, c->last_ms);
+        enc_i64(b, c->due_ms);
+        enc_bytes(b, c->payload, c->len);
+        break;
+    }
+}
+
+static int apply_change(struct persist_target *t, uint8_t type, struct dec *d)
+{
+    struct chan_change c = {.type = (enum chan_change_type)(type - REC_CHAN_BASE)};
+    struct chan_settings s;
+    char *channel = NULL, *group = NULL, *consumer = NULL, *reason = NULL;
+    switch (c.type) {
+    case CHG_DECLARE:
+        c.channel = channel = dec_str(d);
+        dec_settings(d, &s);
+        c.settings = &s;
+        break;
+    case CHG_GROUP:
+    case CHG_ACK:
+        c.channel = channel = dec_str(d);
+        c.group = group = dec_str(d);
+        c.offset = dec_u64(d);
+        break;
+    case CHG_APPEND:
+        c.channel = channel = dec_str(d);
+        c.offset = dec_u64(d);
+        c.time_ms = dec_i64(d);
+        dec_bytes(d, &c.payload, &c.len);
+        break;
+    case CHG_DELIVER:
+        c.channel = channel = dec_str(d);
+        c.group = group = dec_str(d);
+        c.consumer = consumer = dec_str(d);
+        c.offset = dec_u64(d);
+        c.deliveries = (uint32_t)dec_u64(d);
+        c.time_ms = dec_i64(d);
+        break;
+    case CHG_NACK:
+        c.channel = channel = dec_str(d);
+        c.group = group = dec_str(d);
+        c.offset = dec_u64(d);
+        c.due_ms = dec_i64(d);
+        c.reason = reason = dec_str(d);
+        break;
+    case CHG_DEAD:
+        c.channel = channel = dec_str(d);
+        c.group = group = dec_str(d);
+        c.offset = dec_u64(d);
+        c.reason = reason = dec_str(d);
+        c.time_ms = dec_i64(d);
+        break;
+    case CHG_REPLAY:
+    case CHG_PURGE:
+        c.dlq_id = dec_u64(d);
+        c.time_ms = dec_i64(d);
+        break;
+    case CHG_PENDING:
+        c.channel = channel = dec_str(d);
+        c.group = group = dec_str(d);
+        c.consumer = consumer = dec_str(d);
+        c.reason = reason = dec_str(d);
+        c.offset = dec_u64(d);
+        c.deliveries = (uint32_t)dec_u64(d);
+        c.replays = (uint32_t)dec_u64(d);
+        c.state = (int)dec_u64(d);
+        c.time_ms = dec_i64(d);
+        c.first_ms = dec_i64(d);
+        c.last_ms = dec_i64(d);
+        c.due_ms = dec_i64(d);
+        dec_bytes(d, &c.payload, &c.len);
+        break;
+    default:
+        d->err = true;
+    }
+    int rc = dec_done(d) ? chreg_apply(t->channels, &c) : -1;
+    free(channel);
+    free(group);
+    free(consumer);
+    free(reason);
+    return rc;
+}
+
+/* --- the DLQ and counters (snapshots only) ----------------------------- */
+
+static void encode_dlq_entry(struct buf *b, const struct dlq_entry *e)
+{
+    enc_u64(b, e->id);
+    enc_str(b, e->channel);
+    enc_str(b, e->group);
+    enc_u64(b, e->offset);
+    enc_bytes(b, e->payload, e->len);
+    enc_str(b, e->reason);
+    enc_u64(b, e->deliveries);
+    enc_u64(b, e->replays);
+    enc_i64(b, e->msg_time_ms);
+    enc_i64(b, e->first_ms);
+    enc_i64(b, e->last_ms);
+    enc_i64(b, e->dead_ms);
+}
+
+static int apply_dlq_entry(struct persist_target *t, struct dec *d)
+{
+    struct dlq_entry e = {0};
+    const char *payload;
+    e.id = dec_u64(d);
+    e.channel = dec_str(d);
+    e.group = dec_str(d);
+    e.offset = dec_u64(d);
+    dec_bytes(d, &payload, &e.len);
+    e.payload = (char *)payload;
+    e.reason = dec_str(d);
+    e.deliveries = (uint32_t)dec_u64(d);
+    e.replays = (uint32_t)dec_u64(d);
+    e.msg_time_ms = dec_i64(d);
+    e.first_ms = dec_i64(d);
+    e.last_ms = dec_i64(d);
+    e.dead_ms = dec_i64(d);
+    int rc = -1;
+    if (dec_done(d) && e.channel && e.group && e.id > 0) {
+        dlq_restore(t->dlq, &e);
+        rc = 0;
+    }
+    free(e.channel);
+    free(e.group);
+    free(e.reason);
+    return rc;
+}
+
+int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
+                  uint64_t offset)
+{
+    struct persist_target *t = target;
+    struct dec d;
+    int rc;
+    dec_init(&d, payload, len);
+    if (type == REC_ORDER_CREATED || type == REC_ORDER_TRANSITION)
+        rc = apply_order(t, type, &d);
+    else if (type > REC_CHAN_BASE && type <= REC_CHAN_BASE + CHG_PENDING)
+        rc = apply_change(t, type, &d);
+    else if (type == REC_DLQ_ENTRY)
+        rc = apply_dlq_entry(t, &d);
+    else if (type == REC_META) {
+        uint64_t next = dec_u64(&d);
+        rc = dec_done(&d) ? 0 : -1;
+        if (rc == 0)
+            dlq_set_next_id(t->dlq, next);
+    } else {
+        rc = -1;
+    }
+    if (rc != 0)
+        log_event("error", "event=recovery_failed offset=%llu type=%u len=%zu",
+                  (unsigned long long)offset, type, len);
+    return rc;
+}
+
+/* --- snapshots --------------------------------------------------------- */
+
+#define SNAPSHOT_CHUNK (256 * 1024)
+
+struct snap {
+    struct buf *out;
+    struct buf rec;
+    int (*flush)(void *arg, struct buf *out);
+    void *arg;
+    int rc;
+};
+
+static void snap_record(struct snap *s, uint8_t type)
+{
+    journal_frame(s->out, type, buf_head(&s->rec), buf_used(&s->rec));
+    buf_clear(&s->rec);
+    if (s->rc == 0 && buf_used(s->out) >= SNAPSHOT_CHUNK)
+        s->rc = s->flush(s->arg, s->out);
+}
+
+static void snap_change(void *arg, const struct chan_change *c)
+{
+    struct snap *s = arg;
+    uint8_t type;
+    persist_encode_change(&s->rec, c, &type);
+    snap_record(s, type);
+}
+
+int persist_snapshot(const struct persist_target *t, struct buf *out,
+                     int (*flush)(void *arg, struct buf *out), void *arg)
+{
+    struct snap s = {.out = out, .flush = flush, .arg = arg};
+    buf_init(&s.rec);
+    /* An order's history is its state: the creation, then each move. */
+    for (uint64_t id = 1; id <= book_last_id(t->book) && s.rc == 0; id++) {
+        const struct order *o = book_get(t->book, id);
+        struct order_fields f = {o->customer, o->item, o->qty, o->amount, "", o->key};
+        memcpy(f.currency, o->currency, sizeof f.currency);
+        struct order_event ev = {.type = ORDER_EV_CREATED, .id = id,
+                                 .time_ms = o->created_ms, .fields = &f};
+        uint8_t type;
+        persist_encode_order(&s.rec, &ev, &type);
+        snap_record(&s, type);
+        for (size_t h = 1; h < o->nhistory; h++) {
+            const struct order_transition *tr = &o->history[h];
+            struct order_event te = {.type = ORDER_EV_TRANSITION, .id = id,
+                                     .time_ms = tr->time_ms, .to = tr->to,
+                                     .source = tr->source, .note = tr->note};
+            persist_encode_order(&s.rec, &te, &type);
+            snap_record(&s, type);
+        }
+    }
+    chreg_snapshot(t->channels, snap_change, &s);
+    for (size_t i = 0; i < dlq_count(t->dlq); i++) {
+        encode_dlq_entry(&s.rec, dlq_at(t->dlq, i));
+        snap_record(&s, REC_DLQ_ENTRY);
+    }
+    enc_u64(&s.rec, dlq_next_id(t->dlq));
+    snap_record(&s, REC_META);
+    buf_free(&s.rec);
+    if (s.rc == 0 && buf_used(out) > 0)
+        s.rc = flush(arg, out);
+    return s.rc;
+}

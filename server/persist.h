@@ -1,0 +1,58 @@
+/* Persistence: orderd's state as journal records, both ways. Observers on
+ * the order book and the channel registry turn every change into a record;
+ * recovery decodes the records and applies them quietly; compaction forks
+ * and writes a snapshot of live state in the same records, while the
+ * parent keeps journaling, then swaps the files atomically.
+ *
+ * The store interface the rest of the server uses is store.h; this is the
+ * journal back-end's knowledge of what records mean. */
+#ifndef SERVER_PERSIST_H
+#define SERVER_PERSIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "journal.h"
+
+struct server;
+struct book;
+struct chan_registry;
+struct dlq;
+
+enum rec_type {
+    REC_ORDER_CREATED = 1,
+    REC_ORDER_TRANSITION = 2,
+    REC_CHAN_BASE = 10,       /* 10 + enum chan_change_type */
+    REC_DLQ_ENTRY = 40,       /* snapshots: a whole dead letter */
+    REC_META = 41,            /* snapshots: counters that are not state */
+};
+
+/* Where recovered records go. */
+struct persist_target {
+    struct book *book;
+    struct chan_registry *channels;
+    struct dlq *dlq;
+    uint64_t order_events;    /* counted while applying */
+};
+
+/* Applies one record (journal_record_fn). Returns 0, or -1 when it cannot
+ * be decoded or does not fit the state so far. */
+int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
+                  uint64_t offset);
+
+/* Writes a snapshot of everything in t as framed records into out,
+ * calling flush(arg, out) whenever out grows past a few hundred KiB (and
+ * once at the end) so memory stays small. Returns 0, or what flush
+ * returned when it failed. */
+int persist_snapshot(const struct persist_target *t, struct buf *out,
+                     int (*flush)(void *arg, struct buf *out), void *arg);
+
+/* Record encoders, used by the observers in store.c. */
+struct order_event;
+struct chan_change;
+void persist_encode_order(struct buf *b, const struct order_event *ev, uint8_t *type);
+void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *type);
+
+#endif
