@@ -143,6 +143,9 @@ static enum req_status next_inline(struct req_parser *p, struct request *out,
         len--;
     if (len > p->lim.max_inline)
         return fail_limit(p, err, "inline line exceeds %zu bytes", p->lim.max_inline);
+    /* Whether the line arrived in pieces or in one read must not matter. */
+    if (consumed > p->lim.max_pending)
+        return fail_limit(p, err, "request exceeds %zu bytes", p->lim.max_pending);
 
     enum inline_status st = inline_split(data, len, p->lim.max_args, &p->args);
     buf_consume(&p->in, consumed);

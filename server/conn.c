@@ -351,9 +351,10 @@ static void linger(struct conn *c)
 {
     if (c->lingering)
         return;
+    /* Only bytes still in the kernel make close() reset the connection;
+     * what the parser holds is already read. */
     int unread = 0;
-    if (req_parser_pending(c->parser) == 0 &&
-        (ioctl(c->fd, FIONREAD, &unread) != 0 || unread == 0)) {
+    if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread == 0) {
         /* Nothing unread: close() sends a plain FIN. */
         conn_free(c);
         return;

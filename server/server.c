@@ -25,6 +25,7 @@
 #define SHUTDOWN_GRACE_MS 5000
 /* After EMFILE, accepting resumes after this pause (as memcached does). */
 #define ACCEPT_RETRY_MS 100
+#define ACCEPT_WARN_MS 10000
 
 void server_config_default(struct server_config *cfg)
 {
@@ -85,8 +86,13 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
     int err = EVUTIL_SOCKET_ERROR();
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         /* Out of descriptors: stop accepting for a moment instead of
-         * spinning on a listener that stays readable. */
-        log_event("warn", "event=accept_paused error=\"%s\"", strerror(err));
+         * spinning on a listener that stays readable. Logged once per
+         * ACCEPT_WARN_MS, not at every retry. */
+        int64_t now = clock_mono_ms();
+        if (now - srv->last_accept_warn_ms >= ACCEPT_WARN_MS) {
+            log_event("warn", "event=accept_paused error=\"%s\"", strerror(err));
+            srv->last_accept_warn_ms = now;
+        }
         evconnlistener_disable(l);
         struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
         evtimer_add(srv->accept_retry, &tv);
@@ -104,9 +110,17 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+    struct server *srv = arg;
     (void)what;
+    if (srv->shutting_down) {
+        /* A second signal: stop waiting for slow clients. */
+        log_event("warn", "event=shutdown_forced signal=%s clients=%zu",
+                  sig == SIGINT ? "INT" : "TERM", srv->nconns);
+        event_base_loopbreak(srv->base);
+        return;
+    }
     log_event("info", "event=shutdown signal=%s", sig == SIGINT ? "INT" : "TERM");
-    server_shutdown(arg);
+    server_shutdown(srv);
 }
 
 /* The end of a loop turn: write what this turn recorded (one fsync for
@@ -248,8 +262,6 @@ void server_shutdown(struct server *srv)
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
     }
-    evsignal_del(srv->sig_int);
-    evsignal_del(srv->sig_term);
     evtimer_del(srv->accept_retry);
     if (srv->nconns == 0) {
         event_base_loopbreak(srv->base);

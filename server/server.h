@@ -78,6 +78,7 @@ struct server {
     int64_t now_ms;                 /* wall clock, read once per wake-up */
     int64_t started_mono_ms;
     bool shutting_down;
+    int64_t last_accept_warn_ms;
     struct server_stats stats;
 };
 

@@ -4,6 +4,8 @@
 #
 #   start_orderd [flags...]   sets PORT and ORDERD_PID; stderr goes to $ORDERD_LOG
 #   stop_orderd               SIGTERM, wait, check exit status and log
+#   await_orderd_exit SECS    after the test signalled it: wait at most SECS
+#                             for orderd to exit, then check as stop_orderd
 #   expect NAME GOT WANT      compare, print a diff and fail on mismatch
 #   resp_send BYTES...        printf the bytes to the server, print the reply
 
@@ -48,11 +50,46 @@ stop_orderd() {
     kill -TERM "$pid" 2>/dev/null
     wait "$pid"
     status=$?
+    check_orderd_exit "$status"
+}
+
+# Fails the test unless orderd exited with status 0 and a clean log.
+check_orderd_exit() {
+    local status=$1
     if [ "$status" -ne 0 ] || grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$ORDERD_LOG"; then
         echo "FAIL: orderd exited with status $status; its log:" >&2
         cat "$ORDERD_LOG" >&2
         FAILED=1
+        return 1
     fi
+}
+
+# True while the process is alive (an exited child not yet reaped is not).
+running() {
+    local state
+    state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' /proc/"$1"/stat 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+await_orderd_exit() {
+    local secs=$1 pid=$ORDERD_PID status i
+    [ -n "$pid" ] || return 0
+    ORDERD_PID=
+    for ((i = 0; i < secs * 40; i++)); do
+        running "$pid" || break
+        sleep 0.025
+    done
+    if running "$pid"; then
+        echo "FAIL: orderd still running ${secs}s after the signal; its log:" >&2
+        cat "$ORDERD_LOG" >&2
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid"
+        FAILED=1
+        return 1
+    fi
+    wait "$pid"
+    status=$?
+    check_orderd_exit "$status"
 }
 
 cleanup() {

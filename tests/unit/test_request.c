@@ -696,6 +696,19 @@ static void test_limit_pending_incomplete_inline_request(void **state)
     expect_error(p, REQ_FATAL, "LIMIT", "request exceeds 64 bytes");
 }
 
+static void test_limit_pending_applies_to_a_complete_inline_line(void **state)
+{
+    (void)state;
+    struct proto_limits lim = small_limits();
+    lim.max_inline = 1000;
+    lim.max_pending = 64;
+    struct req_parser *p = open_parser(&lim);
+    /* Whole in one feed, LF included: still one request over the limit. */
+    feed_repeat(p, 'a', 70);
+    feed_str(p, "\r\n");
+    expect_error(p, REQ_FATAL, "LIMIT", "request exceeds 64 bytes");
+}
+
 /* ---- hostile headers ------------------------------------------------- */
 
 static void test_hostile_huge_array_count_is_limit(void **state)
@@ -847,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_limit_pending_incomplete_request),
         cmocka_unit_test(test_limit_pending_applies_to_a_request_arriving_whole),
         cmocka_unit_test(test_limit_pending_incomplete_inline_request),
+        cmocka_unit_test(test_limit_pending_applies_to_a_complete_inline_line),
         cmocka_unit_test(test_hostile_huge_array_count_is_limit),
         cmocka_unit_test(test_hostile_negative_array_count),
         cmocka_unit_test(test_hostile_negative_bulk_length),
