@@ -3,6 +3,7 @@
 #   make            bin/orderd
 #   make run        start orderd in the foreground on 127.0.0.1:7070
 #   make test       unit + integration tests, plain and under ASan/UBSan
+#   make crashtest  kill -9 orderd 50 times under load; nothing acknowledged is lost
 #   make bench      benchmarks next to Redis (see docs/bench.md)
 #   make clean
 #
@@ -44,7 +45,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 # Keep test objects: make would otherwise delete them as intermediates.
 .SECONDARY:
 
-.PHONY: all run test unit integration test-release test-asan bench clean deps
+.PHONY: all run test unit integration test-release test-asan bench crashtest clean deps
 all: $(BINDIR)/orderd
 
 # V=1 shows the full compiler lines.
@@ -74,7 +75,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	./bin/orderd --bind 127.0.0.1 --port 7070
+	./bin/orderd --bind 127.0.0.1 --port 7070 --data ./var
 
 # Unit tests of the current flavour.
 unit: $(UNIT_BIN)
@@ -101,6 +102,11 @@ build/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -o $@ $< $(PKG_CFLAGS) $(PKG_LIBS)
+
+# The crash test with more kills than make test gives it.
+crashtest: deps
+	@$(MAKE) --no-print-directory all
+	ORDERD=bin/orderd CRASH_KILLS=$${CRASH_KILLS:-50} tests/integration/test_crash_kill9.py
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_TOOLS)

@@ -206,27 +206,26 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         snprintf(err, errlen, "cannot create the event loop");
         return -1;
     }
+    /* Recover before listening: a client that can connect is served from
+     * the whole state, never from part of it. */
+    srv->book = book_new();
+    bus_init(srv);
+    struct persist_target t = target_of(srv);
+    srv->store = store_open(&cfg->store, &t, err, errlen);
+    if (srv->store == NULL) {
+        server_free(srv);
+        return -1;
+    }
     srv->listener = evconnlistener_new_bind(
         srv->base, on_accept, srv,
         LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 511,
         (struct sockaddr *)&ss, sslen);
     if (srv->listener == NULL) {
         snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
-        event_base_free(srv->base);
-        srv->base = NULL;
+        server_free(srv);
         return -1;
     }
     evconnlistener_set_error_cb(srv->listener, on_accept_error);
-
-    srv->book = book_new();
-    bus_init(srv);
-    struct persist_target t = target_of(srv);
-    srv->store = store_open(&cfg->store, &t, err, errlen);
-    if (srv->store == NULL) {
-        evconnlistener_free(srv->listener);
-        srv->listener = NULL;
-        return -1;
-    }
     chreg_recovered(srv->channels, srv->now_ms);
     srv->last_event_id = t.order_events;
     store_set_wake(srv->store, on_store_wake, srv);

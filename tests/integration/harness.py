@@ -13,6 +13,7 @@ Helpers read from plain sockets with deadlines, so a server that hangs
 fails the test instead of stalling it.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -60,7 +61,11 @@ class Orderd:
             env.update(self.env)
         self.port = free_port()
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([binary, "--port", str(self.port)] + self.flags,
+            # The journal goes to this server's temp dir unless the test
+            # names a directory (or no store) itself.
+            data = [] if ("--data" in self.flags or "memory" in self.flags) else \
+                ["--data", os.path.join(self.tmp, "data")]
+            self.proc = subprocess.Popen([binary, "--port", str(self.port)] + data + self.flags,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          env=env)
         deadline = time.monotonic() + START_TIMEOUT
@@ -117,14 +122,7 @@ class Orderd:
         self.proc.wait()
 
     def _cleanup_tmp(self):
-        try:
-            os.unlink(self.log_path)
-        except OSError:
-            pass
-        try:
-            os.rmdir(self.tmp)
-        except OSError:
-            pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def log(self):
         try:

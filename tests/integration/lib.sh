@@ -34,7 +34,11 @@ wait_port() {
 
 start_orderd() {
     PORT=$(free_port)
-    "$ORDERD" --port "$PORT" "$@" 2>>"$ORDERD_LOG" &
+    # Each server keeps its journal in the test's own temp dir, unless the
+    # test names one (restart tests pass the same --data twice).
+    local data=(--data "$TEST_TMP/data")
+    case " $* " in *" --data "*|*" --store memory "*) data=() ;; esac
+    "$ORDERD" --port "$PORT" "${data[@]}" "$@" 2>>"$ORDERD_LOG" &
     ORDERD_PID=$!
     if ! wait_port "$PORT"; then
         echo "orderd did not start; its log:" >&2
