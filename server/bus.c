@@ -112,6 +112,15 @@ size_t bus_publish(struct server *srv, const char *name, size_t chlen, const cha
     return pubsub_publish(srv->pubsub, name, chlen, payload, plen);
 }
 
+uint64_t bus_append(struct server *srv, struct channel *ch, const char *payload, size_t plen)
+{
+    uint64_t offset = chan_append(srv->channels, ch, payload, plen, srv->now_ms);
+    const char *name = chan_name(ch);
+    srv->stats.published++;
+    pubsub_publish(srv->pubsub, name, strlen(name), payload, plen);
+    return offset;
+}
+
 void bus_dlq_event(struct server *srv, const char *event, const struct dlq_entry *e)
 {
     struct buf b;

@@ -7,6 +7,7 @@
 #define SERVER_BUS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct server;
 struct conn;
@@ -22,6 +23,11 @@ void bus_free(struct server *srv);
 /* Returns the number of live receivers. */
 size_t bus_publish(struct server *srv, const char *ch, size_t chlen, const char *payload,
                    size_t plen);
+
+/* Appends to a durable channel and fans out to live subscribers; returns
+ * the message's offset. */
+struct channel;
+uint64_t bus_append(struct server *srv, struct channel *ch, const char *payload, size_t plen);
 
 /* Announces a DLQ move ("dead-lettered", "replayed", "purged") on `dlq`. */
 void bus_dlq_event(struct server *srv, const char *event, const struct dlq_entry *e);

@@ -631,6 +631,59 @@ static int replay_entry(struct chan_registry *r, const struct dlq_entry *e)
     return 0;
 }
 
+bool group_peek(const struct chan_group *g, uint64_t offset, const char **payload, size_t *len)
+{
+    const struct chan_pending *p = pending_get(g, offset);
+    if (p == NULL)
+        return false;
+    *payload = p->msg->payload;
+    *len = p->msg->len;
+    return true;
+}
+
+static uint64_t dead_letter_external(struct chan_registry *r, const struct chan_change *c,
+                                     struct chan_group *g)
+{
+    struct chan_pending *p = pending_get(g, c->offset);
+    if (p) {
+        settle(r, p);
+        pending_free(p);
+    }
+    struct dlq_entry e = {
+        .channel = g->ch->name,
+        .group = g->name,
+        .offset = c->offset,
+        .payload = (char *)c->payload,
+        .len = c->len,
+        .reason = (char *)c->reason,
+        .deliveries = c->deliveries,
+        .replays = c->replays,
+        .msg_time_ms = c->time_ms,
+        .first_ms = c->first_ms,
+        .last_ms = c->last_ms,
+        .dead_ms = c->due_ms,
+    };
+    uint64_t id = dlq_add(r->dlq, &e);
+    if (!r->applying && r->hooks.dead_lettered)
+        r->hooks.dead_lettered(r->hooks.ctx, dlq_get(r->dlq, id));
+    return id;
+}
+
+uint64_t chreg_dead_letter(struct chan_registry *r, struct chan_group *g, uint64_t offset,
+                           const char *payload, size_t len, const char *reason,
+                           uint32_t deliveries, int64_t first_ms, int64_t now)
+{
+    struct chan_change c = {.type = CHG_DLQ_ADD, .channel = g->ch->name, .group = g->name,
+                            .offset = offset, .payload = payload, .len = len,
+                            .reason = reason, .deliveries = deliveries, .time_ms = now,
+                            .first_ms = first_ms, .last_ms = now, .due_ms = now};
+    const struct chan_pending *p = pending_get(g, offset);
+    if (p)
+        c.time_ms = p->msg->time_ms;
+    emit(r, &c);
+    return dead_letter_external(r, &c, g);
+}
+
 int chreg_dlq_replay(struct chan_registry *r, uint64_t dlq_id, int64_t now)
 {
     const struct dlq_entry *e = dlq_get(r->dlq, dlq_id);
@@ -906,6 +959,9 @@ static int apply(struct chan_registry *r, const struct chan_change *c)
             return -1;
         set_reason(p, c->reason);
         dead_letter(r, p, c->reason ? c->reason : "", c->time_ms);
+        return 0;
+    case CHG_DLQ_ADD:
+        dead_letter_external(r, c, g);
         return 0;
     default:
         return -1;

@@ -75,6 +75,10 @@ enum chan_change_type {
     CHG_REPLAY,       /* dlq_id, time: back from the DLQ */
     CHG_PURGE,        /* dlq_id */
     CHG_PENDING,      /* snapshots only: a whole pending entry (all fields) */
+    CHG_DLQ_ADD,      /* channel, group, offset, payload, reason, deliveries,
+                         replays, time (published), first_ms, last_ms, due_ms
+                         (when it died): a message dead-lettered from outside
+                         its group (a saga step out of attempts) */
 };
 
 struct chan_change {
@@ -161,6 +165,16 @@ int group_nack(struct chan_registry *r, struct chan_group *g, uint64_t offset,
 
 /* Everything the connection `owner` had in flight becomes deliverable. */
 void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now);
+
+/* The payload of a message pending in g, or false when it is not. */
+bool group_peek(const struct chan_group *g, uint64_t offset, const char **payload, size_t *len);
+
+/* Puts a message in the DLQ on behalf of someone other than the group's
+ * own delivery count (a saga step out of attempts); settles it in the
+ * group if it is still pending there. Returns the DLQ entry's id. */
+uint64_t chreg_dead_letter(struct chan_registry *r, struct chan_group *g, uint64_t offset,
+                           const char *payload, size_t len, const char *reason,
+                           uint32_t deliveries, int64_t first_ms, int64_t now);
 
 /* DLQ REPLAY of one entry: its group gets the message again with a fresh
  * delivery count, and the entry leaves the DLQ. Returns 0, or -1 when

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "command.h"
 #include "dlq.h"
+#include "engine.h"
 #include "kvargs.h"
 #include "server.h"
 #include "xalloc.h"
@@ -148,6 +149,8 @@ static struct reply *dlq_replay(struct cmd_ctx *ctx, const struct request *req)
         if (chreg_find(srv->channels, e->channel) == NULL)
             continue;  /* its channel is gone: the entry stays */
         bus_dlq_event(srv, "replayed", e);
+        /* A saga step's message: its saga resumes at that step. */
+        engine_on_replay(srv->engine, e);
         if (chreg_dlq_replay(srv->channels, ids[i], srv->now_ms) == 0)
             replayed++;
     }

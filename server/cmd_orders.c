@@ -5,6 +5,7 @@
 
 #include "book.h"
 #include "clock.h"
+#include "engine.h"
 #include "command.h"
 #include "kvargs.h"
 #include "money.h"
@@ -171,6 +172,18 @@ struct reply *cmd_track(struct cmd_ctx *ctx, const struct request *req)
     reply_record_int(r, "id", (long long)o->id);
     reply_record_str(r, "status", order_status_name(o->status));
     add_time(r, "updated", o->updated_ms);
+    const struct tracking *t = engine_tracking(ctx->srv->engine, o->id);
+    if (t) {
+        if (t->number)
+            reply_record_str(r, "tracking", t->number);
+        if (t->location)
+            reply_record_str(r, "location", t->location);
+        if (t->eta_ms)
+            add_time(r, "eta", t->eta_ms);
+    }
+    const struct saga *sg = engine_saga(ctx->srv->engine, o->id);
+    if (sg)
+        reply_record_str(r, "saga", saga_state_name(sg));
     struct reply *recent = reply_list();
     for (size_t i = o->nhistory, n = 0; i > 0 && n < TRACK_RECENT; i--, n++)
         reply_list_add(recent, transition_word(&o->history[i - 1]));
@@ -228,6 +241,21 @@ struct reply *cmd_cancel(struct cmd_ctx *ctx, const struct request *req)
         return err;
     if (f[0].val && (err = check_note("reason", f[0].len)))
         return err;
+    /* An order with a saga in flight is cancelled by the saga: it undoes
+     * what was done (refund, release) and then moves the order. */
+    const struct saga *sg = engine_saga(ctx->srv->engine, o->id);
+    if (sg && !saga_finished(sg)) {
+        switch (engine_cancel(ctx->srv->engine, o->id, f[0].val)) {
+        case CANCEL_TOO_LATE:
+            return reply_error(ERR_STATE, "cannot cancel order %llu: shipping has started",
+                               (unsigned long long)o->id);
+        default: {
+            struct reply *r = order_reply(o);
+            reply_record_str(r, "saga", saga_state_name(sg));
+            return r;
+        }
+        }
+    }
     return move(ctx, o, ORDER_CANCELLED, f[0].val);
 }
 

@@ -7,6 +7,7 @@
 #include "pubsub.h"
 #include "dlq.h"
 #include "channel.h"
+#include "engine.h"
 #include "server.h"
 
 #include <stdio.h>
@@ -112,6 +113,26 @@ struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req)
     reply_record_int(r, "journal_failed", store_failed(srv->store));
     reply_record_int(r, "recovered_records", (long long)st.recovered_records);
     reply_record_int(r, "recovery_ms", (long long)st.recovery_ms);
+    struct engine_stats es;
+    engine_stats(srv->engine, &es);
+    reply_record_int(r, "sagas_running", (long long)es.running);
+    reply_record_int(r, "sagas_attention", (long long)es.attention);
+    reply_record_int(r, "sagas_done", (long long)es.done);
+    reply_record_int(r, "sagas_failed", (long long)es.failed);
+    reply_record_int(r, "sagas_cancelled", (long long)es.cancelled);
+    reply_record_int(r, "saga_steps_sent", (long long)es.dispatched);
+    reply_record_int(r, "saga_retries", (long long)es.retries);
+    reply_record_int(r, "saga_timeouts", (long long)es.timeouts);
+    reply_record_int(r, "saga_deadlettered", (long long)es.deadlettered);
+    reply_record_int(r, "saga_stale_answers", (long long)es.stale);
+    static const char *const breaker_keys[PART_COUNT] = {
+        [PART_CUSTOMER] = "breaker_customer", [PART_INVENTORY] = "breaker_inventory",
+        [PART_PAYMENT] = "breaker_payment",   [PART_SHIPPING] = "breaker_shipping",
+        [PART_NOTIFY] = "breaker_notify",
+    };
+    for (int p = 0; p < PART_COUNT; p++)
+        reply_record_str(r, breaker_keys[p],
+                         breaker_state_name(engine_breaker(srv->engine, (enum participant)p)->state));
     reply_record_int(r, "used_memory_rss", (long long)server_rss_bytes());
     return r;
 }

@@ -70,4 +70,13 @@ struct reply *cmd_pending(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_channels(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_dlq(struct cmd_ctx *ctx, const struct request *req);
 
+struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_saga(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_sagas(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_policy(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_breakers(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_sim(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_stock(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_customer(struct cmd_ctx *ctx, const struct request *req);
+
 #endif

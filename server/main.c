@@ -8,6 +8,7 @@
 #include "kvargs.h"
 #include "log.h"
 #include "server.h"
+#include "engine.h"
 
 static void usage(FILE *out)
 {
@@ -30,6 +31,8 @@ static void usage(FILE *out)
             "  --repair              cut a corrupt journal at its last good record, keeping\n"
             "                        the bad tail in <journal>.bad-<offset>\n"
             "  --compact-min <bytes> no compaction below this journal size (default %u)\n"
+            "  --sim <list>          simulated participants, comma-separated, or none\n"
+            "                        (default customer,inventory,payment,shipping,notify)\n"
             "  --help                this text\n"
             "  --version             the version\n",
             SERVER_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
@@ -50,9 +53,29 @@ static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max
     return 0;
 }
 
+/* --sim customer,payment | none */
+static int parse_sim(const char *arg, unsigned *mask)
+{
+    *mask = 0;
+    if (strcmp(arg, "none") == 0)
+        return 0;
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", arg);
+    for (char *save, *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        int p = participant_parse(name);
+        if (p < 0) {
+            fprintf(stderr, "orderd: --sim: unknown participant '%s' (customer, inventory, "
+                            "payment, shipping, notify, or none)\n", name);
+            return -1;
+        }
+        *mask |= 1u << p;
+    }
+    return 0;
+}
+
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
        OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_STORE, OPT_DATA,
-       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN };
+       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_SIM };
 
 static int parse_flags(int argc, char **argv, struct server_config *cfg)
 {
@@ -73,6 +96,7 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
         {"fsync", required_argument, NULL, OPT_FSYNC},
         {"repair", no_argument, NULL, OPT_REPAIR},
         {"compact-min", required_argument, NULL, OPT_COMPACT_MIN},
+        {"sim", required_argument, NULL, OPT_SIM},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -134,6 +158,10 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
         case OPT_COMPACT_MIN:
             rc = size_flag("compact-min", optarg, 0, 1ULL << 50, &bytes);
             cfg->store.compact_min = bytes;
+            break;
+        case OPT_SIM:
+            if (parse_sim(optarg, &cfg->sim_mask) != 0)
+                return -1;
             break;
         case 'h':
             usage(stdout);

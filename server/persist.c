@@ -10,6 +10,9 @@
 #include "channel.h"
 #include "codec.h"
 #include "dlq.h"
+#include "engine.h"
+#include "saga.h"
+#include "sim.h"
 #include "log.h"
 
 /* --- orders ----------------------------------------------------------- */
@@ -146,6 +149,7 @@ void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *
         enc_u64(b, c->dlq_id);
         enc_i64(b, c->time_ms);
         break;
+    case CHG_DLQ_ADD:
     case CHG_PENDING:
         enc_str(b, c->channel);
         enc_str(b, c->group);
@@ -214,6 +218,7 @@ static int apply_change(struct persist_target *t, uint8_t type, struct dec *d)
         c.dlq_id = dec_u64(d);
         c.time_ms = dec_i64(d);
         break;
+    case CHG_DLQ_ADD:
     case CHG_PENDING:
         c.channel = channel = dec_str(d);
         c.group = group = dec_str(d);
@@ -237,6 +242,98 @@ static int apply_change(struct persist_target *t, uint8_t type, struct dec *d)
     free(group);
     free(consumer);
     free(reason);
+    return rc;
+}
+
+/* --- sagas ------------------------------------------------------------ */
+
+void persist_encode_saga(struct buf *b, const struct saga *s, int step, uint8_t *type)
+{
+    enc_u64(b, s->order);
+    if (step < 0) {
+        *type = REC_SAGA;
+        enc_u64(b, s->state);
+        enc_u64(b, (uint64_t)s->cancelling | (uint64_t)s->attention << 1);
+        enc_str(b, s->reason);
+        enc_i64(b, s->created_ms);
+        enc_i64(b, s->updated_ms);
+        return;
+    }
+    const struct saga_step_info *info = &s->steps[step];
+    *type = REC_SAGA_STEP;
+    enc_u64(b, (uint64_t)step);
+    enc_u64(b, info->state);
+    enc_u64(b, info->attempts);
+    enc_u64(b, info->msg);
+    enc_i64(b, info->started_ms);
+    enc_i64(b, info->ended_ms);
+    enc_i64(b, info->next_retry_ms);
+    enc_i64(b, info->sent_ms);
+    enc_str(b, info->error);
+}
+
+static int apply_saga(struct persist_target *t, uint8_t type, struct dec *d)
+{
+    uint64_t order = dec_u64(d);
+    struct saga *s = t->engine ? engine_saga_for_restore(t->engine, order) : NULL;
+    if (s == NULL)
+        return -1;
+    if (type == REC_SAGA) {
+        uint64_t state = dec_u64(d), flags = dec_u64(d);
+        char *reason = dec_str(d);
+        int64_t created = dec_i64(d), updated = dec_i64(d);
+        if (!dec_done(d) || state > SAGA_CANCELLED) {
+            free(reason);
+            return -1;
+        }
+        s->order = order;
+        s->state = (uint8_t)state;
+        s->cancelling = flags & 1;
+        s->attention = (flags >> 1) & 1;
+        free(s->reason);
+        s->reason = reason;
+        s->created_ms = created;
+        s->updated_ms = updated;
+        return 0;
+    }
+    uint64_t step = dec_u64(d);
+    struct saga_step_info info = {0};
+    info.state = (uint8_t)dec_u64(d);
+    info.attempts = (uint16_t)dec_u64(d);
+    info.msg = dec_u64(d);
+    info.started_ms = dec_i64(d);
+    info.ended_ms = dec_i64(d);
+    info.next_retry_ms = dec_i64(d);
+    info.sent_ms = dec_i64(d);
+    info.error = dec_str(d);
+    if (!dec_done(d) || step >= SAGA_STEP_COUNT || info.state > STEP_SKIPPED) {
+        free(info.error);
+        return -1;
+    }
+    s->order = order;
+    free(s->steps[step].error);
+    s->steps[step] = info;
+    return 0;
+}
+
+/* --- the simulators ---------------------------------------------------- */
+
+void persist_encode_sim(struct buf *b, int type, const char *key, int64_t value)
+{
+    enc_u64(b, (uint64_t)type);
+    enc_str(b, key);
+    enc_i64(b, value);
+}
+
+static int apply_sim(struct persist_target *t, struct dec *d)
+{
+    uint64_t type = dec_u64(d);
+    char *key = dec_str(d);
+    int64_t value = dec_i64(d);
+    int rc = -1;
+    if (dec_done(d) && key && t->sim)
+        rc = sim_apply(t->sim, (enum sim_record)type, key, value);
+    free(key);
     return rc;
 }
 
@@ -295,10 +392,14 @@ int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
     dec_init(&d, payload, len);
     if (type == REC_ORDER_CREATED || type == REC_ORDER_TRANSITION)
         rc = apply_order(t, type, &d);
-    else if (type > REC_CHAN_BASE && type <= REC_CHAN_BASE + CHG_PENDING)
+    else if (type > REC_CHAN_BASE && type <= REC_CHAN_BASE + CHG_DLQ_ADD)
         rc = apply_change(t, type, &d);
     else if (type == REC_DLQ_ENTRY)
         rc = apply_dlq_entry(t, &d);
+    else if (type == REC_SAGA || type == REC_SAGA_STEP)
+        rc = apply_saga(t, type, &d);
+    else if (type == REC_SIM)
+        rc = apply_sim(t, &d);
     else if (type == REC_META) {
         uint64_t next = dec_u64(&d);
         rc = dec_done(&d) ? 0 : -1;
@@ -341,6 +442,23 @@ static void snap_change(void *arg, const struct chan_change *c)
     snap_record(s, type);
 }
 
+static void snap_saga(void *arg, const struct saga *sg)
+{
+    struct snap *s = arg;
+    uint8_t type;
+    for (int step = -1; step < SAGA_STEP_COUNT; step++) {
+        persist_encode_saga(&s->rec, sg, step, &type);
+        snap_record(s, type);
+    }
+}
+
+static void snap_sim(void *arg, enum sim_record type, const char *key, int64_t value)
+{
+    struct snap *s = arg;
+    persist_encode_sim(&s->rec, type, key, value);
+    snap_record(s, REC_SIM);
+}
+
 int persist_snapshot(const struct persist_target *t, struct buf *out,
                      int (*flush)(void *arg, struct buf *out), void *arg)
 {
@@ -370,6 +488,10 @@ int persist_snapshot(const struct persist_target *t, struct buf *out,
         encode_dlq_entry(&s.rec, dlq_at(t->dlq, i));
         snap_record(&s, REC_DLQ_ENTRY);
     }
+    if (t->engine)
+        engine_snapshot(t->engine, snap_saga, &s);
+    if (t->sim)
+        sim_snapshot(t->sim, snap_sim, &s);
     enc_u64(&s.rec, dlq_next_id(t->dlq));
     snap_record(&s, REC_META);
     buf_free(&s.rec);

@@ -20,6 +20,9 @@ struct server;
 struct book;
 struct chan_registry;
 struct dlq;
+struct engine;
+struct saga;
+struct sim;
 
 enum rec_type {
     REC_ORDER_CREATED = 1,
@@ -27,6 +30,9 @@ enum rec_type {
     REC_CHAN_BASE = 10,       /* 10 + enum chan_change_type */
     REC_DLQ_ENTRY = 40,       /* snapshots: a whole dead letter */
     REC_META = 41,            /* snapshots: counters that are not state */
+    REC_SAGA = 50,            /* a saga's own state (not its steps) */
+    REC_SAGA_STEP = 51,       /* one step of a saga */
+    REC_SIM = 52,             /* the simulated participants' state */
 };
 
 /* Where recovered records go. */
@@ -34,6 +40,8 @@ struct persist_target {
     struct book *book;
     struct chan_registry *channels;
     struct dlq *dlq;
+    struct engine *engine;
+    struct sim *sim;
     uint64_t order_events;    /* counted while applying */
 };
 
@@ -54,5 +62,8 @@ struct order_event;
 struct chan_change;
 void persist_encode_order(struct buf *b, const struct order_event *ev, uint8_t *type);
 void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *type);
+/* step -1: the saga's own state; else that step. */
+void persist_encode_saga(struct buf *b, const struct saga *s, int step, uint8_t *type);
+void persist_encode_sim(struct buf *b, int type, const char *key, int64_t value);
 
 #endif

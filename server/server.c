@@ -15,6 +15,8 @@
 
 #include "book.h"
 #include "channel.h"
+#include "engine.h"
+#include "sim.h"
 #include "bus.h"
 #include "events.h"
 #include "clock.h"
@@ -43,6 +45,7 @@ void server_config_default(struct server_config *cfg)
     cfg->store.fsync = FSYNC_EVERYSEC;
     cfg->store.repair = false;
     cfg->store.compact_min = STORE_COMPACT_MIN_DEFAULT;
+    cfg->sim_mask = (1u << PART_COUNT) - 1;
 }
 
 void server_tick(struct server *srv)
@@ -144,7 +147,8 @@ static void on_store_wake(void *arg)
 
 static struct persist_target target_of(struct server *srv)
 {
-    return (struct persist_target){srv->book, srv->channels, srv->dlq, 0};
+    return (struct persist_target){.book = srv->book, .channels = srv->channels,
+                                   .dlq = srv->dlq, .engine = srv->engine, .sim = srv->sim};
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -206,10 +210,25 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         snprintf(err, errlen, "cannot create the event loop");
         return -1;
     }
+    /* The server's own events first: recovery and start-up already
+     * record changes, which wake the deferred event. */
+    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    srv->accept_retry = evtimer_new(srv->base, on_accept_retry, srv);
+    srv->shutdown_deadline = evtimer_new(srv->base, on_shutdown_deadline, srv);
+    srv->deferred_ev = event_new(srv->base, -1, 0, on_deferred, srv);
+    srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
+    srv->sig_chld = evsignal_new(srv->base, SIGCHLD, on_child, srv);
+    struct timeval second = {1, 0};
+    evtimer_add(srv->tick, &second);
+    evsignal_add(srv->sig_chld, NULL);
+
     /* Recover before listening: a client that can connect is served from
      * the whole state, never from part of it. */
     srv->book = book_new();
     bus_init(srv);
+    srv->engine = engine_new(srv);
+    srv->sim = sim_new(srv, cfg->sim_mask);
     struct persist_target t = target_of(srv);
     srv->store = store_open(&cfg->store, &t, err, errlen);
     if (srv->store == NULL) {
@@ -229,18 +248,12 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     chreg_recovered(srv->channels, srv->now_ms);
     srv->last_event_id = t.order_events;
     store_set_wake(srv->store, on_store_wake, srv);
+    /* The store first, so an order's record comes before its saga's. */
     book_observe(srv->book, store_on_order, srv->store);
     events_attach(srv);
-    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
-    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
-    srv->accept_retry = evtimer_new(srv->base, on_accept_retry, srv);
-    srv->shutdown_deadline = evtimer_new(srv->base, on_shutdown_deadline, srv);
-    srv->deferred_ev = event_new(srv->base, -1, 0, on_deferred, srv);
-    srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
-    srv->sig_chld = evsignal_new(srv->base, SIGCHLD, on_child, srv);
-    struct timeval second = {1, 0};
-    evtimer_add(srv->tick, &second);
-    evsignal_add(srv->sig_chld, NULL);
+    book_observe(srv->book, engine_on_order, srv->engine);
+    engine_start(srv->engine);
+    sim_start(srv->sim);
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
     log_event("info", "event=listening addr=%s version=%s", addr, ORDERD_VERSION);
@@ -306,6 +319,8 @@ void server_free(struct server *srv)
     if (srv->sig_chld)
         event_free(srv->sig_chld);
     store_close(srv->store);
+    sim_free(srv->sim);
+    engine_free(srv->engine);
     bus_free(srv);
     book_free(srv->book);
     if (srv->base)

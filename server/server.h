@@ -27,6 +27,7 @@ struct server_config {
     size_t pubsub_soft_limit;
     unsigned pubsub_soft_seconds;
     struct store_config store;
+    unsigned sim_mask;    /* simulated participants: a bit per participant */
 };
 
 #define SERVER_DATA_DIR_DEFAULT "var"
@@ -66,6 +67,8 @@ struct server {
     struct event *tick;             /* once a second: fsync, compaction */
     struct event *sig_chld;         /* a compaction child exited */
     struct store *store;
+    struct engine *engine;          /* the sagas */
+    struct sim *sim;                /* the simulated participants */
     struct book *book;
     struct pubsub *pubsub;          /* live channels */
     struct dlq *dlq;

@@ -180,6 +180,23 @@ void store_on_change(struct store *s, const struct chan_change *c)
     record(s, type);
 }
 
+void store_on_saga(struct store *s, const struct saga *sg, int step)
+{
+    uint8_t type;
+    if (s == NULL || s->kind == STORE_MEMORY)
+        return;
+    persist_encode_saga(&s->rec, sg, step, &type);
+    record(s, type);
+}
+
+void store_on_sim(struct store *s, int type, const char *key, int64_t value)
+{
+    if (s == NULL || s->kind == STORE_MEMORY)
+        return;
+    persist_encode_sim(&s->rec, type, key, value);
+    record(s, REC_SIM);
+}
+
 int store_flush(struct store *s)
 {
     if (s == NULL)

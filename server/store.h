@@ -51,6 +51,10 @@ void store_set_wake(struct store *s, void (*wake)(void *arg), void *arg);
 /* Observers: record a change. */
 void store_on_order(void *store, const struct order_event *ev, const struct order *o, int from);
 void store_on_change(struct store *s, const struct chan_change *c);
+struct saga;
+/* step -1: the saga's own state changed; else that step did. */
+void store_on_saga(struct store *s, const struct saga *sg, int step);
+void store_on_sim(struct store *s, int type, const char *key, int64_t value);
 
 /* End of a loop turn: write what was recorded, fsync with always. Returns
  * 0, or -1 (logged once) when the disk refused; the data stays buffered. */

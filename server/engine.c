@@ -1,0 +1,748 @@
+/* The saga engine (see engine.h). */
+#include "engine.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book.h"
+#include "buf.h"
+#include "bus.h"
+#include "channel.h"
+#include "clock.h"
+#include "dlq.h"
+#include "heap.h"
+#include "json.h"
+#include "log.h"
+#include "money.h"
+#include "server.h"
+#include "store.h"
+#include "xalloc.h"
+
+static const char *const participants[PART_COUNT] = {
+    [PART_CUSTOMER] = "customer", [PART_INVENTORY] = "inventory",
+    [PART_PAYMENT] = "payment",   [PART_SHIPPING] = "shipping",
+    [PART_NOTIFY] = "notify",
+};
+
+const char *participant_name(enum participant p)
+{
+    return (unsigned)p < PART_COUNT ? participants[p] : "?";
+}
+
+int participant_parse(const char *name)
+{
+    for (int i = 0; i < PART_COUNT; i++)
+        if (strcmp(name, participants[i]) == 0)
+            return i;
+    return -1;
+}
+
+enum participant step_participant(enum saga_step st)
+{
+    return (enum participant)participant_parse(saga_step_participant(st));
+}
+
+/* One saga and what the engine keeps beside it. */
+struct saga_rt {
+    struct heap_node due;     /* first: the heap hands this back */
+    struct saga s;
+    struct tracking *track;   /* owned, once shipping reports */
+};
+
+/* A step held back by an open breaker. */
+struct hold {
+    uint64_t order;
+    uint8_t step;
+};
+
+struct holds {
+    struct hold *items;
+    size_t head, n, cap;      /* a ring */
+};
+
+struct engine {
+    struct server *srv;
+    struct saga_rt **sagas;   /* owned; sagas[order - 1], NULL when none */
+    size_t cap;
+    struct heap due;          /* sagas by their earliest step deadline */
+    struct event *timer;
+    struct saga_policy policy[SAGA_STEP_COUNT];
+    struct breaker breakers[PART_COUNT];
+    struct event *breaker_timer[PART_COUNT];
+    struct holds held[PART_COUNT];
+    struct channel *step_ch[SAGA_STEP_COUNT];
+    struct chan_group *step_group[SAGA_STEP_COUNT];
+    struct channel *notify_ch;
+    uint64_t rng;
+    struct engine_stats st;
+};
+
+static uint64_t rng_next(struct engine *e)
+{
+    e->rng ^= e->rng >> 12;
+    e->rng ^= e->rng << 25;
+    e->rng ^= e->rng >> 27;
+    return e->rng * 2685821657736338717ULL;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void on_breaker_timer(evutil_socket_t fd, short what, void *arg);
+
+struct engine *engine_new(struct server *srv)
+{
+    struct engine *e = xcalloc(1, sizeof *e);
+    e->srv = srv;
+    heap_init(&e->due);
+    e->timer = evtimer_new(srv->base, on_timer, e);
+    struct breaker_config bc;
+    breaker_config_default(&bc);
+    for (int p = 0; p < PART_COUNT; p++) {
+        breaker_init(&e->breakers[p], &bc);
+        e->breaker_timer[p] = evtimer_new(srv->base, on_breaker_timer, e);
+    }
+    for (int i = 0; i < SAGA_STEP_COUNT; i++)
+        saga_policy_default(&e->policy[i]);
+    e->rng = (uint64_t)clock_wall_ms() | 1;
+    return e;
+}
+
+void engine_free(struct engine *e)
+{
+    if (e == NULL)
+        return;
+    for (size_t i = 0; i < e->cap; i++) {
+        struct saga_rt *rt = e->sagas[i];
+        if (rt == NULL)
+            continue;
+        saga_release(&rt->s);
+        if (rt->track) {
+            free(rt->track->number);
+            free(rt->track->location);
+            free(rt->track);
+        }
+        free(rt);
+    }
+    free(e->sagas);
+    heap_free(&e->due);
+    event_free(e->timer);
+    for (int p = 0; p < PART_COUNT; p++) {
+        event_free(e->breaker_timer[p]);
+        free(e->held[p].items);
+    }
+    free(e);
+}
+
+static struct saga_rt *rt_get(const struct engine *e, uint64_t order)
+{
+    return order >= 1 && order <= e->cap ? e->sagas[order - 1] : NULL;
+}
+
+static struct saga_rt *rt_new(struct engine *e, uint64_t order)
+{
+    if (order > e->cap) {
+        size_t cap = e->cap ? e->cap : 1024;
+        while (cap < order)
+            cap *= 2;
+        e->sagas = xrealloc(e->sagas, cap * sizeof *e->sagas);
+        memset(e->sagas + e->cap, 0, (cap - e->cap) * sizeof *e->sagas);
+        e->cap = cap;
+    }
+    if (e->sagas[order - 1] == NULL)
+        e->sagas[order - 1] = xcalloc(1, sizeof(struct saga_rt));
+    return e->sagas[order - 1];
+}
+
+/* --- timers ------------------------------------------------------------ */
+
+static void arm(struct engine *e)
+{
+    struct heap_node *top = heap_peek(&e->due);
+    if (top == NULL) {
+        evtimer_del(e->timer);
+        return;
+    }
+    int64_t wait = top->due_ms - clock_wall_ms();
+    if (wait < 0)
+        wait = 0;
+    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
+    evtimer_add(e->timer, &tv);
+}
+
+/* The saga's earliest deadline: a running attempt's timeout or a retry. */
+static void reschedule(struct engine *e, struct saga_rt *rt)
+{
+    int64_t due = 0;
+    if (!saga_finished(&rt->s)) {
+        for (int i = 0; i < SAGA_STEP_COUNT; i++) {
+            const struct saga_step_info *info = &rt->s.steps[i];
+            int64_t at = 0;
+            if (info->state == STEP_RUNNING)
+                at = info->sent_ms + e->policy[i].timeout_ms;
+            else if (info->state == STEP_WAITING && info->next_retry_ms > 0)
+                at = info->next_retry_ms;
+            if (at > 0 && (due == 0 || at < due))
+                due = at;
+        }
+    }
+    struct heap_node *top = heap_peek(&e->due);
+    if (due == 0) {
+        heap_remove(&e->due, &rt->due);
+    } else {
+        heap_set(&e->due, &rt->due, due);
+    }
+    if (heap_peek(&e->due) != top || (top && top == &rt->due))
+        arm(e);
+}
+
+/* --- recording --------------------------------------------------------- */
+
+/* What a step looked like before an event, to record only what changed.
+ * Strings compare by address: every change allocates a new one. */
+struct step_print {
+    int state;
+    uint32_t attempts;
+    uint64_t msg;
+    int64_t started, ended, retry, sent;
+    uintptr_t error;
+};
+
+struct saga_print {
+    int state;
+    bool cancelling, attention;
+    uintptr_t reason;
+    struct step_print steps[SAGA_STEP_COUNT];
+};
+
+static void print(const struct saga *s, struct saga_print *p)
+{
+    p->state = s->state;
+    p->cancelling = s->cancelling;
+    p->attention = s->attention;
+    p->reason = (uintptr_t)s->reason;
+    for (int i = 0; i < SAGA_STEP_COUNT; i++) {
+        const struct saga_step_info *info = &s->steps[i];
+        p->steps[i] = (struct step_print){info->state, info->attempts, info->msg,
+                                          info->started_ms, info->ended_ms,
+                                          info->next_retry_ms, info->sent_ms,
+                                          (uintptr_t)info->error};
+    }
+}
+
+static void record(struct engine *e, const struct saga *s, const struct saga_print *before)
+{
+    struct saga_print after;
+    print(s, &after);
+    if (before == NULL || after.state != before->state ||
+        after.cancelling != before->cancelling || after.attention != before->attention ||
+        after.reason != before->reason)
+        store_on_saga(e->srv->store, s, -1);
+    for (int i = 0; i < SAGA_STEP_COUNT; i++)
+        if (before == NULL || memcmp(&after.steps[i], &before->steps[i], sizeof after.steps[i]))
+            store_on_saga(e->srv->store, s, i);
+}
+
+/* --- messages ---------------------------------------------------------- */
+
+/* A step's message: what a participant needs to do its part, and the
+ * attempt, so an external worker can be idempotent per (order, step). */
+static void step_payload(struct engine *e, const struct saga_rt *rt, enum saga_step st,
+                         struct buf *b)
+{
+    const struct order *o = book_get(e->srv->book, rt->s.order);
+    char amount[MONEY_TEXT_MAX];
+    buf_appendc(b, '{');
+    json_key(b, "order", 1);
+    json_int(b, (long long)rt->s.order);
+    json_key(b, "step", 0);
+    json_cstr(b, saga_step_name(st));
+    json_key(b, "attempt", 0);
+    json_int(b, rt->s.steps[st].attempts + 1);
+    if (o) {
+        money_format(o->amount, money_exponent(o->currency), amount);
+        json_key(b, "customer", 0);
+        json_cstr(b, o->customer);
+        json_key(b, "item", 0);
+        json_cstr(b, o->item);
+        json_key(b, "qty", 0);
+        json_int(b, o->qty);
+        json_key(b, "amount", 0);
+        json_cstr(b, amount);
+        json_key(b, "currency", 0);
+        json_cstr(b, o->currency);
+    }
+    buf_appendc(b, '}');
+}
+
+/* The order id in a step or notification payload: {"order":N,... */
+uint64_t engine_payload_order(const char *p, size_t n)
+{
+    static const char key[] = "{\"order\":";
+    size_t k = sizeof key - 1;
+    uint64_t v = 0;
+    if (n <= k || memcmp(p, key, k) != 0)
+        return 0;
+    for (size_t i = k; i < n && p[i] >= '0' && p[i] <= '9' && v < UINT64_MAX / 10; i++)
+        v = v * 10 + (uint64_t)(p[i] - '0');
+    return v;
+}
+
+static void announce_breaker(struct engine *e, enum participant p, enum breaker_state from)
+{
+    const struct breaker *b = &e->breakers[p];
+    char ts[CLOCK_RFC3339_LEN];
+    struct buf msg;
+    buf_init(&msg);
+    clock_format_rfc3339(e->srv->now_ms, ts);
+    buf_appendc(&msg, '{');
+    json_key(&msg, "participant", 1);
+    json_cstr(&msg, participant_name(p));
+    json_key(&msg, "from", 0);
+    json_cstr(&msg, breaker_state_name(from));
+    json_key(&msg, "to", 0);
+    json_cstr(&msg, breaker_state_name(b->state));
+    json_key(&msg, "failure_rate", 0);
+    json_int(&msg, breaker_failure_pct(b));
+    json_key(&msg, "time", 0);
+    json_cstr(&msg, ts);
+    buf_appendc(&msg, '}');
+    bus_publish(e->srv, "breaker", 7, buf_head(&msg), buf_used(&msg));
+    buf_free(&msg);
+    log_event("warn", "event=breaker participant=%s from=%s to=%s", participant_name(p),
+              breaker_state_name(from), breaker_state_name(b->state));
+}
+
+static void drain_held(struct engine *e, enum participant p);
+
+static void breaker_outcome(struct engine *e, enum participant p, bool failed)
+{
+    struct breaker *b = &e->breakers[p];
+    enum breaker_state from = b->state;
+    if (!breaker_record(b, failed, e->srv->now_ms))
+        return;
+    announce_breaker(e, p, from);
+    if (b->state == BREAKER_OPEN) {
+        int64_t wait = breaker_retry_at(b) - e->srv->now_ms;
+        struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
+        evtimer_add(e->breaker_timer[p], &tv);
+    } else {
+        drain_held(e, p);
+    }
+}
+
+/* --- running actions --------------------------------------------------- */
+
+static void run_actions(struct engine *e, struct saga_rt *rt, const struct saga_actions *acts);
+
+static void hold(struct engine *e, enum participant p, uint64_t order, enum saga_step st)
+{
+    struct holds *h = &e->held[p];
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        struct hold *items = xmalloc(cap * sizeof *items);
+        for (size_t i = 0; i < h->n; i++)
+            items[i] = h->items[(h->head + i) % h->cap];
+        free(h->items);
+        h->items = items;
+        h->cap = cap;
+        h->head = 0;
+    }
+    h->items[(h->head + h->n++) % h->cap] = (struct hold){order, (uint8_t)st};
+    if (!evtimer_pending(e->breaker_timer[p], NULL)) {
+        int64_t wait = breaker_retry_at(&e->breakers[p]) - e->srv->now_ms;
+        if (wait < 0)
+            wait = 0;
+        struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
+        evtimer_add(e->breaker_timer[p], &tv);
+    }
+}
+
+/* Sends the step's message, or holds it while the breaker is open. */
+static void dispatch(struct engine *e, struct saga_rt *rt, enum saga_step st)
+{
+    enum participant p = step_participant(st);
+    int64_t now = e->srv->now_ms;
+    if (!breaker_allow(&e->breakers[p], now)) {
+        saga_held(&rt->s, st, now);
+        hold(e, p, rt->s.order, st);
+        return;
+    }
+    struct buf payload;
+    buf_init(&payload);
+    step_payload(e, rt, st, &payload);
+    uint64_t msg = bus_append(e->srv, e->step_ch[st], buf_head(&payload), buf_used(&payload));
+    buf_free(&payload);
+    saga_dispatched(&rt->s, st, msg, now);
+    e->st.dispatched++;
+}
+
+static void drain_held(struct engine *e, enum participant p)
+{
+    struct holds *h = &e->held[p];
+    while (h->n > 0) {
+        struct hold next = h->items[h->head];
+        struct saga_rt *rt = rt_get(e, next.order);
+        struct saga_step_info *info = rt ? &rt->s.steps[next.step] : NULL;
+        /* Still held? (It may have been cancelled meanwhile.) */
+        if (info && info->state == STEP_WAITING && info->next_retry_ms == 0 &&
+            !saga_finished(&rt->s)) {
+            if (!breaker_allow(&e->breakers[p], e->srv->now_ms))
+                return;
+            struct saga_print before;
+            print(&rt->s, &before);
+            dispatch(e, rt, next.step);
+            record(e, &rt->s, &before);
+            reschedule(e, rt);
+        }
+        h->head = (h->head + 1) % h->cap;
+        h->n--;
+    }
+}
+
+static void on_breaker_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct engine *e = arg;
+    (void)fd;
+    (void)what;
+    server_tick(e->srv);
+    for (int p = 0; p < PART_COUNT; p++)
+        if (e->held[p].n > 0 && !evtimer_pending(e->breaker_timer[p], NULL))
+            drain_held(e, p);
+}
+
+static void set_status(struct engine *e, struct saga_rt *rt, enum order_status to,
+                       const char *note)
+{
+    switch (book_transition(e->srv->book, rt->s.order, to, "saga", note, e->srv->now_ms)) {
+    case BOOK_OK:
+        break;
+    default:
+        /* Someone moved the order by hand (UPDATE): the saga goes on, its
+         * status change is not forced over theirs. */
+        log_event("warn", "event=saga_status_refused order=%llu to=%s",
+                  (unsigned long long)rt->s.order, order_status_name(to));
+    }
+}
+
+static void deadletter(struct engine *e, struct saga_rt *rt, enum saga_step st, const char *why)
+{
+    const struct saga_step_info *info = &rt->s.steps[st];
+    const char *payload;
+    size_t len;
+    struct buf rebuilt;
+    buf_init(&rebuilt);
+    if (!group_peek(e->step_group[st], info->msg, &payload, &len)) {
+        step_payload(e, rt, st, &rebuilt);
+        payload = buf_head(&rebuilt);
+        len = buf_used(&rebuilt);
+    }
+    chreg_dead_letter(e->srv->channels, e->step_group[st], info->msg, payload, len, why,
+                      info->attempts, info->started_ms, e->srv->now_ms);
+    buf_free(&rebuilt);
+    e->st.deadlettered++;
+}
+
+static void run_actions(struct engine *e, struct saga_rt *rt, const struct saga_actions *acts)
+{
+    for (int i = 0; i < acts->n; i++) {
+        const struct saga_action *a = &acts->a[i];
+        switch (a->type) {
+        case ACT_DISPATCH:
+            dispatch(e, rt, a->step);
+            break;
+        case ACT_RETRY:
+            e->st.retries++;
+            break;
+        case ACT_STATUS:
+            set_status(e, rt, a->status, a->note);
+            break;
+        case ACT_DEADLETTER:
+            deadletter(e, rt, a->step, a->note);
+            break;
+        case ACT_FINISHED:
+            if (rt->s.state == SAGA_DONE)
+                e->st.done++;
+            else if (rt->s.state == SAGA_CANCELLED)
+                e->st.cancelled++;
+            else
+                e->st.failed++;
+            break;
+        }
+    }
+}
+
+/* --- events ------------------------------------------------------------ */
+
+static void notify(struct engine *e, const struct order *o, int from)
+{
+    if (e->notify_ch == NULL)
+        return;
+    char ts[CLOCK_RFC3339_LEN];
+    struct buf b;
+    buf_init(&b);
+    clock_format_rfc3339(o->updated_ms, ts);
+    buf_appendc(&b, '{');
+    json_key(&b, "order", 1);
+    json_int(&b, (long long)o->id);
+    json_key(&b, "customer", 0);
+    json_cstr(&b, o->customer);
+    json_key(&b, "status", 0);
+    json_cstr(&b, order_status_name(o->status));
+    json_key(&b, "previous", 0);
+    json_cstr(&b, from < 0 ? NULL : order_status_name((enum order_status)from));
+    json_key(&b, "time", 0);
+    json_cstr(&b, ts);
+    buf_appendc(&b, '}');
+    bus_append(e->srv, e->notify_ch, buf_head(&b), buf_used(&b));
+    buf_free(&b);
+}
+
+void engine_on_order(void *engine, const struct order_event *ev, const struct order *o, int from)
+{
+    struct engine *e = engine;
+    notify(e, o, from);
+    if (ev->type != ORDER_EV_CREATED)
+        return;
+    struct saga_rt *rt = rt_new(e, o->id);
+    struct saga_actions acts = {.n = 0};
+    saga_start(&rt->s, o->id, e->srv->now_ms, &acts);
+    e->st.started++;
+    run_actions(e, rt, &acts);
+    record(e, &rt->s, NULL);
+    reschedule(e, rt);
+}
+
+static void set_tracking(struct saga_rt *rt, const struct step_extra *x)
+{
+    if (x == NULL || (!x->tracking && !x->location && !x->eta_ms))
+        return;
+    if (rt->track == NULL)
+        rt->track = xcalloc(1, sizeof *rt->track);
+    if (x->tracking) {
+        free(rt->track->number);
+        rt->track->number = xstrdup(x->tracking);
+    }
+    if (x->location) {
+        free(rt->track->location);
+        rt->track->location = xstrdup(x->location);
+    }
+    if (x->eta_ms)
+        rt->track->eta_ms = x->eta_ms;
+}
+
+enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_group *g,
+                             uint64_t msg, enum step_outcome o, const char *reason,
+                             const struct step_extra *extra)
+{
+    const char *payload;
+    size_t len;
+    if (!group_peek(g, msg, &payload, &len))
+        return STEP_NOT_PENDING;
+    uint64_t order = engine_payload_order(payload, len);
+    int st = saga_step_parse(chan_name(ch));
+    group_ack(e->srv->channels, g, msg, e->srv->now_ms);
+    bus_rearm(e->srv);
+    struct saga_rt *rt = st >= 0 ? rt_get(e, order) : NULL;
+    if (rt == NULL) {
+        e->st.stale++;
+        return STEP_STALE;
+    }
+    struct saga_print before;
+    print(&rt->s, &before);
+    struct saga_actions acts = {.n = 0};
+    if (!saga_outcome(&rt->s, (enum saga_step)st, msg, o, reason, e->srv->now_ms, rng_next(e),
+                      &e->policy[st], &acts)) {
+        e->st.stale++;
+        return STEP_STALE;
+    }
+    if (st == SAGA_DISPATCH || st == SAGA_DELIVER)
+        set_tracking(rt, extra);
+    if (st == SAGA_DELIVER && o == OUTCOME_OK && rt->track) {
+        free(rt->track->location);
+        rt->track->location = xstrdup("delivered");
+    }
+    breaker_outcome(e, step_participant((enum saga_step)st), o == OUTCOME_RETRY);
+    run_actions(e, rt, &acts);
+    record(e, &rt->s, &before);
+    reschedule(e, rt);
+    return STEP_ACCEPTED;
+}
+
+bool engine_progress(struct engine *e, uint64_t order, const char *location, int64_t eta_ms)
+{
+    struct saga_rt *rt = rt_get(e, order);
+    if (rt == NULL || rt->s.steps[SAGA_DELIVER].state != STEP_RUNNING)
+        return false;
+    struct step_extra x = {NULL, location, eta_ms};
+    set_tracking(rt, &x);
+    return true;
+}
+
+void engine_on_replay(struct engine *e, const struct dlq_entry *entry)
+{
+    int st = saga_step_parse(entry->channel);
+    if (st < 0)
+        return;
+    struct saga_rt *rt = rt_get(e, engine_payload_order(entry->payload, entry->len));
+    if (rt == NULL || rt->s.steps[st].msg != entry->offset)
+        return;
+    struct saga_print before;
+    print(&rt->s, &before);
+    if (saga_replayed(&rt->s, (enum saga_step)st, e->srv->now_ms)) {
+        record(e, &rt->s, &before);
+        reschedule(e, rt);
+    }
+}
+
+enum cancel_result engine_cancel(struct engine *e, uint64_t order, const char *reason)
+{
+    struct saga_rt *rt = rt_get(e, order);
+    if (rt == NULL)
+        return CANCEL_NO_SAGA;
+    struct saga_print before;
+    print(&rt->s, &before);
+    struct saga_actions acts = {.n = 0};
+    if (!saga_cancel(&rt->s, reason, e->srv->now_ms, &acts))
+        return CANCEL_TOO_LATE;
+    run_actions(e, rt, &acts);
+    record(e, &rt->s, &before);
+    reschedule(e, rt);
+    return CANCEL_STARTED;
+}
+
+/* Timeouts and retries that fell due. */
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct engine *e = arg;
+    (void)fd;
+    (void)what;
+    server_tick(e->srv);
+    int64_t now = e->srv->now_ms;
+    struct heap_node *top;
+    while ((top = heap_peek(&e->due)) && top->due_ms <= now) {
+        struct saga_rt *rt = (struct saga_rt *)top;
+        heap_remove(&e->due, top);
+        struct saga_print before;
+        print(&rt->s, &before);
+        for (int i = 0; i < SAGA_STEP_COUNT; i++) {
+            struct saga_step_info *info = &rt->s.steps[i];
+            struct saga_actions acts = {.n = 0};
+            if (info->state == STEP_RUNNING && info->sent_ms + e->policy[i].timeout_ms <= now) {
+                /* Settle the unanswered message: a retry sends a new one,
+                 * and a late answer to this one will be refused. */
+                group_ack(e->srv->channels, e->step_group[i], info->msg, now);
+                e->st.timeouts++;
+                breaker_outcome(e, step_participant((enum saga_step)i), true);
+                saga_timeout(&rt->s, (enum saga_step)i, info->msg, now, rng_next(e),
+                             &e->policy[i], &acts);
+            } else if (info->state == STEP_WAITING && info->next_retry_ms > 0 &&
+                       info->next_retry_ms <= now) {
+                saga_retry_due(&rt->s, (enum saga_step)i, now, &acts);
+            }
+            run_actions(e, rt, &acts);
+        }
+        record(e, &rt->s, &before);
+        reschedule(e, rt);
+    }
+    bus_rearm(e->srv);
+    arm(e);
+}
+
+/* --- start-up, queries, recovery --------------------------------------- */
+
+void engine_start(struct engine *e)
+{
+    struct chan_settings s;
+    chan_settings_default(&s);
+    /* Step messages are settled by STEP; redelivery of an unanswered one
+     * is the saga's business (its timeout), not the channel's. */
+    s.ackwait_ms = 3600 * 1000;
+    s.maxdeliver = 1000;
+    for (int i = 0; i < SAGA_STEP_COUNT; i++) {
+        struct channel *ch;
+        chreg_declare(e->srv->channels, saga_step_name(i), &s, &ch);
+        e->step_ch[i] = ch;
+        e->step_group[i] = chan_group(ch, saga_step_participant(i), true);
+    }
+    chreg_declare(e->srv->channels, ENGINE_NOTIFY_CHANNEL, &s, &e->notify_ch);
+    chan_group(e->notify_ch, participant_name(PART_NOTIFY), true);
+    /* Recovered sagas: timers again, and held steps back in line. */
+    for (size_t i = 0; i < e->cap; i++) {
+        struct saga_rt *rt = e->sagas[i];
+        if (rt == NULL || saga_finished(&rt->s))
+            continue;
+        for (int st = 0; st < SAGA_STEP_COUNT; st++) {
+            const struct saga_step_info *info = &rt->s.steps[st];
+            if (info->state == STEP_WAITING && info->next_retry_ms == 0)
+                hold(e, step_participant((enum saga_step)st), rt->s.order, (enum saga_step)st);
+        }
+        reschedule(e, rt);
+    }
+}
+
+const struct saga *engine_saga(const struct engine *e, uint64_t order)
+{
+    const struct saga_rt *rt = rt_get(e, order);
+    return rt ? &rt->s : NULL;
+}
+
+const struct saga *engine_saga_next(const struct engine *e, uint64_t *iter)
+{
+    while (*iter < e->cap) {
+        const struct saga_rt *rt = e->sagas[(*iter)++];
+        if (rt)
+            return &rt->s;
+    }
+    return NULL;
+}
+
+const struct tracking *engine_tracking(const struct engine *e, uint64_t order)
+{
+    const struct saga_rt *rt = rt_get(e, order);
+    return rt ? rt->track : NULL;
+}
+
+struct saga_policy *engine_policy(struct engine *e, enum saga_step st)
+{
+    return &e->policy[st];
+}
+
+const struct breaker *engine_breaker(const struct engine *e, enum participant p)
+{
+    return &e->breakers[p];
+}
+
+void engine_breaker_config(struct engine *e, const struct breaker_config *cfg)
+{
+    for (int p = 0; p < PART_COUNT; p++)
+        breaker_init(&e->breakers[p], cfg);
+}
+
+void engine_stats(const struct engine *e, struct engine_stats *st)
+{
+    *st = e->st;
+    st->running = st->attention = 0;
+    for (size_t i = 0; i < e->cap; i++) {
+        const struct saga_rt *rt = e->sagas[i];
+        if (rt == NULL || saga_finished(&rt->s))
+            continue;
+        st->running++;
+        if (rt->s.attention)
+            st->attention++;
+    }
+}
+
+struct saga *engine_saga_for_restore(struct engine *e, uint64_t order)
+{
+    if (order == 0 || order > (1ULL << 40))
+        return NULL;
+    return &rt_new(e, order)->s;
+}
+
+void engine_snapshot(const struct engine *e, void (*fn)(void *arg, const struct saga *s),
+                     void *arg)
+{
+    for (size_t i = 0; i < e->cap; i++)
+        if (e->sagas[i])
+            fn(arg, &e->sagas[i]->s);
+}

@@ -1,0 +1,120 @@
+/* The saga engine: runs one saga per order (saga.c decides, this file
+ * acts). It declares the step channels and their groups at start-up, sends
+ * each step as a message on its channel, takes participants' answers from
+ * the STEP command (simulated participants use the same path), keeps the
+ * steps' timeouts and retries on one timer, holds steps back while their
+ * participant's circuit breaker is open, moves orders through their
+ * statuses, dead-letters steps that ran out of attempts, resumes them on DLQ
+ * REPLAY, and records every saga change in the store. */
+#ifndef SERVER_ENGINE_H
+#define SERVER_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "breaker.h"
+#include "saga.h"
+
+struct server;
+struct engine;
+struct channel;
+struct chan_group;
+struct dlq_entry;
+struct order_event;
+struct order;
+
+/* The participants, each with its consumer group on its channels. */
+enum participant {
+    PART_CUSTOMER,
+    PART_INVENTORY,
+    PART_PAYMENT,
+    PART_SHIPPING,
+    PART_NOTIFY,
+    PART_COUNT,
+};
+
+const char *participant_name(enum participant p);
+int participant_parse(const char *name);
+enum participant step_participant(enum saga_step st);
+
+#define ENGINE_NOTIFY_CHANNEL "notification.send"
+
+struct engine *engine_new(struct server *srv);
+void engine_free(struct engine *e);
+
+/* Declares every step channel with its participant's group (start-up,
+ * after recovery), and picks up recovered sagas: re-arms timeouts and
+ * retries, holds back what waits for a breaker. */
+void engine_start(struct engine *e);
+
+/* Order book observer: a created order starts its saga; every status
+ * change is sent to the notification participant. */
+void engine_on_order(void *engine, const struct order_event *ev, const struct order *o,
+                     int from);
+
+/* Extra facts a participant may report with an outcome. */
+struct step_extra {
+    const char *tracking;   /* shipping.dispatch: the parcel's number */
+    const char *location;   /* shipping: where it is */
+    int64_t eta_ms;         /* shipping: expected delivery, 0 if unknown */
+};
+
+enum step_result {
+    STEP_ACCEPTED,       /* the saga moved on */
+    STEP_STALE,          /* acknowledged, but not the answer awaited */
+    STEP_NOT_PENDING,    /* no such message in flight in that group */
+};
+
+/* A participant's answer to message msg of channel ch in group g: it is
+ * acknowledged and, when it is the one awaited, moves the saga on. */
+enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_group *g,
+                             uint64_t msg, enum step_outcome o, const char *reason,
+                             const struct step_extra *extra);
+
+/* The order id a step or notification message is about ({"order":N,...}),
+ * or 0. */
+uint64_t engine_payload_order(const char *payload, size_t len);
+
+/* Shipping progress for a running shipping.deliver (no ack). */
+bool engine_progress(struct engine *e, uint64_t order, const char *location, int64_t eta_ms);
+
+/* DLQ REPLAY put a dead letter back: a saga step may resume. */
+void engine_on_replay(struct engine *e, const struct dlq_entry *entry);
+
+enum cancel_result {
+    CANCEL_STARTED,      /* compensation under way (or done at once) */
+    CANCEL_TOO_LATE,     /* shipping has started, or the saga ended */
+    CANCEL_NO_SAGA,
+};
+enum cancel_result engine_cancel(struct engine *e, uint64_t order, const char *reason);
+
+const struct saga *engine_saga(const struct engine *e, uint64_t order);
+/* Sagas in id order: for (i = 0; (s = engine_saga_next(e, &i));) */
+const struct saga *engine_saga_next(const struct engine *e, uint64_t *iter);
+
+struct tracking {
+    char *number;        /* owned, may be NULL */
+    char *location;      /* owned, may be NULL */
+    int64_t eta_ms;
+};
+const struct tracking *engine_tracking(const struct engine *e, uint64_t order);
+
+struct saga_policy *engine_policy(struct engine *e, enum saga_step st);
+const struct breaker *engine_breaker(const struct engine *e, enum participant p);
+void engine_breaker_config(struct engine *e, const struct breaker_config *cfg);
+
+struct engine_stats {
+    uint64_t started, done, failed, cancelled;
+    uint64_t running, attention;     /* now */
+    uint64_t dispatched, retries, timeouts, deadlettered, stale;
+};
+void engine_stats(const struct engine *e, struct engine_stats *st);
+
+/* Recovery: a saga record (see persist.c) sets a saga's state. */
+struct saga *engine_saga_for_restore(struct engine *e, uint64_t order);
+/* Snapshots: every saga. */
+void engine_snapshot(const struct engine *e, void (*fn)(void *arg, const struct saga *s),
+                     void *arg);
+
+#endif

@@ -1,0 +1,507 @@
+/* The simulated participants (see sim.h). Work is never done inside the
+ * call that published a message: a woken participant is put on a deferred
+ * event and consumes at the end of the loop turn, like a client would. */
+#include "sim.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book.h"
+#include "bus.h"
+#include "channel.h"
+#include "heap.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "strmap.h"
+#include "xalloc.h"
+
+/* The consumer group owner the simulators consume as: no connection, so
+ * never "gone". */
+#define SIM_OWNER UINT64_MAX
+#define SIM_BATCH 256
+
+/* The channels each participant consumes. */
+static const struct {
+    enum participant p;
+    const char *channel;
+} feeds[] = {
+    {PART_CUSTOMER, "customer.validate"},
+    {PART_INVENTORY, "inventory.reserve"},
+    {PART_INVENTORY, "inventory.release"},
+    {PART_PAYMENT, "payment.authorize"},
+    {PART_PAYMENT, "payment.refund"},
+    {PART_SHIPPING, "shipping.dispatch"},
+    {PART_SHIPPING, "shipping.deliver"},
+    {PART_NOTIFY, ENGINE_NOTIFY_CHANNEL},
+};
+#define NFEEDS (sizeof feeds / sizeof feeds[0])
+
+struct feed {
+    struct chan_waiter w;      /* first: the waiter callback gets this back */
+    struct sim *sim;
+    struct channel *ch;
+    struct chan_group *g;
+    int step;                  /* enum saga_step, -1 for notify */
+};
+
+/* An answer waiting for the participant's latency (or a parcel's transit). */
+struct later {
+    struct heap_node due;      /* first */
+    int feed;
+    uint64_t msg;
+    uint64_t order;
+    bool progress;             /* shipping: the halfway tracking update */
+};
+
+struct sim {
+    struct server *srv;
+    struct sim_settings settings[PART_COUNT];
+    struct feed feeds[NFEEDS];
+    struct event *work;        /* deferred: consume what woke us */
+    struct event *timer;       /* the earliest `later` */
+    struct heap later;
+    struct strmap stock;       /* sku -> (int64_t *) level */
+    struct strmap reserved;    /* order id text -> (int64_t *) qty */
+    struct strmap charged;     /* order id text -> (int64_t *) amount */
+    struct strmap blocked;     /* customer -> non-NULL */
+    int64_t stock_default;
+    uint64_t rng;
+};
+
+static void on_work(evutil_socket_t fd, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+struct sim *sim_new(struct server *srv, unsigned enabled_mask)
+{
+    struct sim *s = xcalloc(1, sizeof *s);
+    s->srv = srv;
+    for (int p = 0; p < PART_COUNT; p++)
+        s->settings[p] = (struct sim_settings){.enabled = enabled_mask & (1u << p)};
+    s->settings[PART_SHIPPING].transit_ms = SIM_TRANSIT_DEFAULT_MS;
+    s->work = event_new(srv->base, -1, 0, on_work, s);
+    s->timer = evtimer_new(srv->base, on_timer, s);
+    heap_init(&s->later);
+    strmap_init(&s->stock);
+    strmap_init(&s->reserved);
+    strmap_init(&s->charged);
+    strmap_init(&s->blocked);
+    s->stock_default = SIM_STOCK_DEFAULT;
+    s->rng = 0x2545f4914f6cdd1dULL ^ (uint64_t)srv->now_ms;
+    return s;
+}
+
+static void free_values(struct strmap *m)
+{
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(m, &it, &k, &len, &v))
+        free(v);
+    strmap_free(m);
+}
+
+void sim_free(struct sim *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < NFEEDS; i++)
+        group_unwait(&s->feeds[i].w);
+    struct heap_node *n;
+    while ((n = heap_peek(&s->later))) {
+        heap_remove(&s->later, n);
+        free(n);
+    }
+    heap_free(&s->later);
+    event_free(s->work);
+    event_free(s->timer);
+    free_values(&s->stock);
+    free_values(&s->reserved);
+    free_values(&s->charged);
+    strmap_free(&s->blocked);
+    free(s);
+}
+
+/* Uniform in [0, 1). */
+static double rnd(struct sim *s)
+{
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return (double)((s->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* --- state, recorded ------------------------------------------------- */
+
+static int64_t *value_slot(struct strmap *m, const char *key)
+{
+    int64_t *v = strmap_get(m, key, strlen(key));
+    if (v == NULL) {
+        v = xcalloc(1, sizeof *v);
+        strmap_put(m, key, strlen(key), v);
+    }
+    return v;
+}
+
+static void set_value(struct strmap *m, const char *key, int64_t value)
+{
+    if (value == 0 && m != NULL) {
+        free(strmap_del(m, key, strlen(key)));
+        return;
+    }
+    *value_slot(m, key) = value;
+}
+
+static void note(struct sim *s, enum sim_record type, const char *key, int64_t value)
+{
+    store_on_sim(s->srv->store, type, key, value);
+}
+
+int sim_apply(struct sim *s, enum sim_record type, const char *key, int64_t value)
+{
+    switch (type) {
+    case SIMREC_STOCK:
+        *value_slot(&s->stock, key) = value;
+        return 0;
+    case SIMREC_RESERVATION:
+        set_value(&s->reserved, key, value);
+        return 0;
+    case SIMREC_CHARGE:
+        set_value(&s->charged, key, value);
+        return 0;
+    case SIMREC_BLOCK:
+        if (value)
+            strmap_put(&s->blocked, key, strlen(key), s);
+        else
+            strmap_del(&s->blocked, key, strlen(key));
+        return 0;
+    case SIMREC_STOCK_DEFAULT:
+        s->stock_default = value;
+        return 0;
+    }
+    return -1;
+}
+
+static void snapshot_map(const struct strmap *m, enum sim_record type,
+                         void (*fn)(void *, enum sim_record, const char *, int64_t), void *arg)
+{
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(m, &it, &k, &len, &v))
+        fn(arg, type, k, *(int64_t *)v);
+}
+
+void sim_snapshot(const struct sim *s,
+                  void (*fn)(void *arg, enum sim_record type, const char *key, int64_t value),
+                  void *arg)
+{
+    fn(arg, SIMREC_STOCK_DEFAULT, "", s->stock_default);
+    snapshot_map(&s->stock, SIMREC_STOCK, fn, arg);
+    snapshot_map(&s->reserved, SIMREC_RESERVATION, fn, arg);
+    snapshot_map(&s->charged, SIMREC_CHARGE, fn, arg);
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(&s->blocked, &it, &k, &len, &v))
+        fn(arg, SIMREC_BLOCK, k, 1);
+}
+
+int64_t sim_stock(const struct sim *s, const char *sku)
+{
+    const int64_t *v = strmap_get(&s->stock, sku, strlen(sku));
+    return v ? *v : s->stock_default;
+}
+
+void sim_set_stock(struct sim *s, const char *sku, int64_t level)
+{
+    *value_slot(&s->stock, sku) = level;
+    note(s, SIMREC_STOCK, sku, level);
+}
+
+int64_t sim_stock_default(const struct sim *s)
+{
+    return s->stock_default;
+}
+
+void sim_set_stock_default(struct sim *s, int64_t level)
+{
+    s->stock_default = level;
+    note(s, SIMREC_STOCK_DEFAULT, "", level);
+}
+
+bool sim_blocked(const struct sim *s, const char *customer)
+{
+    return strmap_get(&s->blocked, customer, strlen(customer)) != NULL;
+}
+
+void sim_block(struct sim *s, const char *customer, bool blocked)
+{
+    sim_apply(s, SIMREC_BLOCK, customer, blocked);
+    note(s, SIMREC_BLOCK, customer, blocked);
+}
+
+struct sim_settings *sim_settings(struct sim *s, enum participant p)
+{
+    return &s->settings[p];
+}
+
+/* --- the participants' decisions ------------------------------------- */
+
+struct answer {
+    enum step_outcome outcome;
+    const char *reason;
+    struct step_extra extra;
+    char tracking[32];
+};
+
+static void order_key(char key[24], uint64_t order)
+{
+    snprintf(key, 24, "%llu", (unsigned long long)order);
+}
+
+static bool transient(struct sim *s, enum participant p, struct answer *a, const char *why)
+{
+    if (s->settings[p].error > 0 && rnd(s) < s->settings[p].error) {
+        a->outcome = OUTCOME_RETRY;
+        a->reason = why;
+        return true;
+    }
+    return false;
+}
+
+/* What the participant says about order o for step st. Every decision is
+ * idempotent per order: a second reserve or charge for the same order is
+ * answered "ok" without doing it again. */
+static void decide(struct sim *s, int st, const struct order *o, struct answer *a)
+{
+    char key[24];
+    order_key(key, o->id);
+    a->outcome = OUTCOME_OK;
+    a->reason = NULL;
+    switch (st) {
+    case SAGA_VALIDATE:
+        if (transient(s, PART_CUSTOMER, a, "customer registry unavailable"))
+            return;
+        if (sim_blocked(s, o->customer)) {
+            a->outcome = OUTCOME_FAIL;
+            a->reason = "customer blocked";
+        }
+        return;
+    case SAGA_RESERVE: {
+        if (transient(s, PART_INVENTORY, a, "inventory unavailable"))
+            return;
+        if (strmap_get(&s->reserved, key, strlen(key)))
+            return;
+        int64_t level = sim_stock(s, o->item);
+        if (level < o->qty) {
+            a->outcome = OUTCOME_FAIL;
+            a->reason = "out of stock";
+            return;
+        }
+        sim_set_stock(s, o->item, level - o->qty);
+        set_value(&s->reserved, key, o->qty);
+        note(s, SIMREC_RESERVATION, key, o->qty);
+        return;
+    }
+    case SAGA_RELEASE: {
+        if (transient(s, PART_INVENTORY, a, "inventory unavailable"))
+            return;
+        int64_t *qty = strmap_get(&s->reserved, key, strlen(key));
+        if (qty == NULL)
+            return;
+        sim_set_stock(s, o->item, sim_stock(s, o->item) + *qty);
+        set_value(&s->reserved, key, 0);
+        note(s, SIMREC_RESERVATION, key, 0);
+        return;
+    }
+    case SAGA_AUTHORIZE:
+        if (strmap_get(&s->charged, key, strlen(key)))
+            return;
+        if (s->settings[PART_PAYMENT].decline > 0 && rnd(s) < s->settings[PART_PAYMENT].decline) {
+            a->outcome = OUTCOME_FAIL;
+            a->reason = "card declined";
+            return;
+        }
+        if (transient(s, PART_PAYMENT, a, "payment gateway error"))
+            return;
+        set_value(&s->charged, key, o->amount ? o->amount : 1);
+        note(s, SIMREC_CHARGE, key, o->amount ? o->amount : 1);
+        return;
+    case SAGA_REFUND:
+        if (transient(s, PART_PAYMENT, a, "payment gateway error"))
+            return;
+        if (strmap_get(&s->charged, key, strlen(key))) {
+            set_value(&s->charged, key, 0);
+            note(s, SIMREC_CHARGE, key, 0);
+        }
+        return;
+    case SAGA_DISPATCH:
+        if (transient(s, PART_SHIPPING, a, "carrier unavailable"))
+            return;
+        snprintf(a->tracking, sizeof a->tracking, "TRK%08llu", (unsigned long long)o->id);
+        a->extra.tracking = a->tracking;
+        a->extra.location = "warehouse";
+        a->extra.eta_ms = s->srv->now_ms + s->settings[PART_SHIPPING].transit_ms;
+        return;
+    case SAGA_DELIVER:
+        a->extra.location = "delivered";
+        return;
+    }
+}
+
+/* A notification: a line for people on the live channel `notify`. */
+static void send_notification(struct sim *s, struct feed *f, const struct chan_delivery *d)
+{
+    char line[512];
+    const char *status = strstr(d->payload, "\"status\":\"");
+    uint64_t id = engine_payload_order(d->payload, d->len);
+    const struct order *o = book_get(s->srv->book, id);
+    char st[16] = "?";
+    if (status)
+        sscanf(status + 10, "%15[A-Z]", st);
+    int n = snprintf(line, sizeof line, "email to %s: your order %llu is now %s",
+                     o ? o->customer : "?", (unsigned long long)id, st);
+    bus_publish(s->srv, "notify", 6, line, (size_t)n);
+    group_ack(s->srv->channels, f->g, d->offset, s->srv->now_ms);
+}
+
+static void answer_now(struct sim *s, struct feed *f, uint64_t msg, uint64_t order)
+{
+    const struct order *o = book_get(s->srv->book, order);
+    struct answer a = {0};
+    if (o == NULL)
+        return;
+    decide(s, f->step, o, &a);
+    engine_step(s->srv->engine, f->ch, f->g, msg, a.outcome, a.reason, &a.extra);
+}
+
+static void arm(struct sim *s)
+{
+    struct heap_node *top = heap_peek(&s->later);
+    if (top == NULL) {
+        evtimer_del(s->timer);
+        return;
+    }
+    int64_t wait = top->due_ms - s->srv->now_ms;
+    if (wait < 0)
+        wait = 0;
+    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
+    evtimer_add(s->timer, &tv);
+}
+
+static void answer_later(struct sim *s, int feed, uint64_t msg, uint64_t order, int64_t at,
+                         bool progress)
+{
+    struct later *l = xcalloc(1, sizeof *l);
+    l->feed = feed;
+    l->msg = msg;
+    l->order = order;
+    l->progress = progress;
+    heap_set(&s->later, &l->due, at);
+    arm(s);
+}
+
+static void take(struct sim *s, int fi, const struct chan_delivery *d)
+{
+    struct feed *f = &s->feeds[fi];
+    if (f->step < 0) {
+        send_notification(s, f, d);
+        return;
+    }
+    uint64_t order = engine_payload_order(d->payload, d->len);
+    const struct sim_settings *set = &s->settings[feeds[fi].p];
+    int64_t at = s->srv->now_ms + set->latency_ms;
+    if (f->step == SAGA_DELIVER && set->transit_ms > 0) {
+        at += set->transit_ms;
+        answer_later(s, fi, d->offset, order, s->srv->now_ms + set->transit_ms / 2, true);
+    }
+    if (at > s->srv->now_ms)
+        answer_later(s, fi, d->offset, order, at, false);
+    else
+        answer_now(s, f, d->offset, order);
+}
+
+static void on_ready(struct chan_waiter *w)
+{
+    struct feed *f = (struct feed *)w;
+    /* Not here, inside whoever published: at the end of the loop turn. */
+    event_active(f->sim->work, 0, 0);
+}
+
+static void on_work(evutil_socket_t fd, short what, void *arg)
+{
+    struct sim *s = arg;
+    (void)fd;
+    (void)what;
+    struct chan_delivery d[SIM_BATCH];
+    for (size_t i = 0; i < NFEEDS; i++) {
+        struct feed *f = &s->feeds[i];
+        if (!s->settings[feeds[i].p].enabled || f->g == NULL)
+            continue;
+        size_t n;
+        do {
+            n = group_consume(s->srv->channels, f->g, "sim", SIM_OWNER, SIM_BATCH, d,
+                              s->srv->now_ms);
+            for (size_t k = 0; k < n; k++)
+                take(s, (int)i, &d[k]);
+        } while (n == SIM_BATCH);
+        if (f->w.group == NULL)
+            group_wait(f->g, &f->w);
+    }
+    bus_rearm(s->srv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct sim *s = arg;
+    (void)fd;
+    (void)what;
+    server_tick(s->srv);
+    struct heap_node *top;
+    while ((top = heap_peek(&s->later)) && top->due_ms <= s->srv->now_ms) {
+        struct later *l = (struct later *)top;
+        heap_remove(&s->later, top);
+        struct feed *f = &s->feeds[l->feed];
+        if (l->progress)
+            engine_progress(s->srv->engine, l->order, "in transit",
+                            s->srv->now_ms + s->settings[PART_SHIPPING].transit_ms / 2);
+        else if (s->settings[feeds[l->feed].p].enabled)
+            answer_now(s, f, l->msg, l->order);
+        free(l);
+    }
+    bus_rearm(s->srv);
+    arm(s);
+}
+
+void sim_start(struct sim *s)
+{
+    for (size_t i = 0; i < NFEEDS; i++) {
+        struct feed *f = &s->feeds[i];
+        f->sim = s;
+        f->w.ready = on_ready;
+        f->ch = chreg_find(s->srv->channels, feeds[i].channel);
+        f->g = f->ch ? chan_group(f->ch, participant_name(feeds[i].p), true) : NULL;
+        f->step = saga_step_parse(feeds[i].channel);
+    }
+    for (int p = 0; p < PART_COUNT; p++)
+        sim_settings_changed(s, p);
+}
+
+void sim_settings_changed(struct sim *s, enum participant p)
+{
+    for (size_t i = 0; i < NFEEDS; i++) {
+        struct feed *f = &s->feeds[i];
+        if (feeds[i].p != p || f->g == NULL)
+            continue;
+        if (s->settings[p].enabled && f->w.group == NULL)
+            group_wait(f->g, &f->w);
+        else if (!s->settings[p].enabled)
+            group_unwait(&f->w);
+    }
+    /* Whatever is waiting already is taken at the end of this turn. */
+    if (s->settings[p].enabled)
+        event_active(s->work, 0, 0);
+}
