@@ -111,6 +111,7 @@ void engine_free(struct engine *e)
 {
     if (e == NULL)
         return;
+    heap_free(&e->due);  /* before the sagas its nodes live in */
     for (size_t i = 0; i < e->cap; i++) {
         struct saga_rt *rt = e->sagas[i];
         if (rt == NULL)
@@ -124,7 +125,6 @@ void engine_free(struct engine *e)
         free(rt);
     }
     free(e->sagas);
-    heap_free(&e->due);
     event_free(e->timer);
     for (int p = 0; p < PART_COUNT; p++) {
         event_free(e->breaker_timer[p]);

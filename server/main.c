@@ -31,6 +31,8 @@ static void usage(FILE *out)
             "  --repair              cut a corrupt journal at its last good record, keeping\n"
             "                        the bad tail in <journal>.bad-<offset>\n"
             "  --compact-min <bytes> no compaction below this journal size (default %u)\n"
+            "  --saga on|off         run every order through its saga (default on); off:\n"
+            "                        clients move orders with UPDATE and CANCEL\n"
             "  --sim <list>          simulated participants, comma-separated, or none\n"
             "                        (default customer,inventory,payment,shipping,notify)\n"
             "  --help                this text\n"
@@ -75,7 +77,7 @@ static int parse_sim(const char *arg, unsigned *mask)
 
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
        OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_STORE, OPT_DATA,
-       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_SIM };
+       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_SAGA, OPT_SIM };
 
 static int parse_flags(int argc, char **argv, struct server_config *cfg)
 {
@@ -96,6 +98,7 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
         {"fsync", required_argument, NULL, OPT_FSYNC},
         {"repair", no_argument, NULL, OPT_REPAIR},
         {"compact-min", required_argument, NULL, OPT_COMPACT_MIN},
+        {"saga", required_argument, NULL, OPT_SAGA},
         {"sim", required_argument, NULL, OPT_SIM},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -158,6 +161,13 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
         case OPT_COMPACT_MIN:
             rc = size_flag("compact-min", optarg, 0, 1ULL << 50, &bytes);
             cfg->store.compact_min = bytes;
+            break;
+        case OPT_SAGA:
+            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "orderd: --saga takes on or off, got '%s'\n", optarg);
+                return -1;
+            }
+            cfg->saga = strcmp(optarg, "on") == 0;
             break;
         case OPT_SIM:
             if (parse_sim(optarg, &cfg->sim_mask) != 0)

@@ -46,6 +46,7 @@ void server_config_default(struct server_config *cfg)
     cfg->store.repair = false;
     cfg->store.compact_min = STORE_COMPACT_MIN_DEFAULT;
     cfg->sim_mask = (1u << PART_COUNT) - 1;
+    cfg->saga = true;
 }
 
 void server_tick(struct server *srv)
@@ -251,7 +252,8 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     /* The store first, so an order's record comes before its saga's. */
     book_observe(srv->book, store_on_order, srv->store);
     events_attach(srv);
-    book_observe(srv->book, engine_on_order, srv->engine);
+    if (cfg->saga)
+        book_observe(srv->book, engine_on_order, srv->engine);
     engine_start(srv->engine);
     sim_start(srv->sim);
     evsignal_add(srv->sig_int, NULL);

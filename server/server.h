@@ -28,6 +28,7 @@ struct server_config {
     unsigned pubsub_soft_seconds;
     struct store_config store;
     unsigned sim_mask;    /* simulated participants: a bit per participant */
+    bool saga;            /* orders run through sagas (else clients move them) */
 };
 
 #define SERVER_DATA_DIR_DEFAULT "var"

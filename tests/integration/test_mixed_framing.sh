@@ -3,7 +3,7 @@
 # back in request order, each rendered the way its request came (readable
 # text for an inline line, RESP for a RESP array).
 . "$(dirname "$0")/lib.sh"
-start_orderd
+start_orderd --saga off
 
 # Requests, one a line here; sent together in one write.
 requests=(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's nc session: inline requests, readable replies.
 . "$(dirname "$0")/lib.sh"
-start_orderd
+start_orderd --saga off
 
 got=$(resp_send 'CREATE customer=alice item=book qty=1 amount=19.99\r\nTRACK 1\r\n' | strip_times)
 expect "create then track" "$got" "$(printf '%s\r\n' \

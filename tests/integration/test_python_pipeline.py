@@ -41,7 +41,7 @@ def without_times(flat, name):
     return flat[:-4]
 
 
-with Orderd() as srv:
+with Orderd("--saga", "off") as srv:
     r = srv.redis()
 
     pipe = r.pipeline(transaction=False)

@@ -3,7 +3,7 @@
 # errors with their codes; the order lifecycle, listing, idempotency keys
 # and money validation as a Redis user sees them.
 . "$(dirname "$0")/lib.sh"
-start_orderd
+start_orderd --saga off
 
 # redis-cli without a terminal prints one value a line ("raw" output) and
 # an error as its text; nested lists come out flattened.
