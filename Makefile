@@ -46,7 +46,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 .SECONDARY:
 
 .PHONY: all run test unit integration test-release test-asan bench crashtest clean deps
-all: $(BINDIR)/orderd
+all: $(BINDIR)/orderd $(BINDIR)/orderbench
 
 # V=1 shows the full compiler lines.
 Q := $(if $(V),,@)
@@ -64,6 +64,12 @@ $(BINDIR)/orderd: $(OUT)/server/main.o $(SERVER_OBJ) $(OUT)/libproto.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
+
+# The load driver: a client, sharing only the histogram with the server.
+$(BINDIR)/orderbench: $(OUT)/tests/bench/orderbench.o $(OUT)/server/histogram.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(SERVER_OBJ) $(OUT)/libproto.a
 	@mkdir -p $(dir $@)

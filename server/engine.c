@@ -658,6 +658,10 @@ void engine_start(struct engine *e)
      * is the saga's business (its timeout), not the channel's. */
     s.ackwait_ms = 3600 * 1000;
     s.maxdeliver = 1000;
+    /* Step messages are settled in moments: keep a short history to READ,
+     * not a hundred thousand per channel in memory. In-flight ones are kept
+     * by their group whatever retention does. */
+    s.maxlen = ENGINE_STEP_HISTORY;
     for (int i = 0; i < SAGA_STEP_COUNT; i++) {
         struct channel *ch;
         chreg_declare(e->srv->channels, saga_step_name(i), &s, &ch);

@@ -39,6 +39,8 @@ int participant_parse(const char *name);
 enum participant step_participant(enum saga_step st);
 
 #define ENGINE_NOTIFY_CHANNEL "notification.send"
+/* Messages kept on each step channel for READ. */
+#define ENGINE_STEP_HISTORY 4096
 
 struct engine *engine_new(struct server *srv);
 void engine_free(struct engine *e);

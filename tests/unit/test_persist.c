@@ -74,7 +74,7 @@ static void world_free(struct world *w)
 /* Replays framed records (no magic) into w; asserts each applies. */
 static void replay(struct world *w, const char *p, size_t n)
 {
-    struct persist_target t = {w->book, w->reg, w->dlq, 0};
+    struct persist_target t = {.book = w->book, .channels = w->reg, .dlq = w->dlq};
     size_t off = 0;
     while (off < n) {
         uint32_t len = (uint32_t)(unsigned char)p[off] | (uint32_t)(unsigned char)p[off + 1] << 8 |
@@ -108,7 +108,7 @@ static int cmp_str(const void *a, const void *b)
 
 static struct record_set snapshot_set(struct world *w)
 {
-    struct persist_target t = {w->book, w->reg, w->dlq, 0};
+    struct persist_target t = {.book = w->book, .channels = w->reg, .dlq = w->dlq};
     struct buf all, tmp;
     buf_init(&all);
     buf_init(&tmp);
@@ -225,7 +225,7 @@ static void test_a_snapshot_rebuilds_itself(void **state)
     world_init(&live, false);
     world_init(&copy, false);
     make_history(&live);
-    struct persist_target t = {live.book, live.reg, live.dlq, 0};
+    struct persist_target t = {.book = live.book, .channels = live.reg, .dlq = live.dlq};
     struct buf snap, tmp;
     buf_init(&snap);
     buf_init(&tmp);
@@ -248,7 +248,7 @@ static void test_records_that_do_not_fit_are_refused(void **state)
     (void)state;
     struct world w;
     world_init(&w, false);
-    struct persist_target t = {w.book, w.reg, w.dlq, 0};
+    struct persist_target t = {.book = w.book, .channels = w.reg, .dlq = w.dlq};
     struct buf b;
     buf_init(&b);
     /* An ack for a channel that was never declared. */
