@@ -1,7 +1,6 @@
-/* CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), a byte at a
- * time. The table below is that polynomial's, as every CRC-32C
- * implementation has it; journal records are small, so byte-wise is ample
- * (measured well above the journal's write rate). */
+/* CRC-32C (Castagnoli, reflected polynomial 0x82f63b78): with the CPU's
+ * instruction where there is one, else a byte at a time through the table
+ * below (that polynomial's, as every CRC-32C implementation has it). */
 #include "crc32c.h"
 
 static const uint32_t table[256] = {
@@ -50,11 +49,49 @@ static const uint32_t table[256] = {
     0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
 };
 
-uint32_t crc32c(uint32_t crc, const void *data, size_t n)
+static uint32_t crc32c_table(uint32_t crc, const unsigned char *p, size_t n)
 {
-    const unsigned char *p = data;
-    crc = ~crc;
     while (n--)
         crc = (crc >> 8) ^ table[(crc ^ *p++) & 0xff];
-    return ~crc;
+    return crc;
+}
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#include <string.h>
+
+/* The SSE4.2 instruction computes exactly this CRC, 8 bytes at a time:
+ * at the journal's record rate the table walk was a seventh of the time. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc,
+                                                                const unsigned char *p,
+                                                                size_t n)
+{
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = _mm_crc32_u64(c, word);
+        p += 8;
+        n -= 8;
+    }
+    crc = (uint32_t)c;
+    while (n--)
+        crc = _mm_crc32_u8(crc, *p++);
+    return crc;
+}
+#endif
+
+uint32_t crc32c_portable(uint32_t crc, const void *data, size_t n)
+{
+    return ~crc32c_table(~crc, data, n);
+}
+
+uint32_t crc32c(uint32_t crc, const void *data, size_t n)
+{
+    crc = ~crc;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2"))
+        return ~crc32c_sse42(crc, data, n);
+#endif
+    return ~crc32c_table(crc, data, n);
 }

@@ -8,5 +8,7 @@
 
 /* Continues crc over p[0..n); start with crc = 0. */
 uint32_t crc32c(uint32_t crc, const void *p, size_t n);
+/* The same without the CPU's instruction: what other machines use. */
+uint32_t crc32c_portable(uint32_t crc, const void *p, size_t n);
 
 #endif

@@ -60,13 +60,21 @@ void json_str(struct buf *b, const char *s, size_t n)
             }
             i++;
         } else {
-            size_t len = utf8_len(u + i, n - i);
-            if (len == 0) {
+            /* A run of bytes that need nothing goes in one append. */
+            size_t start = i;
+            while (i < n) {
+                unsigned char d = u[i];
+                if (d == '"' || d == '\\' || d < 0x20)
+                    break;
+                size_t len = d < 0x80 ? 1 : utf8_len(u + i, n - i);
+                if (len == 0)
+                    break;
+                i += len;
+            }
+            buf_append(b, s + start, i - start);
+            if (i < n && u[i] >= 0x80 && utf8_len(u + i, n - i) == 0) {
                 buf_append(b, "\\ufffd", 6);
                 i++;
-            } else {
-                buf_append(b, s + i, len);
-                i += len;
             }
         }
     }
