@@ -17,11 +17,13 @@
 static void on_dead_lettered(void *ctx, const struct dlq_entry *e)
 {
     struct server *srv = ctx;
-    char dlt[BUS_NAME_MAX + sizeof BUS_DLT_SUFFIX];
+    char dlt[BUS_NAME_MAX + 1];
     size_t n = strlen(e->channel);
     bus_dlq_event(srv, "dead-lettered", e);
     /* Kafka users look for the dead letters of X in X.DLT: a durable
-     * channel of its own, so it can be read, consumed and subscribed to. */
+     * channel of its own, so it can be read, consumed and subscribed to.
+     * Durable names are short enough for it (BUS_DURABLE_NAME_MAX); a
+     * X.DLT itself dead-lettering would need X.DLT.DLT and stops there. */
     if (n + sizeof BUS_DLT_SUFFIX <= sizeof dlt) {
         memcpy(dlt, e->channel, n);
         memcpy(dlt + n, BUS_DLT_SUFFIX, sizeof BUS_DLT_SUFFIX);

@@ -16,6 +16,8 @@ struct dlq_entry;
 /* Longest channel, group or consumer name. */
 #define BUS_NAME_MAX 256
 #define BUS_DLT_SUFFIX ".DLT"
+/* A durable channel's name leaves room for its dead letters' <name>.DLT. */
+#define BUS_DURABLE_NAME_MAX (BUS_NAME_MAX - (int)(sizeof BUS_DLT_SUFFIX - 1))
 
 void bus_init(struct server *srv);
 void bus_free(struct server *srv);

@@ -14,9 +14,10 @@
 #include "strmap.h"
 #include "xalloc.h"
 
-/* Consumers remembered per group: a client inventing a new name per
- * request must not grow the group forever. */
-#define GROUP_MAX_CONSUMERS 10000
+/* Consumers remembered per group (those of closed connections are
+ * forgotten): a client inventing a new name per request must not grow the
+ * group forever. */
+#define GROUP_MAX_CONSUMERS CHAN_MAX_CONSUMERS
 
 enum due_kind { DUE_PENDING, DUE_RETENTION };
 
@@ -32,6 +33,7 @@ struct chan_consumer {
     char *name;       /* owned */
     uint64_t owner;   /* connection that used it last; 0 once it is gone */
     int64_t seen_ms;
+    size_t refs;      /* pending entries naming it as their last consumer */
 };
 
 struct chan_pending {
@@ -141,6 +143,8 @@ struct chan_registry *chreg_new(struct dlq *dlq, const struct chan_hooks *hooks,
 
 static void pending_free(struct chan_pending *p)
 {
+    if (p->consumer)
+        p->consumer->refs--;
     msg_unref(p->msg);
     free(p->reason);
     free(p);
@@ -383,18 +387,28 @@ static void ready_unlink(struct chan_group *g, struct chan_pending *p)
     p->rprev = p->rnext = NULL;
 }
 
+/* Redeliveries go out oldest first, whatever order they became due in
+ * (a lost consumer's messages come out of a hash map; equal deadlines out
+ * of a heap): the ready queue is kept sorted by offset. Usually they arrive
+ * in order, so the walk from the tail stops at once. */
 static void make_ready(struct chan_registry *r, struct chan_pending *p)
 {
     struct chan_group *g = p->group;
     heap_remove(&r->due, &p->due);
     p->state = PENDING_READY;
-    p->rprev = g->rtail;
-    p->rnext = NULL;
-    if (g->rtail)
-        g->rtail->rnext = p;
+    struct chan_pending *after = g->rtail;
+    while (after && after->msg->offset > p->msg->offset)
+        after = after->rprev;
+    p->rprev = after;
+    p->rnext = after ? after->rnext : g->rhead;
+    if (p->rnext)
+        p->rnext->rprev = p;
+    else
+        g->rtail = p;
+    if (after)
+        after->rnext = p;
     else
         g->rhead = p;
-    g->rtail = p;
 }
 
 /* Takes p out of the group entirely; the caller frees or hands it on. */
@@ -476,6 +490,17 @@ static int64_t backoff(struct chan_registry *r, const struct chan_settings *s,
     return half + (int64_t)(rng_next(r) % (uint64_t)(step - half + 1));
 }
 
+/* Names c as p's last consumer, keeping the counts that let a departed
+ * consumer be forgotten once nothing names it. */
+static void set_consumer(struct chan_pending *p, struct chan_consumer *c)
+{
+    if (p->consumer)
+        p->consumer->refs--;
+    p->consumer = c;
+    if (c)
+        c->refs++;
+}
+
 static struct chan_consumer *consumer_get(struct chan_group *g, const char *name)
 {
     for (size_t i = 0; i < g->nconsumers; i++)
@@ -490,7 +515,7 @@ static void deliver(struct chan_registry *r, struct chan_pending *p,
 {
     p->deliveries++;
     p->state = PENDING_INFLIGHT;
-    p->consumer = c;
+    set_consumer(p, c);
     p->owner = owner;
     if (p->first_ms == 0)
         p->first_ms = now;
@@ -510,7 +535,7 @@ size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *
     struct channel *ch = g->ch;
     struct chan_consumer *c = consumer_get(g, consumer);
     if (c == NULL) {
-        if (g->nconsumers == GROUP_MAX_CONSUMERS)
+        if (!group_has_room(g, consumer))
             return 0;
         c = xcalloc(1, sizeof *c);
         c->name = xstrdup(consumer);
@@ -576,6 +601,32 @@ int group_nack(struct chan_registry *r, struct chan_group *g, uint64_t offset,
     return 1;
 }
 
+/* Consumers whose connection is gone are forgotten once no pending entry
+ * names them any more (PENDING shows who had a message last), so a worker
+ * naming itself per process cannot fill the group up. */
+static void forget_departed(struct chan_group *g)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < g->nconsumers; i++) {
+        struct chan_consumer *c = g->consumers[i];
+        if (c->owner == 0 && c->refs == 0) {
+            free(c->name);
+            free(c);
+        } else {
+            g->consumers[kept++] = c;
+        }
+    }
+    g->nconsumers = kept;
+}
+
+bool group_has_room(struct chan_group *g, const char *consumer)
+{
+    if (g->nconsumers < GROUP_MAX_CONSUMERS || consumer_get(g, consumer))
+        return true;
+    forget_departed(g);
+    return g->nconsumers < GROUP_MAX_CONSUMERS;
+}
+
 void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now)
 {
     size_t it = 0;
@@ -605,6 +656,7 @@ void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now)
             for (size_t i = 0; i < n; i++)
                 failed_delivery(r, lost[i], "consumer lost", 0, now);
             free(lost);
+            forget_departed(g);
             wake(g);
         }
     }
@@ -866,7 +918,7 @@ static int apply_deliver(struct chan_registry *r, struct chan_group *g,
     } else if (p->state == PENDING_READY) {
         ready_unlink(g, p);
     }
-    p->consumer = consumer_get_or_add(g, c->consumer);
+    set_consumer(p, consumer_get_or_add(g, c->consumer));
     p->owner = 0;
     p->deliveries = c->deliveries;
     p->state = PENDING_INFLIGHT;
@@ -884,7 +936,7 @@ static int apply_pending(struct chan_registry *r, struct chan_group *g,
         return -1;
     struct chan_pending *p =
         pending_new(g, msg_new(c->offset, c->time_ms, c->payload, c->len));
-    p->consumer = consumer_get_or_add(g, c->consumer);
+    set_consumer(p, consumer_get_or_add(g, c->consumer));
     p->deliveries = c->deliveries;
     p->replays = c->replays;
     p->first_ms = c->first_ms;

@@ -37,6 +37,7 @@ struct chan_settings {
 #define CHAN_BACKOFF_DEFAULT_MS 100
 #define CHAN_BACKOFF_MAX_DEFAULT_MS 30000
 #define CHAN_MAXPENDING_DEFAULT 100000
+#define CHAN_MAX_CONSUMERS 10000    /* consumers with a live connection, per group */
 
 void chan_settings_default(struct chan_settings *s);
 
@@ -148,6 +149,10 @@ size_t chan_read(struct chan_registry *r, struct channel *ch, uint64_t from, siz
 struct chan_group *chan_group(struct channel *ch, const char *name, bool create);
 struct chan_group *chan_group_at(const struct channel *ch, size_t i);
 const char *group_name(const struct chan_group *g);
+
+/* Whether consumer may consume in g: it is known, or the group has room
+ * for one more (CHAN_MAX_CONSUMERS). */
+bool group_has_room(struct chan_group *g, const char *consumer);
 
 /* Hands up to max messages to consumer: redeliveries first, oldest first,
  * then new messages. owner identifies the consumer's connection, so its

@@ -105,6 +105,11 @@ struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req)
     struct reply *err = check_name("channel", rest.argv[1].ptr, rest.argv[1].len);
     if (err)
         return err;
+    if (rest.argv[1].len > BUS_DURABLE_NAME_MAX)
+        return reply_error(ERR_BADARG,
+                           "a durable channel's name is at most %d bytes (its dead letters "
+                           "go to <name>" BUS_DLT_SUFFIX ")",
+                           BUS_DURABLE_NAME_MAX);
     enum { F_MAXLEN, F_MAXAGE, F_ACKWAIT, F_MAXDELIVER, F_BACKOFF, F_BACKOFFMAX,
            F_MAXPENDING, F_COUNT };
     struct kvfield f[F_COUNT] = {
@@ -271,6 +276,9 @@ struct reply *cmd_consume(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_BADARG, "block must be milliseconds, from 0 to 86400000");
 
     struct chan_group *g = chan_group(ch, f[F_GROUP].val, true);
+    if (!group_has_room(g, f[F_CONSUMER].val))
+        return reply_error(ERR_LIMIT, "too many consumers in group %s (max %d with a live "
+                                      "connection)", f[F_GROUP].val, CHAN_MAX_CONSUMERS);
     struct chan_delivery *d = xmalloc(count * sizeof *d);
     uint64_t owner = ctx->conn ? conn_id(ctx->conn) : 0;
     size_t n = group_consume(srv->channels, g, f[F_CONSUMER].val, owner, count, d, srv->now_ms);
@@ -383,7 +391,7 @@ struct reply *cmd_nack(struct cmd_ctx *ctx, const struct request *req)
     uint64_t *ids = xmalloc(req->argc * sizeof *ids);
     struct kvfield f[] = {{"delay", false, NULL, 0}, {"reason", false, NULL, 0}};
     struct chan_group *g = group_and_ids(ctx, req, &ch, ids, &nids, f, 2, &err);
-    uint64_t id = ids[0];
+    uint64_t id = nids > 0 ? ids[0] : 0;
     free(ids);
     if (g == NULL)
         return err;
@@ -440,8 +448,8 @@ struct reply *cmd_pending(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_BADARG, "limit must be an integer from 1 to %d", READ_COUNT_MAX);
     struct chan_group *g = chan_group(ch, f[0].val, false);
     if (g == NULL)
-        return reply_error(ERR_NOTFOUND, "group %s does not exist on channel %s", f[0].val,
-                           chan_name(ch));
+        return reply_error(ERR_NOTFOUND, "group %s does not exist on channel %s (CONSUME creates it)",
+                           f[0].val, chan_name(ch));
     struct pending_info *p = xmalloc(limit * sizeof *p);
     size_t n = group_pending(g, 0, p, limit);
     struct reply *list = reply_list();

@@ -474,7 +474,10 @@ static void run(struct conn *c)
         break;
     }
     c->running = false;
-    set_reading(c, !c->paused && !c->closing && !c->eof && !c->blocked);
+    /* A blocked client is still read from (its next requests wait in the
+     * parser, up to the request limit) so that its hanging up is seen. */
+    set_reading(c, !c->paused && !c->closing && !c->eof &&
+                       (!c->blocked || req_parser_pending(c->parser) < c->srv->cfg.limits.max_pending));
 }
 
 void conn_release_held(struct server *srv)
@@ -515,6 +518,13 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         req_parser_commit(c->parser, (size_t)n);
     } else if (n == 0) {
         c->eof = true;
+        /* A blocked client that hangs up is gone, as Redis treats it:
+         * otherwise it would hold its place in line (and be handed
+         * messages) until its block ran out, or forever. */
+        if (c->blocked) {
+            conn_free(c);
+            return;
+        }
     } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
         return;
     } else {

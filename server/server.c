@@ -252,10 +252,12 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     /* The store first, so an order's record comes before its saga's. */
     book_observe(srv->book, store_on_order, srv->store);
     events_attach(srv);
-    if (cfg->saga)
+    /* Without sagas there are no step channels and nobody to answer them. */
+    if (cfg->saga) {
         book_observe(srv->book, engine_on_order, srv->engine);
-    engine_start(srv->engine);
-    sim_start(srv->sim);
+        engine_start(srv->engine);
+        sim_start(srv->sim);
+    }
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
     log_event("info", "event=listening addr=%s version=%s", addr, ORDERD_VERSION);

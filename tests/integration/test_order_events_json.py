@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""Every CREATE publishes on order.created and every status change on
+order.status: one line of valid UTF-8 JSON whose event_id ascends by one
+across both channels and whose fields match the order. Customer names and
+notes with quotes, backslashes, control bytes and invalid UTF-8 still give
+JSON that parses, with bad bytes as U+FFFD."""
+from chanlib import Client, event, expect_error, push, record
+from harness import Orderd, expect
+
+
+def order_json(rec):
+    """What the event's "order" object should be for a record from GET."""
+    want = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in rec.items()}
+    want.setdefault("key", None)
+    return want
+
+
+def next_event(sub, channel):
+    ch, payload = push(sub.read(), "message")
+    expect("event channel", ch, channel.encode())
+    return event(payload)
+
+
+with Orderd("--saga", "off") as srv:
+    sub = Client(srv)
+    sub.send("SUBSCRIBE", "order.created", "order.status")
+    expect("subscribe order.created", sub.read(), [b"subscribe", b"order.created", 1])
+    expect("subscribe order.status", sub.read(), [b"subscribe", b"order.status", 2])
+    c = Client(srv)
+
+    # (request, channel, order id, status, previous, note)
+    script = [
+        (("CREATE", "customer=alice", "item=book", "qty=2", "amount=19.99"),
+         "order.created", 1, "PENDING", None, None),
+        (("UPDATE", "1", "status=RESERVED", "note=first hold"),
+         "order.status", 1, "RESERVED", "PENDING", "first hold"),
+        (("CREATE", "customer=bob", "item=pen", "qty=1", "amount=500", "currency=JPY",
+          "key=k-1"),
+         "order.created", 2, "PENDING", None, None),
+        (("CANCEL", "2", "reason=changed my mind"),
+         "order.status", 2, "CANCELLED", "PENDING", "changed my mind"),
+        (("UPDATE", "1", "status=paid"),
+         "order.status", 1, "PAID", "RESERVED", None),
+    ]
+    for i, (req, channel, oid, status, previous, note) in enumerate(script, 1):
+        rec = record(c.call(*req))
+        e = next_event(sub, channel)
+        now = order_json(record(c.call("GET", str(oid))))
+        expect("event %d" % i, e, {
+            "event_id": i, "type": channel, "order_id": oid, "status": status,
+            "previous": previous, "time": now["updated"], "source": "client", "note": note,
+            "order": now})
+        expect("reply %d is the order" % i, order_json(rec), now)
+
+    # Bytes JSON must escape, and bytes that are not UTF-8. A control byte
+    # in a customer name is refused, and refused requests publish nothing.
+    expect_error("control byte in customer", c.call(
+        "CREATE", b"customer=a\x01b", "item=book", "qty=1", "amount=1"), "BADARG")
+    customer = b'say "hi" \\o/ caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80 bad:\xff\x80\xfe end'
+    rec = record(c.call("CREATE", b"customer=" + customer, "item=book", "qty=1", "amount=1"))
+    expect("RESP is binary-safe: the customer as sent", rec["customer"], customer)
+    e = next_event(sub, "order.created")
+    expect("event id after a refused request", e["event_id"], len(script) + 1)
+    expect("customer in JSON, bad bytes as U+FFFD", e["order"]["customer"],
+           'say "hi" \\o/ caf\u00e9 \u2603 \U0001F600 bad:\ufffd\ufffd\ufffd end')
+
+    note = b'tab\there\nnew line\r\x01\x1f\x7f "quoted" back\\slash \xc3\xa9\xff'
+    record(c.call("UPDATE", str(rec["id"]), "status=RESERVED", b"note=" + note))
+    e = next_event(sub, "order.status")
+    expect("status event after it", e["event_id"], len(script) + 2)
+    expect("note in JSON", e["note"],
+           'tab\there\nnew line\r\x01\x1f\x7f "quoted" back\\slash \u00e9\ufffd')
+    expect("customer in the status event", e["order"]["customer"],
+           'say "hi" \\o/ caf\u00e9 \u2603 \U0001F600 bad:\ufffd\ufffd\ufffd end')
