@@ -156,6 +156,11 @@ void bus_dlq_event(struct server *srv, const char *event, const struct dlq_entry
 void bus_conn_closing(struct server *srv, struct conn *c)
 {
     pubsub_client_gone(srv->pubsub, c);
+    /* At shutdown a consumer is not lost: its messages stay in flight,
+     * and after the restart they are deliverable again without counting a
+     * failed delivery (a crash would not count one either). */
+    if (srv->shutting_down)
+        return;
     chreg_owner_gone(srv->channels, conn_id(c), srv->now_ms);
     bus_rearm(srv);
 }

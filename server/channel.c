@@ -970,6 +970,12 @@ static int apply(struct chan_registry *r, const struct chan_change *c)
         return chreg_dlq_purge(r, c->dlq_id);
     if (c->channel == NULL || (ch = chreg_find(r, c->channel)) == NULL)
         return -1;
+    if (c->type == CHG_OFFSETS) {
+        if (ch->count > 0 || c->offset < ch->next_offset)
+            return -1;
+        ch->first = ch->next_offset = c->offset;
+        return 0;
+    }
     if (c->type == CHG_APPEND) {
         /* The first message of a snapshot's log need not be offset 1. */
         if (ch->count == 0 && c->offset > ch->next_offset)
@@ -1057,6 +1063,9 @@ void chreg_snapshot(const struct chan_registry *r, void (*fn)(void *arg, const s
     while (chreg_next(r, &it, &ch)) {
         fn(arg, &(struct chan_change){.type = CHG_DECLARE, .channel = ch->name,
                                       .settings = &ch->s});
+        fn(arg, &(struct chan_change){.type = CHG_OFFSETS, .channel = ch->name,
+                                      .offset = ch->count ? ch->ring[ch->head]->offset
+                                                          : ch->next_offset});
         for (size_t i = 0; i < ch->count; i++) {
             const struct chan_msg *m = ch->ring[(ch->head + i) % ch->cap];
             fn(arg, &(struct chan_change){.type = CHG_APPEND, .channel = ch->name,

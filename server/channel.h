@@ -76,6 +76,8 @@ enum chan_change_type {
     CHG_REPLAY,       /* dlq_id, time: back from the DLQ */
     CHG_PURGE,        /* dlq_id */
     CHG_PENDING,      /* snapshots only: a whole pending entry (all fields) */
+    CHG_OFFSETS,      /* snapshots: channel, offset = the next offset to give
+                         (kept even when retention left the log empty) */
     CHG_DLQ_ADD,      /* channel, group, offset, payload, reason, deliveries,
                          replays, time (published), first_ms, last_ms, due_ms
                          (when it died): a message dead-lettered from outside

@@ -107,6 +107,7 @@ struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req)
     reply_record_str(r, "fsync", st.fsync);
     reply_record_int(r, "store_records", (long long)st.records);
     reply_record_int(r, "journal_bytes", (long long)st.file_size);
+    reply_record_int(r, "journal_written_bytes", (long long)st.bytes);
     reply_record_int(r, "journal_fsyncs", (long long)st.fsyncs);
     reply_record_int(r, "journal_compactions", (long long)st.compactions);
     reply_record_int(r, "journal_compacting", st.compacting);

@@ -106,7 +106,7 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* Keeps [from, end) of the file in <path>.bad-<from>, for a person to look
- * at, before repair cuts it off. */
+ * at, before it is cut off (a repair, or a torn tail). */
 static int keep_bad_tail(const char *path, const unsigned char *map, uint64_t from,
                          uint64_t end, char *copy, size_t copylen)
 {
@@ -130,6 +130,26 @@ static bool all_zero(const unsigned char *p, uint64_t n)
 }
 
 enum scan_end { SCAN_CLEAN, SCAN_TORN, SCAN_CORRUPT, SCAN_FAILED };
+
+/* Is there a whole, valid record anywhere in map[from, size)? A crash can
+ * tear only the last record, so after a real tear there is none; finding
+ * one means good data follows the bad record: corruption. A tail longer
+ * than the largest record cannot be a single tear at all. */
+static bool valid_record_after(const unsigned char *map, uint64_t from, uint64_t size)
+{
+    if (size - from > (uint64_t)JOURNAL_RECORD_MAX + JOURNAL_HEADER_LEN)
+        return true;
+    for (uint64_t off = from; off + JOURNAL_HEADER_LEN <= size; off++) {
+        uint32_t len = get_u32(map + off);
+        if (len > JOURNAL_RECORD_MAX || off + JOURNAL_HEADER_LEN + len > size)
+            continue;
+        uint8_t type = map[off + 4];
+        if (type != 0 && record_crc(type, map + off + JOURNAL_HEADER_LEN, len) ==
+                             get_u32(map + off + 5))
+            return true;
+    }
+    return false;
+}
 
 /* Walks the records of map[0..size), calling fn on each good one. */
 static enum scan_end scan(const unsigned char *map, uint64_t size, journal_record_fn fn,
@@ -158,14 +178,15 @@ static enum scan_end scan(const unsigned char *map, uint64_t size, journal_recor
         uint64_t end = off + JOURNAL_HEADER_LEN + len;
         if (end > size) {
             snprintf(why, whylen, "record of %u bytes runs past the end of the file", len);
-            return SCAN_TORN;
+            /* A half-written last record -- or a flipped length bit that
+             * swallowed good records after it. */
+            return valid_record_after(map, off + 1, size) ? SCAN_CORRUPT : SCAN_TORN;
         }
         const char *payload = (const char *)map + off + JOURNAL_HEADER_LEN;
         if (record_crc(type, payload, len) != crc) {
             snprintf(why, whylen, "checksum mismatch");
-            /* The last record, half written: a tear. Anything after it
-             * means good data follows a bad record: corruption. */
-            return end == size ? SCAN_TORN : SCAN_CORRUPT;
+            return end == size && !valid_record_after(map, off + 1, size) ? SCAN_TORN
+                                                                          : SCAN_CORRUPT;
         }
         if (fn && fn(arg, type, payload, len, off) != 0) {
             snprintf(why, whylen, "record of type %u could not be applied", type);
@@ -264,6 +285,13 @@ struct journal *journal_open(const char *path, enum fsync_policy policy, bool re
     case SCAN_TORN:
         rec->torn = end == SCAN_TORN;
         rec->cut_bytes = size - rec->good_end;
+        /* A tear is cut, but kept for a person to look at. */
+        if (rec->torn && keep_bad_tail(path, map, rec->good_end, size, rec->bad_copy,
+                                       sizeof rec->bad_copy) != 0) {
+            snprintf(err, errlen, "cannot keep the torn tail of %s: %s", path, strerror(errno));
+            rc = -1;
+            break;
+        }
         if (ftruncate(fd, (off_t)rec->good_end) != 0 || fsync(fd) != 0) {
             snprintf(err, errlen, "cannot cut %s at byte %llu: %s", path,
                      (unsigned long long)rec->good_end, strerror(errno));

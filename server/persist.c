@@ -116,6 +116,10 @@ void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *
         enc_str(b, c->group);
         enc_u64(b, c->offset);
         break;
+    case CHG_OFFSETS:
+        enc_str(b, c->channel);
+        enc_u64(b, c->offset);
+        break;
     case CHG_APPEND:
         enc_str(b, c->channel);
         enc_u64(b, c->offset);
@@ -183,6 +187,10 @@ static int apply_change(struct persist_target *t, uint8_t type, struct dec *d)
     case CHG_ACK:
         c.channel = channel = dec_str(d);
         c.group = group = dec_str(d);
+        c.offset = dec_u64(d);
+        break;
+    case CHG_OFFSETS:
+        c.channel = channel = dec_str(d);
         c.offset = dec_u64(d);
         break;
     case CHG_APPEND:

@@ -7,6 +7,7 @@
 #include <event2/util.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,6 +117,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct server *srv = arg;
     (void)what;
+    server_tick(srv);
     if (srv->shutting_down) {
         /* A second signal: stop waiting for slow clients. */
         log_event("warn", "event=shutdown_forced signal=%s clients=%zu",
@@ -201,9 +203,23 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         snprintf(addr, sizeof addr, "[%s]:%d", cfg->bind, cfg->port);
     else
         snprintf(addr, sizeof addr, "%s:%d", cfg->bind, cfg->port);
+    /* libevent's parser refuses port 0: parse with 1, then set 0 (any
+     * free port; the log line says which). */
+    if (cfg->port == 0) {
+        if (strchr(cfg->bind, ':'))
+            snprintf(addr, sizeof addr, "[%s]:1", cfg->bind);
+        else
+            snprintf(addr, sizeof addr, "%s:1", cfg->bind);
+    }
     if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
         snprintf(err, errlen, "cannot parse bind address '%s'", cfg->bind);
         return -1;
+    }
+    if (cfg->port == 0) {
+        if (ss.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+        else
+            ((struct sockaddr_in *)&ss)->sin_port = 0;
     }
 
     srv->base = event_base_new();
@@ -260,7 +276,20 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     }
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
-    log_event("info", "event=listening addr=%s version=%s", addr, ORDERD_VERSION);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    char shown[INET6_ADDRSTRLEN] = "?";
+    int port = cfg->port;
+    if (getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&bound, &blen) == 0) {
+        if (bound.ss_family == AF_INET6) {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&bound)->sin6_addr, shown, sizeof shown);
+            port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+        } else {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&bound)->sin_addr, shown, sizeof shown);
+            port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+        }
+    }
+    log_event("info", "event=listening addr=%s:%d version=%s", shown, port, ORDERD_VERSION);
     return 0;
 }
 

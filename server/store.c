@@ -112,11 +112,14 @@ struct store *store_open(const struct store_config *cfg, struct persist_target *
     }
     s->recovery_ms = clock_mono_ms() - start;
     s->recovered_records = rec.records;
-    s->base_size = rec.good_end;
+    /* How much of a recovered journal is live is unknown: compact once it
+     * reaches the minimum, and measure from the result. (Taking its whole
+     * size as live let frequent restarts put compaction off for ever.) */
+    s->base_size = 0;
     if (rec.torn)
-        log_event("warn", "event=journal_torn_tail path=%s offset=%llu cut_bytes=%llu",
+        log_event("warn", "event=journal_torn_tail path=%s offset=%llu cut_bytes=%llu copy=%s",
                   s->path, (unsigned long long)rec.good_end,
-                  (unsigned long long)rec.cut_bytes);
+                  (unsigned long long)rec.cut_bytes, rec.bad_copy);
     if (rec.repaired)
         log_event("warn", "event=journal_repaired path=%s offset=%llu cut_bytes=%llu copy=%s",
                   s->path, (unsigned long long)rec.good_end,
@@ -242,6 +245,10 @@ static int write_chunk(void *arg, struct buf *out)
  * as of the fork. Only _exit: nothing of the parent's may run here. */
 static void child_write_snapshot(const char *tmp, const struct persist_target *t)
 {
+    /* Let go of the parent's sockets (and its listener), or a connection
+     * the parent closes stays open until the child is done, and an orphan
+     * keeps the port. stdin/out/err stay. */
+    close_range(3, ~0U, 0);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         _exit(2);
@@ -253,6 +260,8 @@ static void child_write_snapshot(const char *tmp, const struct persist_target *t
     close(fd);
     _exit(0);
 }
+
+static uint64_t file_size(const char *path);
 
 static void start_compaction(struct store *s, const struct persist_target *t)
 {
@@ -272,7 +281,7 @@ static void start_compaction(struct store *s, const struct persist_target *t)
     s->child = pid;
     s->rewrite_started_ms = clock_mono_ms();
     log_event("info", "event=compaction_started pid=%d journal_bytes=%llu", (int)pid,
-              (unsigned long long)(s->base_size + journal_written(s->j)));
+              (unsigned long long)file_size(s->path));
 }
 
 static uint64_t file_size(const char *path)
