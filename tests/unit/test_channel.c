@@ -36,7 +36,7 @@ static int setup(void **state)
 {
     static struct fixture f;
     memset(&f, 0, sizeof f);
-    struct chan_hooks hooks = {&f, on_dead, on_due};
+    struct chan_hooks hooks = {.ctx = &f, .dead_lettered = on_dead, .due_changed = on_due};
     f.dlq = dlq_new(100);
     f.reg = chreg_new(f.dlq, &hooks, 42);
     struct chan_settings s;
@@ -274,8 +274,10 @@ static void test_replay_returns_a_dead_letter_with_a_fresh_count(void **state)
         group_nack(f->reg, g, 1, 0, "boom", i);
     }
     const struct dlq_entry *e = dlq_at(f->dlq, 0);
-    assert_int_equal(chreg_replay(f->reg, e, 10), 0);
-    dlq_remove(f->dlq, e->id);
+    uint64_t id = e->id;
+    assert_int_equal(chreg_dlq_replay(f->reg, id, 10), 0);
+    assert_null(dlq_get(f->dlq, id));  /* a replayed entry leaves the DLQ */
+    assert_int_equal(chreg_dlq_replay(f->reg, id, 10), -1);
     assert_int_equal(consume(f, g, "w1", 1, 4, d, 11), 1);
     assert_int_equal(d[0].offset, 1);
     assert_int_equal(d[0].deliveries, 1);
