@@ -71,6 +71,7 @@ void render_resp(struct buf *out, const struct reply *r)
         append_ll_line(out, ':', r->integer);
         break;
     case REPLY_STRING:
+    case REPLY_LINES:
         resp_bulk(out, r->str, r->len);
         break;
     case REPLY_NIL:
@@ -106,6 +107,7 @@ static void fold(struct buf *out, const struct reply *r)
     switch (r->type) {
     case REPLY_STATUS:
     case REPLY_STRING:
+    case REPLY_LINES:
         buf_append(out, r->str, r->len);
         break;
     case REPLY_ERROR:
@@ -176,6 +178,18 @@ void render_text(struct buf *out, const struct reply *r)
         return;
     case REPLY_NIL:
         buf_append(out, "(nil)\r\n", 7);
+        return;
+    case REPLY_LINES:
+        /* As they are, each ending CRLF; no other control bytes. */
+        for (size_t i = 0; i < r->len; i++) {
+            char c = r->str[i];
+            if (c == '\n')
+                buf_append(out, "\r\n", 2);
+            else if (c != '\r')
+                buf_appendc(out, (unsigned char)c < 0x20 && c != '\t' ? ' ' : c);
+        }
+        if (r->len == 0 || r->str[r->len - 1] != '\n')
+            buf_append(out, "\r\n", 2);
         return;
     case REPLY_STRING:
         text_append(out, r->str, r->len, TEXT_LINE);

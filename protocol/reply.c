@@ -132,6 +132,21 @@ void reply_record_add(struct reply *rec, const char *key, struct reply *val)
     rec->items[rec->n++] = val;
 }
 
+void reply_record_add_copy(struct reply *rec, const char *key, struct reply *val)
+{
+    char *copy = xstrdup(key);
+    rec->owned = xrealloc(rec->owned, (rec->nowned + 1) * sizeof *rec->owned);
+    rec->owned[rec->nowned++] = copy;
+    reply_record_add(rec, copy, val);
+}
+
+struct reply *reply_lines(const char *s, size_t n)
+{
+    struct reply *r = reply_new(REPLY_LINES);
+    set_str(r, s, n);
+    return r;
+}
+
 void reply_record_str(struct reply *rec, const char *key, const char *val)
 {
     reply_record_add(rec, key, reply_cstring(val));
@@ -174,6 +189,9 @@ void reply_free(struct reply *r)
         reply_free(r->items[i]);
     free(r->items);
     free(r->keys);
+    for (size_t i = 0; i < r->nowned; i++)
+        free(r->owned[i]);
+    free(r->owned);
     if (r->str != r->inl)
         free(r->str);
     free(r);

@@ -25,6 +25,7 @@ enum reply_type {
     REPLY_RECORD,   /* ordered key/value pairs */
     REPLY_LIST,
     REPLY_PUSH,     /* an out-of-band message: a kind, then its words */
+    REPLY_LINES,    /* lines of text (INFO) */
 };
 
 /* Strings this short live inside the reply node: most values in orderd's
@@ -42,6 +43,8 @@ struct reply {
     const char *code;       /* error code: one of the ERR_* literals; for a
                                push, its name in the text rendering */
     const char **keys;      /* record: borrowed, see reply_record_add */
+    char **owned;           /* record keys it copied (reply_record_add_copy) */
+    size_t nowned;
     struct reply **items;   /* record values, list and push elements */
     size_t n;
     size_t cap;
@@ -59,6 +62,10 @@ struct reply *reply_stringf(const char *fmt, ...)
 struct reply *reply_nil(void);
 struct reply *reply_record(void);
 struct reply *reply_list(void);
+/* A block of text lines (INFO): a bulk string in RESP, the lines as they
+ * are in text. LF line ends become CRLF in text. */
+struct reply *reply_lines(const char *s, size_t n);
+
 /* A push: RESP renders [kind, items...]; text renders one line starting
  * with text_kind (reply_push uses kind for both). text_kind is borrowed. */
 struct reply *reply_push(const char *kind);
@@ -69,6 +76,8 @@ struct reply *reply_push_as(const char *kind, const char *text_kind);
  * names are fixed vocabulary, and copying them was most of a record's
  * allocations). */
 void reply_record_add(struct reply *rec, const char *key, struct reply *val);
+/* The same with a key made on the fly: copied, and freed with the reply. */
+void reply_record_add_copy(struct reply *rec, const char *key, struct reply *val);
 void reply_record_str(struct reply *rec, const char *key, const char *val);
 void reply_record_int(struct reply *rec, const char *key, long long val);
 void reply_record_strf(struct reply *rec, const char *key, const char *fmt, ...)

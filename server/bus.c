@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "dlq.h"
 #include "json.h"
+#include "log.h"
 #include "pubsub.h"
 #include "server.h"
 #include "store.h"
@@ -20,6 +21,10 @@ static void on_dead_lettered(void *ctx, const struct dlq_entry *e)
     char dlt[BUS_NAME_MAX + 1];
     size_t n = strlen(e->channel);
     bus_dlq_event(srv, "dead-lettered", e);
+    log_limited(&srv->log_dlq, srv->now_ms, "warn",
+                "event=dead_lettered channel=%s group=%s offset=%llu reason=\"%s\" dlq_depth=%zu",
+                e->channel, e->group, (unsigned long long)e->offset, e->reason,
+                dlq_count(srv->dlq));
     /* Kafka users look for the dead letters of X in X.DLT: a durable
      * channel of its own, so it can be read, consumed and subscribed to.
      * Durable names are short enough for it (BUS_DURABLE_NAME_MAX); a

@@ -4,6 +4,8 @@
 #include "command.h"
 #include "conn.h"
 #include "kvargs.h"
+#include "figures.h"
+#include "buf.h"
 #include "pubsub.h"
 #include "dlq.h"
 #include "channel.h"
@@ -12,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req)
 {
@@ -67,73 +70,151 @@ struct reply *cmd_quit(struct cmd_ctx *ctx, const struct request *req)
     return reply_status("OK");
 }
 
+static const char *const sections[] = {"server", "clients", "commands", "orders",
+                                        "sagas", "channels", "dlq", "store"};
+
+/* The section asked for (argv[1]), or NULL for all; -1 if unknown. */
+static int wanted_section(const struct request *req, const char **want)
+{
+    *want = NULL;
+    if (req->argc < 2 || strcasecmp(req->argv[1].ptr, "all") == 0 ||
+        strcasecmp(req->argv[1].ptr, "everything") == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        if (strcasecmp(req->argv[1].ptr, sections[i]) == 0) {
+            *want = sections[i];
+            return 0;
+        }
+    return -1;
+}
+
+static struct reply *unknown_section(const struct request *req)
+{
+    return reply_error(ERR_BADARG, "unknown section '%s' (server clients commands orders sagas "
+                                   "channels dlq store, or all)", req->argv[1].ptr);
+}
+
+static const char *unit_suffix(double unit)
+{
+    return unit < 1e-5 ? "_us" : unit < 1e-2 ? "_ms" : "_s";
+}
+
+static void put_number(struct buf *b, double v)
+{
+    if (v == (double)(long long)v)
+        buf_printf(b, "%lld", (long long)v);
+    else
+        buf_printf(b, "%.6g", v);
+}
+
+struct info_walk {
+    struct buf out;
+    const char *want;
+    const char *section;  /* the last heading written */
+};
+
+static void info_line(void *arg, const struct figure *f)
+{
+    struct info_walk *w = arg;
+    char key[320];
+    if (w->want && strcmp(w->want, f->section) != 0)
+        return;
+    if (w->section != f->section) {
+        if (w->section)
+            buf_appends(&w->out, "\r\n");
+        buf_printf(&w->out, "# %c%s\r\n", f->section[0] - 'a' + 'A', f->section + 1);
+        w->section = f->section;
+    }
+    figure_key(f, key, sizeof key);
+    switch (f->kind) {
+    case FIG_INFO:
+        buf_printf(&w->out, "%s:%s\r\n", key, f->text);
+        break;
+    case FIG_LATENCY:
+        if (f->hist->total == 0)
+            return;
+        buf_printf(&w->out,
+                   "%s%s:p50=%llu,p90=%llu,p99=%llu,p999=%llu,max=%llu,count=%llu\r\n", key,
+                   unit_suffix(f->unit_seconds),
+                   (unsigned long long)hist_percentile(f->hist, 50),
+                   (unsigned long long)hist_percentile(f->hist, 90),
+                   (unsigned long long)hist_percentile(f->hist, 99),
+                   (unsigned long long)hist_percentile(f->hist, 99.9),
+                   (unsigned long long)f->hist->max, (unsigned long long)f->hist->total);
+        break;
+    default:
+        buf_printf(&w->out, "%s:", key);
+        put_number(&w->out, f->number);
+        buf_appends(&w->out, "\r\n");
+    }
+}
+
+/* INFO [section]: readable sections, as Redis's INFO. */
 struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req)
 {
-    (void)req;
-    struct server *srv = ctx->srv;
-    struct reply *r = reply_record();
-
-    reply_record_str(r, "version", ORDERD_VERSION);
-    reply_record_int(r, "uptime_seconds", (clock_mono_ms() - srv->started_mono_ms) / 1000);
-    reply_record_int(r, "connected_clients", (long long)srv->nconns);
-    reply_record_int(r, "total_connections", (long long)srv->stats.connections_total);
-    reply_record_int(r, "rejected_connections", (long long)srv->stats.connections_rejected);
-    reply_record_int(r, "total_commands", (long long)srv->stats.commands);
-    reply_record_int(r, "total_errors", (long long)srv->stats.errors);
-    reply_record_int(r, "orders", (long long)book_last_id(srv->book));
-    /* Record keys are borrowed, so they come from a fixed table. */
-    static const char *const by_status[ORDER_STATUS_COUNT] = {
-        [ORDER_PENDING] = "orders_pending",     [ORDER_RESERVED] = "orders_reserved",
-        [ORDER_PAID] = "orders_paid",           [ORDER_SHIPPED] = "orders_shipped",
-        [ORDER_DELIVERED] = "orders_delivered", [ORDER_FAILED] = "orders_failed",
-        [ORDER_CANCELLED] = "orders_cancelled",
-    };
-    for (int s = 0; s < ORDER_STATUS_COUNT; s++)
-        reply_record_int(r, by_status[s],
-                         (long long)book_count_status(srv->book, (enum order_status)s));
-    reply_record_int(r, "pubsub_channels", (long long)pubsub_channel_count(srv->pubsub));
-    reply_record_int(r, "pubsub_patterns", (long long)pubsub_pattern_count(srv->pubsub));
-    reply_record_int(r, "published", (long long)srv->stats.published);
-    reply_record_int(r, "clients_cut_off", (long long)srv->stats.clients_cut_off);
-    size_t depth = dlq_count(srv->dlq);
-    const struct dlq_entry *oldest = dlq_at(srv->dlq, 0);
-    reply_record_int(r, "dlq_depth", (long long)depth);
-    reply_record_int(r, "dlq_oldest_age_seconds",
-                     oldest ? (srv->now_ms - oldest->dead_ms) / 1000 : 0);
-    reply_record_int(r, "dlq_dropped", (long long)dlq_dropped(srv->dlq));
-    struct store_stats st;
-    store_stats(srv->store, &st);
-    reply_record_str(r, "store", st.kind);
-    reply_record_str(r, "fsync", st.fsync);
-    reply_record_int(r, "store_records", (long long)st.records);
-    reply_record_int(r, "journal_bytes", (long long)st.file_size);
-    reply_record_int(r, "journal_written_bytes", (long long)st.bytes);
-    reply_record_int(r, "journal_fsyncs", (long long)st.fsyncs);
-    reply_record_int(r, "journal_compactions", (long long)st.compactions);
-    reply_record_int(r, "journal_compacting", st.compacting);
-    reply_record_int(r, "journal_failed", store_failed(srv->store));
-    reply_record_int(r, "recovered_records", (long long)st.recovered_records);
-    reply_record_int(r, "recovery_ms", (long long)st.recovery_ms);
-    struct engine_stats es;
-    engine_stats(srv->engine, &es);
-    reply_record_int(r, "sagas_running", (long long)es.running);
-    reply_record_int(r, "sagas_attention", (long long)es.attention);
-    reply_record_int(r, "sagas_done", (long long)es.done);
-    reply_record_int(r, "sagas_failed", (long long)es.failed);
-    reply_record_int(r, "sagas_cancelled", (long long)es.cancelled);
-    reply_record_int(r, "saga_steps_sent", (long long)es.dispatched);
-    reply_record_int(r, "saga_retries", (long long)es.retries);
-    reply_record_int(r, "saga_timeouts", (long long)es.timeouts);
-    reply_record_int(r, "saga_deadlettered", (long long)es.deadlettered);
-    reply_record_int(r, "saga_stale_answers", (long long)es.stale);
-    static const char *const breaker_keys[PART_COUNT] = {
-        [PART_CUSTOMER] = "breaker_customer", [PART_INVENTORY] = "breaker_inventory",
-        [PART_PAYMENT] = "breaker_payment",   [PART_SHIPPING] = "breaker_shipping",
-        [PART_NOTIFY] = "breaker_notify",
-    };
-    for (int p = 0; p < PART_COUNT; p++)
-        reply_record_str(r, breaker_keys[p],
-                         breaker_state_name(engine_breaker(srv->engine, (enum participant)p)->state));
-    reply_record_int(r, "used_memory_rss", (long long)server_rss_bytes());
+    struct info_walk w = {.section = NULL};
+    if (req->argc > 2)
+        return reply_error(ERR_ERR, "wrong number of arguments for 'INFO'");
+    if (wanted_section(req, &w.want) != 0)
+        return unknown_section(req);
+    buf_init(&w.out);
+    figures_walk(ctx->srv, info_line, &w);
+    struct reply *r = reply_lines(buf_head(&w.out), buf_used(&w.out));
+    buf_free(&w.out);
     return r;
+}
+
+struct metrics_walk {
+    struct reply *rec;
+    const char *want;
+};
+
+static void metrics_field(void *arg, const struct figure *f)
+{
+    struct metrics_walk *w = arg;
+    char key[320], sub[352];
+    if (w->want && strcmp(w->want, f->section) != 0)
+        return;
+    figure_key(f, key, sizeof key);
+    switch (f->kind) {
+    case FIG_INFO:
+        reply_record_add_copy(w->rec, key, reply_cstring(f->text));
+        break;
+    case FIG_LATENCY: {
+        static const struct { const char *name; double p; } qs[] = {
+            {"p50", 50}, {"p90", 90}, {"p99", 99}, {"p999", 99.9}};
+        const char *unit = unit_suffix(f->unit_seconds);
+        for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+            snprintf(sub, sizeof sub, "%s%s_%s", key, unit, qs[i].name);
+            reply_record_add_copy(w->rec, sub,
+                                  reply_integer((long long)hist_percentile(f->hist, qs[i].p)));
+        }
+        snprintf(sub, sizeof sub, "%s%s_max", key, unit);
+        reply_record_add_copy(w->rec, sub, reply_integer((long long)f->hist->max));
+        snprintf(sub, sizeof sub, "%s_count", key);
+        reply_record_add_copy(w->rec, sub, reply_integer((long long)f->hist->total));
+        break;
+    }
+    default:
+        if (f->number == (double)(long long)f->number)
+            reply_record_add_copy(w->rec, key, reply_integer((long long)f->number));
+        else
+            reply_record_add_copy(w->rec, key, reply_stringf("%.6g", f->number));
+    }
+}
+
+/* METRICS [section]: the same figures as one record, for scripts. */
+struct reply *cmd_metrics(struct cmd_ctx *ctx, const struct request *req)
+{
+    struct metrics_walk w = {.rec = reply_record()};
+    if (req->argc > 2) {
+        reply_free(w.rec);
+        return reply_error(ERR_ERR, "wrong number of arguments for 'METRICS'");
+    }
+    if (wanted_section(req, &w.want) != 0) {
+        reply_free(w.rec);
+        return unknown_section(req);
+    }
+    figures_walk(ctx->srv, metrics_field, &w);
+    return w.rec;
 }

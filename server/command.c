@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "kvargs.h"
+#include "metrics.h"
 #include "pubsub.h"
 #include "server.h"
 #include "store.h"
@@ -28,7 +29,10 @@ static const struct command commands[] = {
     {"LIST", -1, 0, cmd_list,
      "LIST [status=<status>] [customer=<id>] [after=<id>] [limit=<n, 1..1000, default 100>]",
      "lists orders in ascending id; page with after=<last id seen>"},
-    {"INFO", 1, 0, cmd_info, "INFO", "server version, uptime, clients, orders by status, memory"},
+    {"INFO", -1, 0, cmd_info, "INFO [section]",
+     "readable figures by section: server clients commands orders sagas channels dlq store"},
+    {"METRICS", -1, 0, cmd_metrics, "METRICS [section]",
+     "the same figures as one record, for scripts and ordertop"},
     {"HELP", -1, 0, cmd_help, "HELP [command]", "lists every command, or explains one"},
     {"QUIT", 1, CMD_PUBSUB, cmd_quit, "QUIT", "answers OK and closes the connection"},
     {"SUBSCRIBE", -2, CMD_PUBSUB, cmd_subscribe, "SUBSCRIBE <channel>...",
@@ -98,9 +102,9 @@ const struct command *command_lookup(const char *name, size_t len)
     return NULL;
 }
 
-struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req)
+static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
+                              const struct command *cmd)
 {
-    const struct command *cmd = command_lookup(req->argv[0].ptr, req->argv[0].len);
     if (cmd == NULL) {
         char shown[96];
         kv_printable(shown, sizeof shown, req->argv[0].ptr, req->argv[0].len);
@@ -124,4 +128,14 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req)
     if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity))
         return reply_error(ERR_ERR, "wrong number of arguments for '%s'", cmd->name);
     return cmd->handler(ctx, req);
+}
+
+struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req)
+{
+    const struct command *cmd = command_lookup(req->argv[0].ptr, req->argv[0].len);
+    uint64_t start = metrics_now_us();
+    struct reply *r = dispatch(ctx, req, cmd);
+    metrics_command(ctx->srv->metrics, cmd, metrics_now_us() - start,
+                    r && r->type == REPLY_ERROR);
+    return r;
 }

@@ -45,6 +45,7 @@ struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_help(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_quit(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_metrics(struct cmd_ctx *ctx, const struct request *req);
 
 struct reply *cmd_create(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_get(struct cmd_ctx *ctx, const struct request *req);

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "command.h"
 #include "log.h"
+#include "metrics.h"
 #include "render.h"
 #include "server.h"
 #include "store.h"
@@ -228,8 +229,10 @@ static void append_output(struct conn *c, const char *bytes, size_t n)
 
 static void emit(struct conn *c, struct reply *r, enum proto_kind kind)
 {
-    if (r->type == REPLY_ERROR)
+    if (r->type == REPLY_ERROR) {
         c->srv->stats.errors++;
+        metrics_error(c->srv->metrics, r->code);
+    }
     size_t before = buf_used(&c->out);
     uint64_t start = c->out_total;
     render_reply(&c->out, r, kind);
@@ -328,6 +331,9 @@ static void process_input(struct conn *c)
             emit(c, reply_error(err.code, "%s", err.msg), PROTO_INLINE);
             break;
         case REQ_FATAL:
+            log_limited(&c->srv->log_limits, c->srv->now_ms, "warn",
+                        "event=client_refused client=%llu error=\"%s %s\"",
+                        (unsigned long long)c->id, err.code, err.msg);
             emit(c, reply_error(err.code, "%s", err.msg), PROTO_RESP);
             c->closing = true;
             return;
@@ -419,6 +425,9 @@ static bool flush(struct conn *c)
             }
             return true;
         }
+        log_limited(&c->srv->log_conn_errors, c->srv->now_ms, "info",
+                    "event=connection_error client=%llu error=\"%s\"",
+                    (unsigned long long)c->id, strerror(errno));
         conn_free(c);  /* the peer is gone: nobody to answer */
         return false;
     }

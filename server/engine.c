@@ -14,6 +14,7 @@
 #include "heap.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "money.h"
 #include "server.h"
 #include "store.h"
@@ -561,6 +562,8 @@ enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_g
         free(rt->track->location);
         rt->track->location = xstrdup("delivered");
     }
+    metrics_step(e->srv->metrics, (enum saga_step)st, o,
+                 (uint64_t)(e->srv->now_ms - before.steps[st].sent) * 1000);
     breaker_outcome(e, step_participant((enum saga_step)st), o == OUTCOME_RETRY);
     run_actions(e, rt, &acts);
     record(e, &rt->s, &before);
@@ -632,6 +635,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
                  * and a late answer to this one will be refused. */
                 group_ack(e->srv->channels, e->step_group[i], info->msg, now);
                 e->st.timeouts++;
+                metrics_step_timeout(e->srv->metrics, (enum saga_step)i);
                 breaker_outcome(e, step_participant((enum saga_step)i), true);
                 saga_timeout(&rt->s, (enum saga_step)i, info->msg, now, rng_next(e),
                              &e->policy[i], &acts);

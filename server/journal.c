@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -27,6 +28,7 @@ struct journal {
     uint64_t written;       /* logical: in the file */
     uint64_t synced;        /* logical: fsynced */
     uint64_t fsyncs;
+    uint64_t last_fsync_us;
 };
 
 const char *fsync_policy_name(enum fsync_policy p)
@@ -349,8 +351,13 @@ int journal_write(struct journal *j, bool sync)
         j->written += (uint64_t)w;
     }
     if (sync && j->synced < j->written) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
         if (fdatasync(j->fd) != 0)
             return -1;
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        j->last_fsync_us = (uint64_t)((b.tv_sec - a.tv_sec) * 1000000 +
+                                      (b.tv_nsec - a.tv_nsec) / 1000);
         j->synced = j->written;
         j->fsyncs++;
     }
@@ -363,6 +370,7 @@ uint64_t journal_synced(const struct journal *j) { return j->synced; }
 enum fsync_policy journal_policy(const struct journal *j) { return j->policy; }
 const char *journal_path(const struct journal *j) { return j->path; }
 uint64_t journal_fsyncs(const struct journal *j) { return j->fsyncs; }
+uint64_t journal_last_fsync_us(const struct journal *j) { return j->last_fsync_us; }
 
 int journal_install(struct journal *j, const char *tmp_path, char *err, size_t errlen)
 {

@@ -76,6 +76,8 @@ uint64_t journal_synced(const struct journal *j);   /* fsynced */
 enum fsync_policy journal_policy(const struct journal *j);
 const char *journal_path(const struct journal *j);
 uint64_t journal_fsyncs(const struct journal *j);
+/* How long the last fdatasync took, in microseconds. */
+uint64_t journal_last_fsync_us(const struct journal *j);
 
 /* Replaces the file with a rewritten one at tmp_path, which must hold
  * everything appended so far (buffered records included) and be fsynced:

@@ -35,6 +35,11 @@ static void usage(FILE *out)
             "                        clients move orders with UPDATE and CANCEL\n"
             "  --sim <list>          simulated participants, comma-separated, or none\n"
             "                        (default customer,inventory,payment,shipping,notify)\n"
+            "  --http-port <n>|off   Prometheus /metrics, /healthz, /readyz (default 7071;\n"
+            "                        0 picks a free port)\n"
+            "  --http-bind <addr>    (default 127.0.0.1)\n"
+            "  --log-level debug|info|warn|error  (default info)\n"
+            "  --log-file <path>     append log lines there instead of stderr\n"
             "  --help                this text\n"
             "  --version             the version\n",
             SERVER_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
@@ -77,9 +82,11 @@ static int parse_sim(const char *arg, unsigned *mask)
 
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
        OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_STORE, OPT_DATA,
-       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_SAGA, OPT_SIM };
+       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
+       OPT_HTTP_BIND, OPT_LOG_LEVEL, OPT_LOG_FILE };
 
-static int parse_flags(int argc, char **argv, struct server_config *cfg)
+static int parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_level,
+                       const char **log_file)
 {
     static const struct option opts[] = {
         {"bind", required_argument, NULL, 'b'},
@@ -100,6 +107,10 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
         {"compact-min", required_argument, NULL, OPT_COMPACT_MIN},
         {"saga", required_argument, NULL, OPT_SAGA},
         {"sim", required_argument, NULL, OPT_SIM},
+        {"http-port", required_argument, NULL, OPT_HTTP_PORT},
+        {"http-bind", required_argument, NULL, OPT_HTTP_BIND},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"log-file", required_argument, NULL, OPT_LOG_FILE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -162,6 +173,27 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg)
             rc = size_flag("compact-min", optarg, 0, 1ULL << 50, &bytes);
             cfg->store.compact_min = bytes;
             break;
+        case OPT_HTTP_PORT:
+            if (strcmp(optarg, "off") == 0) {
+                cfg->http_port = -1;
+            } else {
+                rc = size_flag("http-port", optarg, 0, 65535, &port);
+                cfg->http_port = (int)port;
+            }
+            break;
+        case OPT_LOG_LEVEL:
+            *log_level = optarg;
+            break;
+        case OPT_LOG_FILE:
+            *log_file = optarg;
+            break;
+        case OPT_HTTP_BIND:
+            if (strlen(optarg) >= sizeof cfg->http_bind) {
+                fprintf(stderr, "orderd: --http-bind address too long\n");
+                return -1;
+            }
+            strcpy(cfg->http_bind, optarg);
+            break;
         case OPT_SAGA:
             if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
                 fprintf(stderr, "orderd: --saga takes on or off, got '%s'\n", optarg);
@@ -200,15 +232,24 @@ int main(int argc, char **argv)
     struct server srv;
     char err[256];
 
+    const char *log_level = NULL, *log_file = NULL;
     server_config_default(&cfg);
-    if (parse_flags(argc, argv, &cfg) != 0)
+    if (parse_flags(argc, argv, &cfg, &log_level, &log_file) != 0)
         return 2;
+    if (log_setup(log_level, log_file, err, sizeof err) != 0) {
+        fprintf(stderr, "orderd: %s\n", err);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     if (server_init(&srv, &cfg, err, sizeof err) != 0) {
         fprintf(stderr, "orderd: %s\n", err);
         return 1;
     }
     server_run(&srv);
+    /* The loop is over and orderd is exiting: a late signal must not turn
+     * a clean exit into a killed one while everything is freed. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     server_free(&srv);
     log_event("info", "event=stopped");
     return 0;

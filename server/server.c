@@ -23,6 +23,8 @@
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
+#include "http.h"
+#include "metrics.h"
 
 /* How long shutdown waits for clients to take their last replies. */
 #define SHUTDOWN_GRACE_MS 5000
@@ -48,6 +50,8 @@ void server_config_default(struct server_config *cfg)
     cfg->store.compact_min = STORE_COMPACT_MIN_DEFAULT;
     cfg->sim_mask = (1u << PART_COUNT) - 1;
     cfg->saga = true;
+    snprintf(cfg->http_bind, sizeof cfg->http_bind, "127.0.0.1");
+    cfg->http_port = 7071;
 }
 
 void server_tick(struct server *srv)
@@ -160,6 +164,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     server_tick(srv);
+    /* The tick is also the event loop's lag probe: how late it fired. */
+    int64_t mono = clock_mono_ms();
+    if (srv->tick_due_ms)
+        metrics_loop_lag(srv->metrics, mono - srv->tick_due_ms);
+    srv->tick_due_ms = mono + 1000;
     struct persist_target t = target_of(srv);
     store_tick(srv->store, &t);
 }
@@ -242,6 +251,7 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
 
     /* Recover before listening: a client that can connect is served from
      * the whole state, never from part of it. */
+    srv->metrics = metrics_new();
     srv->book = book_new();
     bus_init(srv);
     srv->engine = engine_new(srv);
@@ -262,11 +272,16 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         return -1;
     }
     evconnlistener_set_error_cb(srv->listener, on_accept_error);
+    if (cfg->http_port >= 0 && http_start(srv, cfg->http_bind, cfg->http_port, err, errlen) != 0) {
+        server_free(srv);
+        return -1;
+    }
     chreg_recovered(srv->channels, srv->now_ms);
     srv->last_event_id = t.order_events;
     store_set_wake(srv->store, on_store_wake, srv);
     /* The store first, so an order's record comes before its saga's. */
     book_observe(srv->book, store_on_order, srv->store);
+    book_observe(srv->book, metrics_on_order, srv->metrics);
     events_attach(srv);
     /* Without sagas there are no step channels and nobody to answer them. */
     if (cfg->saga) {
@@ -289,6 +304,8 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
             port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
         }
     }
+    srv->bound_port = port;
+    srv->tick_due_ms = clock_mono_ms() + 1000;
     log_event("info", "event=listening addr=%s:%d version=%s", shown, port, ORDERD_VERSION);
     return 0;
 }
@@ -351,7 +368,9 @@ void server_free(struct server *srv)
         event_free(srv->tick);
     if (srv->sig_chld)
         event_free(srv->sig_chld);
+    http_stop(srv);
     store_close(srv->store);
+    metrics_free(srv->metrics);
     sim_free(srv->sim);
     engine_free(srv->engine);
     bus_free(srv);

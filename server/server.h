@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "request.h"
+#include "log.h"
 #include "store.h"
 
 #define ORDERD_VERSION "0.1.0"
@@ -28,6 +29,8 @@ struct server_config {
     unsigned pubsub_soft_seconds;
     struct store_config store;
     unsigned sim_mask;    /* simulated participants: a bit per participant */
+    char http_bind[64];
+    int http_port;        /* -1: no HTTP listener */
     bool saga;            /* orders run through sagas (else clients move them) */
 };
 
@@ -53,6 +56,7 @@ struct book;
 struct pubsub;
 struct dlq;
 struct chan_registry;
+struct metrics;
 
 struct server {
     struct server_config cfg;
@@ -70,6 +74,14 @@ struct server {
     struct store *store;
     struct engine *engine;          /* the sagas */
     struct sim *sim;                /* the simulated participants */
+    struct metrics *metrics;        /* latencies, errors by code */
+    int bound_port;                 /* the TCP port, once listening */
+    struct evhttp *http;            /* /metrics, /healthz, /readyz */
+    int http_port;
+    int64_t tick_due_ms;            /* when the one-second tick should fire */
+    struct log_limiter log_limits;  /* clients hitting a limit */
+    struct log_limiter log_conn_errors;
+    struct log_limiter log_dlq;     /* messages moving into the DLQ */
     struct book *book;
     struct pubsub *pubsub;          /* live channels */
     struct dlq *dlq;

@@ -45,7 +45,23 @@ struct store {
     void (*wake)(void *arg);
     void *wake_arg;
     bool woken;
+    struct histogram fsync_us;
 };
+
+/* Writes (and with sync, fsyncs), timing the fsync if there was one. */
+static int write_journal(struct store *s, bool sync)
+{
+    uint64_t before = journal_fsyncs(s->j);
+    int rc = journal_write(s->j, sync);
+    if (journal_fsyncs(s->j) != before)
+        hist_record(&s->fsync_us, journal_last_fsync_us(s->j));
+    return rc;
+}
+
+const struct histogram *store_fsync_histogram(const struct store *s)
+{
+    return &s->fsync_us;
+}
 
 void store_set_wake(struct store *s, void (*wake)(void *arg), void *arg)
 {
@@ -207,7 +223,7 @@ int store_flush(struct store *s)
     s->woken = false;
     if (s->j == NULL || journal_written(s->j) == journal_end(s->j))
         return 0;
-    if (journal_write(s->j, journal_policy(s->j) == FSYNC_ALWAYS) != 0) {
+    if (write_journal(s, journal_policy(s->j) == FSYNC_ALWAYS) != 0) {
         if (!s->failed)
             log_event("error", "event=journal_write_failed path=%s error=\"%s\"", s->path,
                       strerror(errno));
@@ -294,7 +310,7 @@ void store_tick(struct store *s, const struct persist_target *t)
 {
     if (s == NULL || s->j == NULL)
         return;
-    if (journal_policy(s->j) == FSYNC_EVERYSEC && journal_write(s->j, true) != 0 && !s->failed) {
+    if (journal_policy(s->j) == FSYNC_EVERYSEC && write_journal(s, true) != 0 && !s->failed) {
         log_event("error", "event=journal_fsync_failed path=%s error=\"%s\"", s->path,
                   strerror(errno));
         s->failed = true;

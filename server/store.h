@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "histogram.h"
 #include "journal.h"
 #include "persist.h"
 
@@ -85,5 +86,7 @@ struct store_stats {
     int64_t recovery_ms;
 };
 void store_stats(const struct store *s, struct store_stats *st);
+/* Microseconds per fsync. */
+const struct histogram *store_fsync_histogram(const struct store *s);
 
 #endif

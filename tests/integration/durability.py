@@ -143,7 +143,7 @@ class Session:
             after = int(fields(page[-1])["id"])
 
     def info(self):
-        return fields(self.call("INFO"))
+        return fields(self.call("METRICS"))
 
     def close(self):
         self.sock.close()

@@ -65,6 +65,9 @@ class Orderd:
             # names a directory (or no store) itself.
             data = [] if ("--data" in self.flags or "memory" in self.flags) else \
                 ["--data", os.path.join(self.tmp, "data")]
+            # The HTTP side door on a free port, unless the test picks one.
+            if "--http-port" not in self.flags:
+                data += ["--http-port", "0"]
             self.proc = subprocess.Popen([binary, "--port", str(self.port)] + data + self.flags,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          env=env)
@@ -149,10 +152,10 @@ class Orderd:
         return r
 
     def info(self):
-        """INFO as a dict of str -> str, over a fresh connection."""
+        """METRICS as a dict of str -> str, over a fresh connection."""
         r = self.redis()
         try:
-            flat = r.execute_command("INFO")
+            flat = r.execute_command("METRICS")
         finally:
             r.close()
         return {flat[i]: str(flat[i + 1]) for i in range(0, len(flat), 2)}

@@ -36,9 +36,11 @@ start_orderd() {
     PORT=$(free_port)
     # Each server keeps its journal in the test's own temp dir, unless the
     # test names one (restart tests pass the same --data twice).
-    local data=(--data "$TEST_TMP/data")
+    local data=(--data "$TEST_TMP/data") http=(--http-port 0)
     case " $* " in *" --data "*|*" --store memory "*) data=() ;; esac
-    "$ORDERD" --port "$PORT" "${data[@]}" "$@" 2>>"$ORDERD_LOG" &
+    # The HTTP side door on a free port too, unless the test picks one.
+    case " $* " in *" --http-port "*) http=() ;; esac
+    "$ORDERD" --port "$PORT" "${data[@]}" "${http[@]}" "$@" 2>>"$ORDERD_LOG" &
     ORDERD_PID=$!
     if ! wait_port "$PORT"; then
         echo "orderd did not start; its log:" >&2

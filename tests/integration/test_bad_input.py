@@ -240,7 +240,7 @@ def replies_before_the_error(srv, name, bad):
     other = srv.redis()
 
     def errors():
-        flat = other.execute_command("INFO")
+        flat = other.execute_command("METRICS")
         return int(dict(zip(flat[::2], flat[1::2]))["total_errors"])
     before = errors()
     s = srv.connect()

@@ -218,7 +218,7 @@ def verify(s, hist):
 def compactions_done(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=20)
     try:
-        s.sendall(b"INFO\r\n")
+        s.sendall(b"METRICS\r\n")
         return int(fields(Reader(s).line())["journal_compactions"])
     finally:
         s.close()

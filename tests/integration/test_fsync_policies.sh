@@ -13,7 +13,7 @@ send() {
 
 # One field of INFO.
 info() {
-  send INFO | tr ' ' '\n' | sed -n "s/^$1=//p"
+  send METRICS | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
 creates() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # --max-clients: past the limit a new connection gets one error line and is
-# closed; once a client leaves, there is room again; INFO counts refusals.
+# closed; once a client leaves, there is room again; METRICS counts refusals.
 . "$(dirname "$0")/lib.sh"
 start_orderd --max-clients 3
 
@@ -13,8 +13,8 @@ ask() {
   IFS= read -r -t 10 line <&"$1" || { echo "<no reply>"; return; }
   printf '%s\n' "${line%$'\r'}"
 }
-# The value of NAME in a text-rendered INFO record.
-info_field() { ask "$1" INFO | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# The value of NAME in the text-rendered METRICS record.
+info_field() { ask "$1" METRICS | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 # Prints what the server sends until it closes, or <open> if it does not.
 until_closed() {
   local out line
@@ -23,7 +23,7 @@ until_closed() {
   printf '%s\n' "$out"
 }
 
-# wait_clients FD N: until INFO on FD says N clients are connected.
+# wait_clients FD N: until METRICS on FD says N clients are connected.
 wait_clients() {
   for _ in $(seq 1 200); do
     [ "$(info_field "$1" connected_clients)" = "$2" ] && return

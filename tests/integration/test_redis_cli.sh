@@ -162,7 +162,7 @@ expect "list unknown field" "$(cli LIST sort=desc)" "BADARG unknown field 'sort'
 
 expect "ping" "$(cli PING)" PONG
 expect "ping echoes" "$(cli PING 'hello there')" 'hello there'
-expect "info counts by status" "$(cli INFO | tr '\n' ' ' | grep -oE 'orders [0-9]+ orders_pending [0-9]+ orders_reserved [0-9]+ orders_paid [0-9]+ orders_shipped [0-9]+ orders_delivered [0-9]+ orders_failed [0-9]+ orders_cancelled [0-9]+')" \
+expect "info counts by status" "$(cli METRICS | tr '\n' ' ' | grep -oE 'orders [0-9]+ orders_pending [0-9]+ orders_reserved [0-9]+ orders_paid [0-9]+ orders_shipped [0-9]+ orders_delivered [0-9]+ orders_failed [0-9]+ orders_cancelled [0-9]+')" \
   'orders 10 orders_pending 7 orders_reserved 0 orders_paid 0 orders_shipped 0 orders_delivered 1 orders_failed 0 orders_cancelled 2'
 
 # Currencies whose minor unit is not two digits, and unknown ones: the
@@ -176,4 +176,4 @@ expect "unknown currency" "$(cli CREATE customer=bob item=pen qty=1 amount=1 cur
   "BADARG currency 'XYZ' is not an ISO 4217 code"
 expect "create in JPY" \
   "$(cli CREATE customer=bob item=pen qty=1 amount=1500 currency=JPY | field amount)" 1500
-expect "refused creates made no order" "$(cli INFO | field orders)" 12
+expect "refused creates made no order" "$(cli METRICS | field orders)" 12

@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # left behind and no recovery line joins the output.
 run_orderd() {
   local out err st
-  out=$("$ORDERD" --store memory "$@" 2>"$TEST_TMP/err" </dev/null)
+  out=$("$ORDERD" --store memory --http-port off "$@" 2>"$TEST_TMP/err" </dev/null)
   st=$?
   err=$(cat "$TEST_TMP/err")
   printf 'status=%s\n%s\nstderr:\n%s\n' "$st" "$out" "$err"
@@ -22,7 +22,7 @@ expect "--help prints usage on stdout and exits 0" "$(printf '%s\n' "$got" | hea
   "$(printf '%s\n' 'status=0' 'usage: orderd [options]')"
 expect "--help lists every flag" \
   "$(printf '%s\n' "$got" | grep -oE '^  --[a-z-]+' | tr -d ' ' | tr '\n' ' ')" \
-  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --store --data --fsync --repair --compact-min --saga --sim --help --version '
+  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --store --data --fsync --repair --compact-min --saga --sim --http-port --http-bind --log-level --log-file --help --version '
 expect "--help writes nothing on stderr" "$(printf '%s\n' "$got" | sed -n '/^stderr:$/,$p')" 'stderr:'
 got=$(run_orderd --version)
 expect "--version" "$(printf '%s\n' "$got" | sed -E 's/[0-9]+\.[0-9]+\.[0-9]+/X.Y.Z/')" \
@@ -109,7 +109,7 @@ port, pid, rounds = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 r = redis.Redis(port=port, decode_responses=True, socket_timeout=20)
 r.response_callbacks.clear()
 def commands_run():
-    flat = r.execute_command("INFO")
+    flat = r.execute_command("METRICS")
     return int(dict(zip(flat[::2], flat[1::2]))["total_commands"])
 
 pipe = r.pipeline(transaction=False)

@@ -18,7 +18,7 @@ RSS_GROWTH_MAX = 50 * MB
 
 
 def info(r):
-    flat = r.execute_command("INFO")
+    flat = r.execute_command("METRICS")
     return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
 
 

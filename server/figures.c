@@ -1,0 +1,293 @@
+/* The figures (see figures.h): one walk over everything INFO, METRICS and
+ * /metrics show. */
+#include "figures.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "book.h"
+#include "channel.h"
+#include "clock.h"
+#include "command.h"
+#include "dlq.h"
+#include "engine.h"
+#include "metrics.h"
+#include "pubsub.h"
+#include "server.h"
+#include "store.h"
+
+void figure_key(const struct figure *f, char *out, size_t outlen)
+{
+    if (f->label2)
+        snprintf(out, outlen, "%s_%s_%s", f->name, f->value, f->value2);
+    else if (f->label)
+        snprintf(out, outlen, "%s_%s", f->name, f->value);
+    else
+        snprintf(out, outlen, "%s", f->name);
+}
+
+struct walk {
+    figure_fn fn;
+    void *arg;
+};
+
+static void num(struct walk *w, const char *section, enum fig_kind kind, const char *name,
+                const char *prom, const char *help, double v)
+{
+    w->fn(w->arg, &(struct figure){.section = section, .name = name, .prom = prom,
+                                   .help = help, .kind = kind, .number = v});
+}
+
+static void labelled(struct walk *w, const char *section, enum fig_kind kind, const char *name,
+                     const char *prom, const char *help, const char *label, const char *value,
+                     double v)
+{
+    w->fn(w->arg, &(struct figure){.section = section, .name = name, .prom = prom,
+                                   .help = help, .kind = kind, .label = label, .value = value,
+                                   .number = v});
+}
+
+static void text(struct walk *w, const char *section, const char *name, const char *value)
+{
+    w->fn(w->arg, &(struct figure){.section = section, .name = name, .kind = FIG_INFO,
+                                   .text = value});
+}
+
+static void latency(struct walk *w, const char *section, const char *name, const char *prom,
+                    const char *help, const char *label, const char *value,
+                    const struct histogram *h, double unit)
+{
+    w->fn(w->arg, &(struct figure){.section = section, .name = name, .prom = prom,
+                                   .help = help, .kind = FIG_LATENCY, .label = label,
+                                   .value = value, .hist = h, .unit_seconds = unit});
+}
+
+static void lower(char *out, size_t n, const char *s)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++)
+        out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    out[i] = '\0';
+}
+
+static void server_section(struct server *srv, struct walk *w)
+{
+    const char *s = "server";
+    char pid[24], port[24];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    snprintf(port, sizeof port, "%d", srv->bound_port);
+    text(w, s, "version", ORDERD_VERSION);
+    num(w, s, FIG_GAUGE, "uptime_seconds", "uptime_seconds", "Seconds since start-up",
+        (double)((clock_mono_ms() - srv->started_mono_ms) / 1000));
+    text(w, s, "process_id", pid);
+    text(w, s, "tcp_port", port);
+    text(w, s, "saga", srv->cfg.saga ? "on" : "off");
+    num(w, s, FIG_GAUGE, "used_memory_rss", "resident_memory_bytes", "Resident memory",
+        (double)server_rss_bytes());
+    w->fn(w->arg, &(struct figure){.section = s, .name = "event_loop_lag_last_ms",
+                                   .prom = "event_loop_lag_last_seconds",
+                                   .help = "How late the last one-second tick fired",
+                                   .kind = FIG_GAUGE,
+                                   .number = (double)srv->metrics->loop_lag_last_ms,
+                                   .prom_scale = 1e-3});
+    latency(w, s, "event_loop_lag", "event_loop_lag_seconds",
+            "How late the one-second tick fires", NULL, NULL, &srv->metrics->loop_lag_ms, 1e-3);
+}
+
+static void clients_section(struct server *srv, struct walk *w)
+{
+    const char *s = "clients";
+    num(w, s, FIG_GAUGE, "connected_clients", "connected_clients", "Open client connections",
+        (double)srv->nconns);
+    num(w, s, FIG_COUNTER, "total_connections", "connections_total", "Connections accepted",
+        (double)srv->stats.connections_total);
+    num(w, s, FIG_COUNTER, "rejected_connections", "connections_rejected_total",
+        "Connections refused at --max-clients", (double)srv->stats.connections_rejected);
+    num(w, s, FIG_COUNTER, "clients_cut_off", "clients_cut_off_total",
+        "Subscribers disconnected at the pub/sub output limits",
+        (double)srv->stats.clients_cut_off);
+    num(w, s, FIG_COUNTER, "limit_hits", "limit_hits_total", "Requests refused by a limit",
+        (double)srv->metrics->limit_hits);
+}
+
+static void commands_section(struct server *srv, struct walk *w)
+{
+    const char *s = "commands";
+    size_t n;
+    const struct command *table = command_table(&n);
+    const struct metrics *m = srv->metrics;
+    num(w, s, FIG_COUNTER, "total_commands", "commands_all_total", "Commands run",
+        (double)srv->stats.commands);
+    num(w, s, FIG_COUNTER, "total_errors", "errors_all_total", "Error replies",
+        (double)srv->stats.errors);
+    char name[32];
+    for (size_t i = 0; i <= n; i++) {
+        const struct command_metrics *cm = i < n ? &m->commands[i] : &m->unknown;
+        if (cm->calls == 0)
+            continue;
+        lower(name, sizeof name, i < n ? table[i].name : "unknown");
+        labelled(w, s, FIG_COUNTER, "calls", "commands_total", "Commands run, by name",
+                 "command", name, (double)cm->calls);
+        labelled(w, s, FIG_COUNTER, "failed", "command_errors_total",
+                 "Commands answered with an error, by name", "command", name,
+                 (double)cm->errors);
+        latency(w, s, "latency", "command_latency_seconds", "Time to run a command",
+                "command", name, &cm->latency_us, 1e-6);
+    }
+    for (int c = 0; c < ERRC_COUNT; c++)
+        labelled(w, s, FIG_COUNTER, "errors", "errors_total", "Error replies, by code", "code",
+                 err_class_name((enum err_class)c), (double)m->errors[c]);
+}
+
+static void orders_section(struct server *srv, struct walk *w)
+{
+    const char *s = "orders";
+    char st[16];
+    num(w, s, FIG_COUNTER, "orders", "orders_created_total", "Orders created",
+        (double)book_last_id(srv->book));
+    for (int i = 0; i < ORDER_STATUS_COUNT; i++) {
+        lower(st, sizeof st, order_status_name((enum order_status)i));
+        labelled(w, s, FIG_GAUGE, "orders", "orders", "Orders by status", "status", st,
+                 (double)book_count_status(srv->book, (enum order_status)i));
+    }
+    latency(w, s, "order_completion", "order_completion_seconds",
+            "Time from an order's creation to its final status", NULL, NULL,
+            &srv->metrics->completion_ms, 1e-3);
+}
+
+static void sagas_section(struct server *srv, struct walk *w)
+{
+    const char *s = "sagas";
+    struct engine_stats es;
+    engine_stats(srv->engine, &es);
+    num(w, s, FIG_GAUGE, "sagas_running", "sagas_running", "Sagas in flight", (double)es.running);
+    num(w, s, FIG_GAUGE, "sagas_attention", "sagas_attention",
+        "Sagas waiting on a dead-lettered step", (double)es.attention);
+    labelled(w, s, FIG_COUNTER, "sagas", "sagas_finished_total", "Sagas finished, by outcome",
+             "outcome", "done", (double)es.done);
+    labelled(w, s, FIG_COUNTER, "sagas", "sagas_finished_total", "Sagas finished, by outcome",
+             "outcome", "failed", (double)es.failed);
+    labelled(w, s, FIG_COUNTER, "sagas", "sagas_finished_total", "Sagas finished, by outcome",
+             "outcome", "cancelled", (double)es.cancelled);
+    num(w, s, FIG_COUNTER, "saga_steps_sent", "saga_steps_sent_total", "Step messages sent",
+        (double)es.dispatched);
+    num(w, s, FIG_COUNTER, "saga_retries", "saga_retries_total", "Step retries scheduled",
+        (double)es.retries);
+    num(w, s, FIG_COUNTER, "saga_timeouts", "saga_timeouts_total", "Step attempts timed out",
+        (double)es.timeouts);
+    num(w, s, FIG_COUNTER, "saga_deadlettered", "saga_deadlettered_total",
+        "Steps out of attempts, dead-lettered", (double)es.deadlettered);
+    num(w, s, FIG_COUNTER, "saga_stale_answers", "saga_stale_answers_total",
+        "STEP answers that were not the one awaited", (double)es.stale);
+    for (int i = 0; i < SAGA_STEP_COUNT; i++)
+        latency(w, s, "step_latency", "saga_step_latency_seconds",
+                "Time from sending a step to its answer", "step", saga_step_name(i),
+                &srv->metrics->step_latency_us[i], 1e-6);
+    for (int p = 0; p < PART_COUNT; p++) {
+        const struct breaker *b = engine_breaker(srv->engine, (enum participant)p);
+        w->fn(w->arg, &(struct figure){
+                          .section = s, .name = "breaker", .prom = "breaker_state",
+                          .help = "Circuit breaker: 0 closed, 1 open, 2 half-open",
+                          .kind = FIG_INFO, .label = "participant",
+                          .value = participant_name((enum participant)p),
+                          .text = breaker_state_name(b->state), .has_number = true,
+                          .number = (double)b->state});
+    }
+}
+
+static void channels_section(struct server *srv, struct walk *w)
+{
+    const char *s = "channels";
+    num(w, s, FIG_COUNTER, "published", "published_total", "Messages published",
+        (double)srv->stats.published);
+    num(w, s, FIG_GAUGE, "pubsub_channels", "pubsub_channels", "Live channels with subscribers",
+        (double)pubsub_channel_count(srv->pubsub));
+    num(w, s, FIG_GAUGE, "pubsub_patterns", "pubsub_patterns", "Pattern subscriptions",
+        (double)pubsub_pattern_count(srv->pubsub));
+    size_t it = 0;
+    struct channel *ch;
+    while (chreg_next(srv->channels, &it, &ch)) {
+        const char *name = chan_name(ch);
+        labelled(w, s, FIG_COUNTER, "messages", "channel_messages_total",
+                 "Messages appended to a durable channel", "channel", name,
+                 (double)chan_last_offset(ch));
+        labelled(w, s, FIG_GAUGE, "length", "channel_length",
+                 "Messages kept in a durable channel", "channel", name,
+                 (double)chan_length(ch));
+        struct chan_group *g;
+        for (size_t i = 0; (g = chan_group_at(ch, i)); i++) {
+            struct group_stats st;
+            group_stats(g, &st);
+            struct figure f = {.section = s, .kind = FIG_GAUGE, .label = "channel",
+                               .value = name, .label2 = "group", .value2 = group_name(g)};
+            f.name = "lag";
+            f.prom = "group_lag";
+            f.help = "Messages of the channel the group has not settled";
+            f.number = (double)st.lag;
+            w->fn(w->arg, &f);
+            f.name = "pending";
+            f.prom = "group_pending";
+            f.help = "Messages delivered to the group, not settled";
+            f.number = (double)st.pending;
+            w->fn(w->arg, &f);
+        }
+    }
+}
+
+static void dlq_section(struct server *srv, struct walk *w)
+{
+    const char *s = "dlq";
+    const struct dlq_entry *oldest = dlq_at(srv->dlq, 0);
+    num(w, s, FIG_GAUGE, "dlq_depth", "dlq_depth", "Messages in the dead-letter queue",
+        (double)dlq_count(srv->dlq));
+    num(w, s, FIG_GAUGE, "dlq_oldest_age_seconds", "dlq_oldest_age_seconds",
+        "Age of the oldest dead letter",
+        oldest ? (double)((srv->now_ms - oldest->dead_ms) / 1000) : 0);
+    num(w, s, FIG_COUNTER, "dlq_dropped", "dlq_dropped_total",
+        "Dead letters dropped because the DLQ was full", (double)dlq_dropped(srv->dlq));
+}
+
+static void store_section(struct server *srv, struct walk *w)
+{
+    const char *s = "store";
+    struct store_stats st;
+    store_stats(srv->store, &st);
+    text(w, s, "store", st.kind);
+    text(w, s, "fsync", st.fsync);
+    num(w, s, FIG_COUNTER, "store_records", "store_records_total",
+        "Changes recorded since start-up", (double)st.records);
+    num(w, s, FIG_GAUGE, "journal_bytes", "journal_bytes", "The journal's size",
+        (double)st.file_size);
+    num(w, s, FIG_COUNTER, "journal_written_bytes", "journal_written_bytes_total",
+        "Bytes recorded since start-up", (double)st.bytes);
+    num(w, s, FIG_COUNTER, "journal_fsyncs", "journal_fsyncs_total", "Journal fsyncs",
+        (double)st.fsyncs);
+    num(w, s, FIG_COUNTER, "journal_compactions", "journal_compactions_total",
+        "Compactions finished", (double)st.compactions);
+    num(w, s, FIG_GAUGE, "journal_compacting", "journal_compacting",
+        "1 while a compaction runs", st.compacting);
+    num(w, s, FIG_GAUGE, "journal_failed", "journal_failed", "1 while journal writes fail",
+        store_failed(srv->store));
+    num(w, s, FIG_GAUGE, "recovered_records", "recovered_records",
+        "Records replayed at the last start-up", (double)st.recovered_records);
+    w->fn(w->arg, &(struct figure){.section = s, .name = "recovery_ms",
+                                   .prom = "last_recovery_seconds",
+                                   .help = "Time the last recovery took", .kind = FIG_GAUGE,
+                                   .number = (double)st.recovery_ms, .prom_scale = 1e-3});
+    latency(w, s, "fsync_latency", "journal_fsync_latency_seconds", "Time one fsync takes",
+            NULL, NULL, store_fsync_histogram(srv->store), 1e-6);
+}
+
+void figures_walk(struct server *srv, figure_fn fn, void *arg)
+{
+    struct walk w = {fn, arg};
+    server_section(srv, &w);
+    clients_section(srv, &w);
+    commands_section(srv, &w);
+    orders_section(srv, &w);
+    sagas_section(srv, &w);
+    channels_section(srv, &w);
+    dlq_section(srv, &w);
+    store_section(srv, &w);
+}

@@ -1,0 +1,222 @@
+/* HTTP: /metrics, /healthz, /readyz (see http.h). */
+#include "http.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "figures.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "xalloc.h"
+
+/* Prometheus wants each family's samples together under one HELP and
+ * TYPE; the figures come interleaved, so samples are gathered per family
+ * first, in order of first appearance. */
+struct family {
+    const char *name;
+    const char *help;
+    const char *type;
+    struct buf samples;
+};
+
+struct exposition {
+    struct family *fams;
+    size_t n, cap;
+};
+
+static struct family *family(struct exposition *x, const char *name, const char *help,
+                             const char *type)
+{
+    for (size_t i = 0; i < x->n; i++)
+        if (strcmp(x->fams[i].name, name) == 0)
+            return &x->fams[i];
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 64;
+        x->fams = xrealloc(x->fams, x->cap * sizeof *x->fams);
+    }
+    struct family *f = &x->fams[x->n++];
+    f->name = name;
+    f->help = help;
+    f->type = type;
+    buf_init(&f->samples);
+    return f;
+}
+
+static void label_value(struct buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            buf_appendc(b, '\\');
+        if (*v == '\n')
+            buf_appends(b, "\\n");
+        else
+            buf_appendc(b, *v);
+    }
+}
+
+/* name{label="value",label2="value2",extra} */
+static void sample_name(struct buf *b, const char *name, const char *suffix,
+                        const struct figure *f, const char *extra)
+{
+    buf_printf(b, "orderd_%s%s", name, suffix);
+    if (f->label || extra) {
+        const char *sep = "";
+        buf_appendc(b, '{');
+        if (f->label) {
+            buf_printf(b, "%s=\"", f->label);
+            label_value(b, f->value);
+            buf_appendc(b, '"');
+            sep = ",";
+        }
+        if (f->label2) {
+            buf_printf(b, ",%s=\"", f->label2);
+            label_value(b, f->value2);
+            buf_appendc(b, '"');
+        }
+        if (extra)
+            buf_printf(b, "%s%s", sep, extra);
+        buf_appendc(b, '}');
+    }
+    buf_appendc(b, ' ');
+}
+
+static void add(void *arg, const struct figure *f)
+{
+    struct exposition *x = arg;
+    if (f->prom == NULL || (f->kind == FIG_INFO && !f->has_number))
+        return;
+    struct family *fam;
+    switch (f->kind) {
+    case FIG_LATENCY: {
+        fam = family(x, f->prom, f->help, "summary");
+        static const struct { const char *q; double p; } qs[] = {
+            {"0.5", 50}, {"0.9", 90}, {"0.99", 99}, {"0.999", 99.9}};
+        char extra[32];
+        for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+            snprintf(extra, sizeof extra, "quantile=\"%s\"", qs[i].q);
+            sample_name(&fam->samples, f->prom, "", f, extra);
+            buf_printf(&fam->samples, "%.9g\n",
+                       (double)hist_percentile(f->hist, qs[i].p) * f->unit_seconds);
+        }
+        sample_name(&fam->samples, f->prom, "_sum", f, NULL);
+        buf_printf(&fam->samples, "%.9g\n", (double)f->hist->sum * f->unit_seconds);
+        sample_name(&fam->samples, f->prom, "_count", f, NULL);
+        buf_printf(&fam->samples, "%llu\n", (unsigned long long)f->hist->total);
+        return;
+    }
+    case FIG_COUNTER:
+        fam = family(x, f->prom, f->help, "counter");
+        break;
+    default:
+        fam = family(x, f->prom, f->help, "gauge");
+    }
+    sample_name(&fam->samples, f->prom, "", f, NULL);
+    buf_printf(&fam->samples, "%.17g\n", f->number * (f->prom_scale ? f->prom_scale : 1));
+}
+
+void http_prometheus(struct server *srv, struct buf *out)
+{
+    struct exposition x = {NULL, 0, 0};
+    buf_printf(out, "# HELP orderd_build_info The running version\n"
+                    "# TYPE orderd_build_info gauge\n"
+                    "orderd_build_info{version=\"%s\"} 1\n", ORDERD_VERSION);
+    figures_walk(srv, add, &x);
+    for (size_t i = 0; i < x.n; i++) {
+        struct family *f = &x.fams[i];
+        buf_printf(out, "# HELP orderd_%s %s\n# TYPE orderd_%s %s\n", f->name,
+                   f->help ? f->help : f->name, f->name, f->type);
+        buf_append(out, buf_head(&f->samples), buf_used(&f->samples));
+        buf_free(&f->samples);
+    }
+    free(x.fams);
+}
+
+static void reply_text(struct evhttp_request *req, int code, const char *reason,
+                       const char *type, const char *body, size_t n)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, body, n);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+    evhttp_send_reply(req, code, reason, b);
+    evbuffer_free(b);
+}
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+    struct server *srv = arg;
+    struct buf out;
+    server_tick(srv);
+    buf_init(&out);
+    http_prometheus(srv, &out);
+    reply_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", buf_head(&out),
+               buf_used(&out));
+    buf_free(&out);
+}
+
+static void on_healthz(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    reply_text(req, 200, "OK", "text/plain", "ok\n", 3);
+}
+
+static void on_readyz(struct evhttp_request *req, void *arg)
+{
+    struct server *srv = arg;
+    if (srv->shutting_down)
+        reply_text(req, 503, "Service Unavailable", "text/plain", "shutting down\n", 14);
+    else if (store_failed(srv->store))
+        reply_text(req, 503, "Service Unavailable", "text/plain", "store failing\n", 14);
+    else
+        reply_text(req, 200, "OK", "text/plain", "ready\n", 6);
+}
+
+static void on_other(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    static const char body[] = "not found: try /metrics, /healthz or /readyz\n";
+    reply_text(req, 404, "Not Found", "text/plain", body, sizeof body - 1);
+}
+
+int http_start(struct server *srv, const char *bind, int port, char *err, size_t errlen)
+{
+    srv->http = evhttp_new(srv->base);
+    struct evhttp_bound_socket *sock =
+        srv->http ? evhttp_bind_socket_with_handle(srv->http, bind, (ev_uint16_t)port) : NULL;
+    if (sock == NULL) {
+        snprintf(err, errlen, "cannot listen for HTTP on %s:%d", bind, port);
+        if (srv->http)
+            evhttp_free(srv->http);
+        srv->http = NULL;
+        return -1;
+    }
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_cb(srv->http, "/metrics", on_metrics, srv);
+    evhttp_set_cb(srv->http, "/healthz", on_healthz, srv);
+    evhttp_set_cb(srv->http, "/readyz", on_readyz, srv);
+    evhttp_set_gencb(srv->http, on_other, srv);
+    /* Which port (0 picks one): the log says, as for the main port. */
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int bound = port;
+    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
+        bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    srv->http_port = bound;
+    log_event("info", "event=http_listening addr=%s:%d", bind, bound);
+    return 0;
+}
+
+void http_stop(struct server *srv)
+{
+    if (srv->http) {
+        evhttp_free(srv->http);
+        srv->http = NULL;
+    }
+}
