@@ -60,6 +60,20 @@ bool breaker_allow(struct breaker *b, int64_t now)
     return false;
 }
 
+bool breaker_ready(const struct breaker *b, int64_t now)
+{
+    switch (b->state) {
+    case BREAKER_CLOSED:
+        return true;
+    case BREAKER_OPEN:
+        /* Half-open from then on: its trial slots are all free. */
+        return now - b->opened_ms >= b->cfg.open_ms;
+    case BREAKER_HALF_OPEN:
+        return b->trials_started < b->cfg.trial_calls;
+    }
+    return false;
+}
+
 bool breaker_record(struct breaker *b, bool failed, int64_t now)
 {
     enum breaker_state before = b->state;

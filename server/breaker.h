@@ -43,8 +43,13 @@ struct breaker {
 void breaker_init(struct breaker *b, const struct breaker_config *cfg);
 
 /* May a call start now? Moves OPEN to HALF_OPEN when open_ms has passed,
- * and counts a HALF_OPEN call as a trial. */
+ * and counts a HALF_OPEN call as a trial. Call it only for a call that
+ * will then start: a trial slot asked for is a trial slot taken. */
 bool breaker_allow(struct breaker *b, int64_t now);
+
+/* Would breaker_allow() say yes now? Changes nothing, so whoever holds
+ * calls back can ask before committing one. */
+bool breaker_ready(const struct breaker *b, int64_t now);
 
 /* The outcome of a call that was allowed. Returns true when the state
  * changed (the caller announces it). */

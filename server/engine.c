@@ -315,6 +315,18 @@ static void announce_breaker(struct engine *e, enum participant p, enum breaker_
 
 static void drain_held(struct engine *e, enum participant p);
 
+/* Wakes drain_held() when an OPEN breaker lets trials through. At least
+ * 1 ms: libevent's timers and the wall clock the breaker is judged by can
+ * disagree by a millisecond, and a wake-up a little early comes back here. */
+static void arm_breaker(struct engine *e, enum participant p)
+{
+    int64_t wait = breaker_retry_at(&e->breakers[p]) - e->srv->now_ms;
+    if (wait < 1)
+        wait = 1;
+    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
+    evtimer_add(e->breaker_timer[p], &tv);
+}
+
 static void breaker_outcome(struct engine *e, enum participant p, bool failed)
 {
     struct breaker *b = &e->breakers[p];
@@ -322,13 +334,10 @@ static void breaker_outcome(struct engine *e, enum participant p, bool failed)
     if (!breaker_record(b, failed, e->srv->now_ms))
         return;
     announce_breaker(e, p, from);
-    if (b->state == BREAKER_OPEN) {
-        int64_t wait = breaker_retry_at(b) - e->srv->now_ms;
-        struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
-        evtimer_add(e->breaker_timer[p], &tv);
-    } else {
+    if (b->state == BREAKER_OPEN)
+        arm_breaker(e, p);
+    else
         drain_held(e, p);
-    }
 }
 
 /* --- running actions --------------------------------------------------- */
@@ -349,13 +358,11 @@ static void hold(struct engine *e, enum participant p, uint64_t order, enum saga
         h->head = 0;
     }
     h->items[(h->head + h->n++) % h->cap] = (struct hold){order, (uint8_t)st};
-    if (!evtimer_pending(e->breaker_timer[p], NULL)) {
-        int64_t wait = breaker_retry_at(&e->breakers[p]) - e->srv->now_ms;
-        if (wait < 0)
-            wait = 0;
-        struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
-        evtimer_add(e->breaker_timer[p], &tv);
-    }
+    /* HALF_OPEN with every trial out: the trials' outcomes drain the
+     * queue (CLOSED) or open it again (and arm the timer then). */
+    if (e->breakers[p].state != BREAKER_HALF_OPEN &&
+        !evtimer_pending(e->breaker_timer[p], NULL))
+        arm_breaker(e, p);
 }
 
 /* Sends the step's message, or holds it while the breaker is open. */
@@ -363,7 +370,14 @@ static void dispatch(struct engine *e, struct saga_rt *rt, enum saga_step st)
 {
     enum participant p = step_participant(st);
     int64_t now = e->srv->now_ms;
-    if (!breaker_allow(&e->breakers[p], now)) {
+    struct breaker *b = &e->breakers[p];
+    enum breaker_state from = b->state;
+    /* The only caller of breaker_allow(): each call sent takes one trial
+     * slot of a half-open breaker, and none is taken for nothing. */
+    bool allowed = breaker_allow(b, now);
+    if (b->state != from)
+        announce_breaker(e, p, from);  /* OPEN -> HALF_OPEN happens here */
+    if (!allowed) {
         saga_held(&rt->s, st, now);
         hold(e, p, rt->s.order, st);
         return;
@@ -387,8 +401,14 @@ static void drain_held(struct engine *e, enum participant p)
         /* Still held? (It may have been cancelled meanwhile.) */
         if (info && info->state == STEP_WAITING && info->next_retry_ms == 0 &&
             !saga_finished(&rt->s)) {
-            if (!breaker_allow(&e->breakers[p], e->srv->now_ms))
+            const struct breaker *b = &e->breakers[p];
+            if (!breaker_ready(b, e->srv->now_ms)) {
+                /* Still OPEN (woken a little early): wait for the rest.
+                 * HALF_OPEN with every trial out: their outcomes decide. */
+                if (b->state == BREAKER_OPEN)
+                    arm_breaker(e, p);
                 return;
+            }
             struct saga_print before;
             print(&rt->s, &before);
             dispatch(e, rt, next.step);

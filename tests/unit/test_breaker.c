@@ -99,6 +99,31 @@ static void test_a_failed_trial_opens_again(void **state)
     assert_true(breaker_allow(&b, 10100));
 }
 
+static void test_ready_asks_without_taking_a_trial(void **state)
+{
+    (void)state;
+    struct breaker b = fresh();
+    assert_true(breaker_ready(&b, 0));
+    calls(&b, 10, true, 0);
+    assert_false(breaker_ready(&b, 4999));
+    assert_true(breaker_ready(&b, 5000));
+    assert_int_equal(b.state, BREAKER_OPEN);  /* asking moved nothing */
+    /* As often as asked, the three trials are all still there. */
+    for (int i = 0; i < 5; i++)
+        assert_true(breaker_ready(&b, 5000));
+    for (int i = 0; i < 3; i++) {
+        assert_true(breaker_ready(&b, 5000));
+        assert_true(breaker_allow(&b, 5000));
+    }
+    assert_int_equal(b.state, BREAKER_HALF_OPEN);
+    assert_false(breaker_ready(&b, 5000));
+    assert_false(breaker_allow(&b, 5000));
+    breaker_record(&b, false, 5001);
+    breaker_record(&b, false, 5002);
+    assert_true(breaker_record(&b, false, 5003));
+    assert_true(breaker_ready(&b, 5003));
+}
+
 static void test_late_outcomes_while_open_are_ignored(void **state)
 {
     (void)state;
@@ -117,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_open_refuses_until_the_wait_is_over),
         cmocka_unit_test(test_half_open_allows_three_trials_then_closes),
         cmocka_unit_test(test_a_failed_trial_opens_again),
+        cmocka_unit_test(test_ready_asks_without_taking_a_trial),
         cmocka_unit_test(test_late_outcomes_while_open_are_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
