@@ -56,6 +56,11 @@ struct chan_group {
     uint64_t next;                /* next offset never delivered */
     struct strmap pending;        /* 8-byte offset -> struct chan_pending */
     struct chan_pending *rhead, *rtail;
+    /* Offsets after next settled before they were ever delivered
+     * (group_settle), ascending: handing out steps over them. Only those
+     * still ahead of next are kept, so at most the log's length. */
+    uint64_t *skip;
+    size_t nskip, skipcap;
     struct chan_consumer **consumers;  /* owned; each allocated once, so
                                           pending entries can point at it */
     size_t nconsumers;
@@ -158,6 +163,7 @@ static void group_free(struct chan_group *g)
     while (strmap_next(&g->pending, &it, &k, &len, &v))
         pending_free(v);
     strmap_free(&g->pending);
+    free(g->skip);
     for (size_t i = 0; i < g->nconsumers; i++) {
         free(g->consumers[i]->name);
         free(g->consumers[i]);
@@ -286,12 +292,69 @@ static void trim_by_age(struct chan_registry *r, struct channel *ch, int64_t now
         heap_remove(&r->due, &ch->retention);
 }
 
+/* Index of the first skipped offset at or after off. */
+static size_t skip_from(const struct chan_group *g, uint64_t off)
+{
+    size_t lo = 0, hi = g->nskip;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->skip[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The next offset to hand out: past what retention took, and past what
+ * was settled without being delivered. */
+static uint64_t next_unsettled(const struct chan_group *g)
+{
+    uint64_t next = g->next < g->ch->first ? g->ch->first : g->next;
+    for (size_t i = skip_from(g, next); i < g->nskip && g->skip[i] == next; i++)
+        next++;
+    return next;
+}
+
+/* Moves next to next_unsettled(), forgetting the skipped offsets it
+ * passed: g->next itself is never one of them. */
+static void advance_next(struct chan_group *g)
+{
+    g->next = next_unsettled(g);
+    size_t behind = skip_from(g, g->next);
+    if (behind > 0) {
+        memmove(g->skip, g->skip + behind, (g->nskip - behind) * sizeof *g->skip);
+        g->nskip -= behind;
+    }
+}
+
+/* Marks offset, not yet handed out, as never to be. Returns false when it
+ * cannot be (handed out already, trimmed, not yet published) or is
+ * already. */
+static bool skip_offset(struct chan_group *g, uint64_t offset)
+{
+    advance_next(g);
+    if (offset < g->next || offset >= g->ch->next_offset)
+        return false;
+    size_t i = skip_from(g, offset);
+    if (i < g->nskip && g->skip[i] == offset)
+        return false;
+    if (g->nskip == g->skipcap) {
+        g->skipcap = g->skipcap ? g->skipcap * 2 : 16;
+        g->skip = xrealloc(g->skip, g->skipcap * sizeof *g->skip);
+    }
+    memmove(g->skip + i + 1, g->skip + i, (g->nskip - i) * sizeof *g->skip);
+    g->skip[i] = offset;
+    g->nskip++;
+    advance_next(g);
+    return true;
+}
+
 static bool has_deliverable(const struct chan_group *g)
 {
     if (g->rhead)
         return true;
-    uint64_t next = g->next < g->ch->first ? g->ch->first : g->next;
-    return next < g->ch->next_offset && g->pending.count < g->ch->s.maxpending;
+    return next_unsettled(g) < g->ch->next_offset && g->pending.count < g->ch->s.maxpending;
 }
 
 /* Serves blocked consumers while there is something to serve. Each waiter
@@ -552,10 +615,13 @@ size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *
         ready_unlink(g, p);
         deliver(r, p, c, owner, now, &out[n++]);
     }
-    if (g->next < ch->first)
-        g->next = ch->first;  /* retention took what this group never saw */
+    /* Retention may have taken what this group never saw, and a settled
+     * message may come next. */
+    advance_next(g);
     while (n < max && g->next < ch->next_offset && g->pending.count < ch->s.maxpending) {
         struct chan_msg *m = msg_at(ch, g->next++);
+        if (g->nskip > 0)
+            advance_next(g);
         struct chan_pending *p = xcalloc(1, sizeof *p);
         p->due.kind = DUE_PENDING;
         p->group = g;
@@ -579,6 +645,17 @@ int group_ack(struct chan_registry *r, struct chan_group *g, uint64_t offset, in
     pending_free(p);
     /* Room under maxpending may let a blocked consumer through. */
     wake(g);
+    return 1;
+}
+
+int group_settle(struct chan_registry *r, struct chan_group *g, uint64_t offset, int64_t now)
+{
+    if (pending_get(g, offset))
+        return group_ack(r, g, offset, now);
+    if (!skip_offset(g, offset))
+        return 0;
+    emit(r, &(struct chan_change){.type = CHG_SETTLE, .channel = g->ch->name,
+                                  .group = g->name, .offset = offset});
     return 1;
 }
 
@@ -696,11 +773,6 @@ bool group_peek(const struct chan_group *g, uint64_t offset, const char **payloa
 static uint64_t dead_letter_external(struct chan_registry *r, const struct chan_change *c,
                                      struct chan_group *g)
 {
-    struct chan_pending *p = pending_get(g, c->offset);
-    if (p) {
-        settle(r, p);
-        pending_free(p);
-    }
     struct dlq_entry e = {
         .channel = g->ch->name,
         .group = g->name,
@@ -715,7 +787,17 @@ static uint64_t dead_letter_external(struct chan_registry *r, const struct chan_
         .last_ms = c->last_ms,
         .dead_ms = c->due_ms,
     };
+    /* Copied into the DLQ first: the payload may be the pending entry's. */
     uint64_t id = dlq_add(r->dlq, &e);
+    /* Not handed out again unless replayed, whether it was in flight or
+     * never taken at all. (Its record, CHG_DLQ_ADD, stands for both.) */
+    struct chan_pending *p = pending_get(g, c->offset);
+    if (p) {
+        settle(r, p);
+        pending_free(p);
+    } else {
+        skip_offset(g, c->offset);
+    }
     if (!r->applying && r->hooks.dead_lettered)
         r->hooks.dead_lettered(r->hooks.ctx, dlq_get(r->dlq, id));
     return id;
@@ -732,6 +814,8 @@ uint64_t chreg_dead_letter(struct chan_registry *r, struct chan_group *g, uint64
     const struct chan_pending *p = pending_get(g, offset);
     if (p)
         c.time_ms = p->msg->time_ms;
+    else if (offset >= g->ch->first && offset < g->ch->next_offset)
+        c.time_ms = msg_at(g->ch, offset)->time_ms;  /* never delivered */
     emit(r, &c);
     return dead_letter_external(r, &c, g);
 }
@@ -786,7 +870,7 @@ void group_unwait(struct chan_waiter *w)
 
 void group_stats(const struct chan_group *g, struct group_stats *st)
 {
-    uint64_t lowest = g->next < g->ch->first ? g->ch->first : g->next;
+    uint64_t lowest = next_unsettled(g);
     size_t it = 0, len;
     const char *k;
     void *v;
@@ -915,6 +999,7 @@ static int apply_deliver(struct chan_registry *r, struct chan_group *g,
         p = pending_new(g, m);
         if (g->next <= c->offset)
             g->next = c->offset + 1;
+        advance_next(g);
     } else if (p->state == PENDING_READY) {
         ready_unlink(g, p);
     }
@@ -1021,6 +1106,11 @@ static int apply(struct chan_registry *r, const struct chan_change *c)
     case CHG_DLQ_ADD:
         dead_letter_external(r, c, g);
         return 0;
+    case CHG_SETTLE:
+        /* Settling is idempotent, and what retention took meanwhile needs
+         * no settling: no state this record does not fit. */
+        group_settle(r, g, c->offset, 0);
+        return 0;
     default:
         return -1;
     }
@@ -1076,6 +1166,11 @@ void chreg_snapshot(const struct chan_registry *r, void (*fn)(void *arg, const s
             const struct chan_group *g = ch->groups[gi];
             fn(arg, &(struct chan_change){.type = CHG_GROUP, .channel = ch->name,
                                           .group = g->name, .offset = g->next});
+            /* Before the pending entries: a replayed dead letter can be
+             * both, and settling a pending entry would ACK it. */
+            for (size_t i = skip_from(g, g->next); i < g->nskip; i++)
+                fn(arg, &(struct chan_change){.type = CHG_SETTLE, .channel = ch->name,
+                                              .group = g->name, .offset = g->skip[i]});
             size_t pit = 0, len;
             const char *k;
             void *v;

@@ -82,6 +82,9 @@ enum chan_change_type {
                          replays, time (published), first_ms, last_ms, due_ms
                          (when it died): a message dead-lettered from outside
                          its group (a saga step out of attempts) */
+    CHG_SETTLE,       /* channel, group, offset: settled before it was ever
+                         delivered (group_settle); appended last so older
+                         journals keep their record numbers */
 };
 
 struct chan_change {
@@ -165,6 +168,15 @@ size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *
 /* Returns 1 when offset was pending and is now settled, 0 otherwise. */
 int group_ack(struct chan_registry *r, struct chan_group *g, uint64_t offset, int64_t now);
 
+/* Settles offset whether it was delivered or not: a pending one as
+ * group_ack does, one never delivered so that it never will be (the group
+ * steps over it, and its committed offset moves past it in turn). For the
+ * channel's own publisher giving up on a message (a saga step that timed
+ * out), not for consumers: they ACK what they were given. Returns 1 when
+ * something was settled, 0 when it was settled already or is not in the
+ * log any more. */
+int group_settle(struct chan_registry *r, struct chan_group *g, uint64_t offset, int64_t now);
+
 /* Returns 1 when offset was in flight (it is now delayed, ready or dead-
  * lettered), 0 otherwise. delay_ms < 0 means the group's backoff. */
 int group_nack(struct chan_registry *r, struct chan_group *g, uint64_t offset,
@@ -178,7 +190,8 @@ bool group_peek(const struct chan_group *g, uint64_t offset, const char **payloa
 
 /* Puts a message in the DLQ on behalf of someone other than the group's
  * own delivery count (a saga step out of attempts); settles it in the
- * group if it is still pending there. Returns the DLQ entry's id. */
+ * group (group_settle), delivered or not, so the group hands it out again
+ * only when it is replayed. Returns the DLQ entry's id. */
 uint64_t chreg_dead_letter(struct chan_registry *r, struct chan_group *g, uint64_t offset,
                            const char *payload, size_t len, const char *reason,
                            uint32_t deliveries, int64_t first_ms, int64_t now);

@@ -651,9 +651,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             struct saga_step_info *info = &rt->s.steps[i];
             struct saga_actions acts = {.n = 0};
             if (info->state == STEP_RUNNING && info->sent_ms + e->policy[i].timeout_ms <= now) {
-                /* Settle the unanswered message: a retry sends a new one,
-                 * and a late answer to this one will be refused. */
-                group_ack(e->srv->channels, e->step_group[i], info->msg, now);
+                /* Settle the unanswered message, taken or not: a retry
+                 * sends a new one, a late answer to this one is refused,
+                 * and no worker starting later is handed it. */
+                group_settle(e->srv->channels, e->step_group[i], info->msg, now);
                 e->st.timeouts++;
                 metrics_step_timeout(e->srv->metrics, (enum saga_step)i);
                 breaker_outcome(e, step_participant((enum saga_step)i), true);

@@ -112,6 +112,7 @@ void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *
         break;
     case CHG_GROUP:
     case CHG_ACK:
+    case CHG_SETTLE:
         enc_str(b, c->channel);
         enc_str(b, c->group);
         enc_u64(b, c->offset);
@@ -185,6 +186,7 @@ static int apply_change(struct persist_target *t, uint8_t type, struct dec *d)
         break;
     case CHG_GROUP:
     case CHG_ACK:
+    case CHG_SETTLE:
         c.channel = channel = dec_str(d);
         c.group = group = dec_str(d);
         c.offset = dec_u64(d);
@@ -400,7 +402,7 @@ int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
     dec_init(&d, payload, len);
     if (type == REC_ORDER_CREATED || type == REC_ORDER_TRANSITION)
         rc = apply_order(t, type, &d);
-    else if (type > REC_CHAN_BASE && type <= REC_CHAN_BASE + CHG_DLQ_ADD)
+    else if (type > REC_CHAN_BASE && type <= REC_CHAN_BASE + CHG_SETTLE)
         rc = apply_change(t, type, &d);
     else if (type == REC_DLQ_ENTRY)
         rc = apply_dlq_entry(t, &d);

@@ -1,6 +1,7 @@
 /* Durable channels and consumer groups, with time moved by hand: delivery
  * counts, ack-wait redelivery, NACK backoff, consumer loss, max deliveries
- * to the DLQ, replay, retention and blocked consumers. */
+ * to the DLQ, replay, retention, blocked consumers, and settling messages
+ * that were never delivered. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -369,6 +370,140 @@ static void test_blocked_consumer_wakes_on_publish(void **state)
     assert_null(b.w.group);
 }
 
+static void test_settle_steps_over_a_message_never_delivered(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 4; i++)
+        publish(f, "m", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    assert_int_equal(group_settle(f->reg, g, 2, 1), 1);
+    assert_int_equal(group_settle(f->reg, g, 3, 1), 1);
+    assert_int_equal(group_settle(f->reg, g, 3, 1), 0);  /* settled already */
+    assert_int_equal(group_settle(f->reg, g, 5, 1), 0);  /* not published */
+    struct group_stats st;
+    group_stats(g, &st);
+    assert_int_equal(st.committed, 0);  /* 1 is still to be handed out */
+    struct chan_delivery d[10];
+    assert_int_equal(consume(f, g, "w1", 1, 10, d, 2), 2);
+    assert_int_equal(d[0].offset, 1);
+    assert_int_equal(d[1].offset, 4);
+    assert_int_equal(consume(f, g, "w1", 1, 10, d, 3), 0);
+    /* Delivered ones are settled as ACK settles them. */
+    assert_int_equal(group_settle(f->reg, g, 1, 4), 1);
+    assert_int_equal(group_settle(f->reg, g, 1, 4), 0);
+    group_stats(g, &st);
+    assert_int_equal(st.committed, 3);  /* past 2 and 3 too */
+    assert_int_equal(st.lag, 1);
+    assert_int_equal(group_ack(f->reg, g, 4, 5), 1);
+    group_stats(g, &st);
+    assert_int_equal(st.committed, 4);
+    assert_int_equal(st.lag, 0);
+    assert_int_equal(st.pending, 0);
+}
+
+static void test_settled_message_is_not_deliverable_to_a_blocked_consumer(void **state)
+{
+    struct fixture *f = *state;
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    publish(f, "given up", 0);
+    assert_int_equal(group_settle(f->reg, g, 1, 1), 1);
+    struct test_waiter a = {.f = f};
+    a.w.ready = on_ready;
+    group_wait(g, &a.w);
+    publish(f, "wake", 2);
+    assert_int_equal(a.got, 1);
+    assert_int_equal(a.d[0].offset, 2);
+}
+
+static void test_dead_letter_of_an_undelivered_message_until_replayed(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "a", 0);
+    publish(f, "b", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    uint64_t id = chreg_dead_letter(f->reg, g, 1, "a", 1, "timeout", 2, 0, 5);
+    struct chan_delivery d[4];
+    assert_int_equal(consume(f, g, "w1", 1, 4, d, 6), 1);
+    assert_int_equal(d[0].offset, 2);
+    /* A replay hands it out once, then never again. */
+    assert_int_equal(chreg_dlq_replay(f->reg, id, 7), 0);
+    assert_int_equal(consume(f, g, "w1", 1, 4, d, 8), 1);
+    assert_int_equal(d[0].offset, 1);
+    assert_int_equal(group_ack(f->reg, g, 1, 9), 1);
+    assert_int_equal(group_ack(f->reg, g, 2, 9), 1);
+    assert_int_equal(consume(f, g, "w1", 1, 4, d, 10), 0);
+    struct group_stats st;
+    group_stats(g, &st);
+    assert_int_equal(st.committed, 2);
+}
+
+/* A registry rebuilt from the changes of another, as recovery does. */
+struct mirror {
+    struct dlq *dlq;
+    struct chan_registry *reg;
+    int failed;
+};
+
+static void mirror_change(void *ctx, const struct chan_change *c)
+{
+    struct mirror *m = ctx;
+    if (chreg_apply(m->reg, c) != 0)
+        m->failed++;
+}
+
+static void mirror_init(struct mirror *m)
+{
+    m->dlq = dlq_new(100);
+    m->reg = chreg_new(m->dlq, NULL, 1);
+    m->failed = 0;
+}
+
+static void mirror_free(struct mirror *m)
+{
+    chreg_free(m->reg);
+    dlq_free(m->dlq);
+}
+
+static void test_settled_offsets_survive_journal_and_snapshot(void **state)
+{
+    (void)state;
+    struct mirror journal;
+    mirror_init(&journal);
+    struct chan_hooks hooks = {.ctx = &journal, .changed = mirror_change};
+    struct dlq *dlq = dlq_new(100);
+    struct chan_registry *live = chreg_new(dlq, &hooks, 7);
+    struct chan_settings s;
+    chan_settings_default(&s);
+    struct channel *ch;
+    chreg_declare(live, "steps", &s, &ch);
+    struct chan_group *g = chan_group(ch, "payment", true);
+    for (int i = 0; i < 4; i++)
+        chan_append(live, ch, "m", 1, i);
+    assert_int_equal(group_settle(live, g, 3, 5), 1);
+    struct chan_delivery d[4];
+    assert_int_equal(group_consume(live, g, "w", 1, 1, d, 6), 1);  /* 1 */
+    assert_int_equal(group_settle(live, g, 2, 7), 1);
+
+    struct mirror snap;
+    mirror_init(&snap);
+    chreg_snapshot(live, mirror_change, &snap);
+    struct mirror *both[] = {&journal, &snap};
+    for (int i = 0; i < 2; i++) {
+        struct mirror *m = both[i];
+        assert_int_equal(m->failed, 0);
+        chreg_recovered(m->reg, 8);
+        struct chan_group *mg = chan_group(chreg_find(m->reg, "steps"), "payment", false);
+        assert_non_null(mg);
+        /* 1 was in flight (back again after the restart), 2 and 3 settled. */
+        assert_int_equal(group_consume(m->reg, mg, "w", 1, 4, d, 9), 2);
+        assert_int_equal(d[0].offset, 1);
+        assert_int_equal(d[1].offset, 4);
+        mirror_free(m);
+    }
+    chreg_free(live);
+    dlq_free(dlq);
+}
+
 static void test_full_dlq_drops_its_oldest_entries(void **state)
 {
     (void)state;
@@ -409,6 +544,10 @@ int main(void)
         T(test_retention_by_count_and_age),
         T(test_in_flight_messages_survive_retention),
         T(test_blocked_consumer_wakes_on_publish),
+        T(test_settle_steps_over_a_message_never_delivered),
+        T(test_settled_message_is_not_deliverable_to_a_blocked_consumer),
+        T(test_dead_letter_of_an_undelivered_message_until_replayed),
+        cmocka_unit_test(test_settled_offsets_survive_journal_and_snapshot),
         cmocka_unit_test(test_full_dlq_drops_its_oldest_entries),
 #undef T
     };
