@@ -248,7 +248,7 @@ static void record(struct engine *e, const struct saga *s, const struct saga_pri
 /* A step's message: what a participant needs to do its part, and the
  * attempt, so an external worker can be idempotent per (order, step). */
 static void step_payload(struct engine *e, const struct saga_rt *rt, enum saga_step st,
-                         struct buf *b)
+                         uint32_t attempt, struct buf *b)
 {
     const struct order *o = book_get(e->srv->book, rt->s.order);
     char amount[MONEY_TEXT_MAX];
@@ -258,7 +258,7 @@ static void step_payload(struct engine *e, const struct saga_rt *rt, enum saga_s
     json_key(b, "step", 0);
     json_cstr(b, saga_step_name(st));
     json_key(b, "attempt", 0);
-    json_int(b, rt->s.steps[st].attempts + 1);
+    json_int(b, attempt);
     if (o) {
         money_format(o->amount, money_exponent(o->currency), amount);
         json_key(b, "customer", 0);
@@ -384,7 +384,7 @@ static void dispatch(struct engine *e, struct saga_rt *rt, enum saga_step st)
     }
     struct buf payload;
     buf_init(&payload);
-    step_payload(e, rt, st, &payload);
+    step_payload(e, rt, st, rt->s.steps[st].attempts + 1u, &payload);
     uint64_t msg = bus_append(e->srv, e->step_ch[st], buf_head(&payload), buf_used(&payload));
     buf_free(&payload);
     saga_dispatched(&rt->s, st, msg, now);
@@ -445,15 +445,26 @@ static void set_status(struct engine *e, struct saga_rt *rt, enum order_status t
     }
 }
 
+/* The DLQ gets the last attempt's own message, so that a replay hands a
+ * worker exactly what it was sent. By now that attempt is settled (it was
+ * answered, or it timed out), so it is read back from the channel's log;
+ * only if retention took it is it written again, as it was. */
 static void deadletter(struct engine *e, struct saga_rt *rt, enum saga_step st, const char *why)
 {
     const struct saga_step_info *info = &rt->s.steps[st];
     const char *payload;
     size_t len;
+    struct chan_delivery d;
     struct buf rebuilt;
     buf_init(&rebuilt);
-    if (!group_peek(e->step_group[st], info->msg, &payload, &len)) {
-        step_payload(e, rt, st, &rebuilt);
+    if (group_peek(e->step_group[st], info->msg, &payload, &len)) {
+        /* still pending: that is the message */
+    } else if (chan_read(e->srv->channels, e->step_ch[st], info->msg, 1, &d,
+                         e->srv->now_ms) == 1 && d.offset == info->msg) {
+        payload = d.payload;
+        len = d.len;
+    } else {
+        step_payload(e, rt, st, info->attempts, &rebuilt);
         payload = buf_head(&rebuilt);
         len = buf_used(&rebuilt);
     }
