@@ -544,10 +544,11 @@ void engine_on_order(void *engine, const struct order_event *ev, const struct or
     reschedule(e, rt);
 }
 
-static void set_tracking(struct saga_rt *rt, const struct step_extra *x)
+/* Returns whether there was anything to set (then it is recorded). */
+static bool set_tracking(struct saga_rt *rt, const struct step_extra *x)
 {
     if (x == NULL || (!x->tracking && !x->location && !x->eta_ms))
-        return;
+        return false;
     if (rt->track == NULL)
         rt->track = xcalloc(1, sizeof *rt->track);
     if (x->tracking) {
@@ -560,6 +561,7 @@ static void set_tracking(struct saga_rt *rt, const struct step_extra *x)
     }
     if (x->eta_ms)
         rt->track->eta_ms = x->eta_ms;
+    return true;
 }
 
 enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_group *g,
@@ -587,12 +589,16 @@ enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_g
         e->st.stale++;
         return STEP_STALE;
     }
+    bool tracked = false;
     if (st == SAGA_DISPATCH || st == SAGA_DELIVER)
-        set_tracking(rt, extra);
+        tracked = set_tracking(rt, extra);
     if (st == SAGA_DELIVER && o == OUTCOME_OK && rt->track) {
         free(rt->track->location);
         rt->track->location = xstrdup("delivered");
+        tracked = true;
     }
+    if (tracked)
+        store_on_tracking(e->srv->store, rt->s.order, rt->track);
     metrics_step(e->srv->metrics, (enum saga_step)st, o,
                  (uint64_t)(e->srv->now_ms - before.steps[st].sent) * 1000);
     breaker_outcome(e, step_participant((enum saga_step)st), o == OUTCOME_RETRY);
@@ -608,7 +614,8 @@ bool engine_progress(struct engine *e, uint64_t order, const char *location, int
     if (rt == NULL || rt->s.steps[SAGA_DELIVER].state != STEP_RUNNING)
         return false;
     struct step_extra x = {NULL, location, eta_ms};
-    set_tracking(rt, &x);
+    if (set_tracking(rt, &x))
+        store_on_tracking(e->srv->store, rt->s.order, rt->track);
     return true;
 }
 
@@ -779,10 +786,21 @@ struct saga *engine_saga_for_restore(struct engine *e, uint64_t order)
     return &rt_new(e, order)->s;
 }
 
-void engine_snapshot(const struct engine *e, void (*fn)(void *arg, const struct saga *s),
+struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order)
+{
+    if (order == 0 || order > (1ULL << 40))
+        return NULL;
+    struct saga_rt *rt = rt_new(e, order);
+    if (rt->track == NULL)
+        rt->track = xcalloc(1, sizeof *rt->track);
+    return rt->track;
+}
+
+void engine_snapshot(const struct engine *e,
+                     void (*fn)(void *arg, const struct saga *s, const struct tracking *t),
                      void *arg)
 {
     for (size_t i = 0; i < e->cap; i++)
         if (e->sagas[i])
-            fn(arg, &e->sagas[i]->s);
+            fn(arg, &e->sagas[i]->s, e->sagas[i]->track);
 }

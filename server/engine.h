@@ -113,10 +113,13 @@ struct engine_stats {
 };
 void engine_stats(const struct engine *e, struct engine_stats *st);
 
-/* Recovery: a saga record (see persist.c) sets a saga's state. */
+/* Recovery: a saga record (see persist.c) sets a saga's state; a
+ * tracking record its parcel's (allocated here, filled by the caller). */
 struct saga *engine_saga_for_restore(struct engine *e, uint64_t order);
-/* Snapshots: every saga. */
-void engine_snapshot(const struct engine *e, void (*fn)(void *arg, const struct saga *s),
+struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order);
+/* Snapshots: every saga, with its tracking or NULL. */
+void engine_snapshot(const struct engine *e,
+                     void (*fn)(void *arg, const struct saga *s, const struct tracking *t),
                      void *arg);
 
 #endif

@@ -326,6 +326,35 @@ static int apply_saga(struct persist_target *t, uint8_t type, struct dec *d)
     return 0;
 }
 
+void persist_encode_tracking(struct buf *b, uint64_t order, const struct tracking *t)
+{
+    enc_u64(b, order);
+    enc_str(b, t->number);
+    enc_str(b, t->location);
+    enc_i64(b, t->eta_ms);
+}
+
+static int apply_tracking(struct persist_target *t, struct dec *d)
+{
+    uint64_t order = dec_u64(d);
+    char *number = dec_str(d), *location = dec_str(d);
+    int64_t eta = dec_i64(d);
+    struct tracking *tr = NULL;
+    if (dec_done(d) && t->engine)
+        tr = engine_tracking_for_restore(t->engine, order);
+    if (tr == NULL) {
+        free(number);
+        free(location);
+        return -1;
+    }
+    free(tr->number);
+    free(tr->location);
+    tr->number = number;
+    tr->location = location;
+    tr->eta_ms = eta;
+    return 0;
+}
+
 /* --- the simulators ---------------------------------------------------- */
 
 void persist_encode_sim(struct buf *b, int type, const char *key, int64_t value)
@@ -408,6 +437,8 @@ int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
         rc = apply_dlq_entry(t, &d);
     else if (type == REC_SAGA || type == REC_SAGA_STEP)
         rc = apply_saga(t, type, &d);
+    else if (type == REC_SAGA_TRACK)
+        rc = apply_tracking(t, &d);
     else if (type == REC_SIM)
         rc = apply_sim(t, &d);
     else if (type == REC_META) {
@@ -452,13 +483,17 @@ static void snap_change(void *arg, const struct chan_change *c)
     snap_record(s, type);
 }
 
-static void snap_saga(void *arg, const struct saga *sg)
+static void snap_saga(void *arg, const struct saga *sg, const struct tracking *track)
 {
     struct snap *s = arg;
     uint8_t type;
     for (int step = -1; step < SAGA_STEP_COUNT; step++) {
         persist_encode_saga(&s->rec, sg, step, &type);
         snap_record(s, type);
+    }
+    if (track) {
+        persist_encode_tracking(&s->rec, sg->order, track);
+        snap_record(s, REC_SAGA_TRACK);
     }
 }
 

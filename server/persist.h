@@ -23,6 +23,7 @@ struct dlq;
 struct engine;
 struct saga;
 struct sim;
+struct tracking;
 
 enum rec_type {
     REC_ORDER_CREATED = 1,
@@ -33,6 +34,8 @@ enum rec_type {
     REC_SAGA = 50,            /* a saga's own state (not its steps) */
     REC_SAGA_STEP = 51,       /* one step of a saga */
     REC_SIM = 52,             /* the simulated participants' state */
+    REC_SAGA_TRACK = 53,      /* a saga's parcel: tracking number, where, when
+                                 (kept beside the saga, which has no room) */
 };
 
 /* Where recovered records go. */
@@ -65,5 +68,6 @@ void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *
 /* step -1: the saga's own state; else that step. */
 void persist_encode_saga(struct buf *b, const struct saga *s, int step, uint8_t *type);
 void persist_encode_sim(struct buf *b, int type, const char *key, int64_t value);
+void persist_encode_tracking(struct buf *b, uint64_t order, const struct tracking *t);
 
 #endif

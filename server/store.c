@@ -216,6 +216,14 @@ void store_on_sim(struct store *s, int type, const char *key, int64_t value)
     record(s, REC_SIM);
 }
 
+void store_on_tracking(struct store *s, uint64_t order, const struct tracking *t)
+{
+    if (s == NULL || s->kind == STORE_MEMORY)
+        return;
+    persist_encode_tracking(&s->rec, order, t);
+    record(s, REC_SAGA_TRACK);
+}
+
 int store_flush(struct store *s)
 {
     if (s == NULL)

@@ -56,6 +56,9 @@ struct saga;
 /* step -1: the saga's own state changed; else that step did. */
 void store_on_saga(struct store *s, const struct saga *sg, int step);
 void store_on_sim(struct store *s, int type, const char *key, int64_t value);
+struct tracking;
+/* A saga's parcel tracking changed (TRACK shows it). */
+void store_on_tracking(struct store *s, uint64_t order, const struct tracking *t);
 
 /* End of a loop turn: write what was recorded, fsync with always. Returns
  * 0, or -1 (logged once) when the disk refused; the data stays buffered. */
