@@ -89,7 +89,8 @@ struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
         if (!group_peek(g, id, &payload, &len))
             return reply_error(ERR_NOTFOUND, "message %llu is not in flight in group %s",
                                (unsigned long long)id, group);
-        return reply_integer(engine_progress(srv->engine, engine_payload_order(payload, len),
+        return reply_integer(engine_progress(srv->engine, (enum saga_step)saga_step_parse(cha->ptr),
+                                             id, engine_payload_order(payload, len),
                                              extra.location, extra.eta_ms));
     }
     switch (engine_step(srv->engine, ch, g, id, (enum step_outcome)outcome, f[0].val, &extra)) {

@@ -49,6 +49,10 @@ struct saga_rt {
     struct heap_node due;     /* first: the heap hands this back */
     struct saga s;
     struct tracking *track;   /* owned, once shipping reports */
+    /* A running step's last progress report (0: none since it was sent):
+     * its timeout runs from here. Not journalled: after a restart the
+     * attempt is redelivered and its timeout counts from when it was sent. */
+    int64_t progress_ms[SAGA_STEP_COUNT];
 };
 
 /* A step held back by an open breaker. */
@@ -170,6 +174,17 @@ static void arm(struct engine *e)
     evtimer_add(e->timer, &tv);
 }
 
+/* When a running attempt times out: so long after it was sent or, when
+ * its participant has reported progress since, after the last report. A
+ * long job that shows it is alive is not given up on. */
+static int64_t step_deadline(const struct engine *e, const struct saga_rt *rt, int st)
+{
+    int64_t from = rt->s.steps[st].sent_ms;
+    if (rt->progress_ms[st] > from)
+        from = rt->progress_ms[st];
+    return from + e->policy[st].timeout_ms;
+}
+
 /* The saga's earliest deadline: a running attempt's timeout or a retry. */
 static void reschedule(struct engine *e, struct saga_rt *rt)
 {
@@ -179,7 +194,7 @@ static void reschedule(struct engine *e, struct saga_rt *rt)
             const struct saga_step_info *info = &rt->s.steps[i];
             int64_t at = 0;
             if (info->state == STEP_RUNNING)
-                at = info->sent_ms + e->policy[i].timeout_ms;
+                at = step_deadline(e, rt, i);
             else if (info->state == STEP_WAITING && info->next_retry_ms > 0)
                 at = info->next_retry_ms;
             if (at > 0 && (due == 0 || at < due))
@@ -388,6 +403,7 @@ static void dispatch(struct engine *e, struct saga_rt *rt, enum saga_step st)
     uint64_t msg = bus_append(e->srv, e->step_ch[st], buf_head(&payload), buf_used(&payload));
     buf_free(&payload);
     saga_dispatched(&rt->s, st, msg, now);
+    rt->progress_ms[st] = 0;
     e->st.dispatched++;
 }
 
@@ -608,13 +624,17 @@ enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_g
     return STEP_ACCEPTED;
 }
 
-bool engine_progress(struct engine *e, uint64_t order, const char *location, int64_t eta_ms)
+bool engine_progress(struct engine *e, enum saga_step st, uint64_t msg, uint64_t order,
+                     const char *location, int64_t eta_ms)
 {
     struct saga_rt *rt = rt_get(e, order);
-    if (rt == NULL || rt->s.steps[SAGA_DELIVER].state != STEP_RUNNING)
+    if (rt == NULL || saga_finished(&rt->s) || rt->s.steps[st].state != STEP_RUNNING ||
+        rt->s.steps[st].msg != msg)
         return false;
+    rt->progress_ms[st] = e->srv->now_ms;
+    reschedule(e, rt);
     struct step_extra x = {NULL, location, eta_ms};
-    if (set_tracking(rt, &x))
+    if ((st == SAGA_DISPATCH || st == SAGA_DELIVER) && set_tracking(rt, &x))
         store_on_tracking(e->srv->store, rt->s.order, rt->track);
     return true;
 }
@@ -630,6 +650,7 @@ void engine_on_replay(struct engine *e, const struct dlq_entry *entry)
     struct saga_print before;
     print(&rt->s, &before);
     if (saga_replayed(&rt->s, (enum saga_step)st, e->srv->now_ms)) {
+        rt->progress_ms[st] = 0;
         record(e, &rt->s, &before);
         reschedule(e, rt);
     }
@@ -668,7 +689,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         for (int i = 0; i < SAGA_STEP_COUNT; i++) {
             struct saga_step_info *info = &rt->s.steps[i];
             struct saga_actions acts = {.n = 0};
-            if (info->state == STEP_RUNNING && info->sent_ms + e->policy[i].timeout_ms <= now) {
+            if (info->state == STEP_RUNNING && step_deadline(e, rt, i) <= now) {
                 /* Settle the unanswered message, taken or not: a retry
                  * sends a new one, a late answer to this one is refused,
                  * and no worker starting later is handed it. */

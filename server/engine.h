@@ -78,8 +78,12 @@ enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_g
  * or 0. */
 uint64_t engine_payload_order(const char *payload, size_t len);
 
-/* Shipping progress for a running shipping.deliver (no ack). */
-bool engine_progress(struct engine *e, uint64_t order, const char *location, int64_t eta_ms);
+/* A participant's progress report on message msg of step st, still
+ * running (no ack): restarts the step's timeout, like a heartbeat, and for
+ * shipping updates where the parcel is. Returns false, changing nothing,
+ * when msg is not the running attempt of that step. */
+bool engine_progress(struct engine *e, enum saga_step st, uint64_t msg, uint64_t order,
+                     const char *location, int64_t eta_ms);
 
 /* DLQ REPLAY put a dead letter back: a saga step may resume. */
 void engine_on_replay(struct engine *e, const struct dlq_entry *entry);

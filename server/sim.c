@@ -466,7 +466,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         heap_remove(&s->later, top);
         struct feed *f = &s->feeds[l->feed];
         if (l->progress)
-            engine_progress(s->srv->engine, l->order, "in transit",
+            engine_progress(s->srv->engine, SAGA_DELIVER, l->msg, l->order, "in transit",
                             s->srv->now_ms + s->settings[PART_SHIPPING].transit_ms / 2);
         else if (s->settings[feeds[l->feed].p].enabled)
             answer_now(s, f, l->msg, l->order);
