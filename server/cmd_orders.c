@@ -249,6 +249,10 @@ struct reply *cmd_cancel(struct cmd_ctx *ctx, const struct request *req)
         case CANCEL_TOO_LATE:
             return reply_error(ERR_STATE, "cannot cancel order %llu: shipping has started",
                                (unsigned long long)o->id);
+        case CANCEL_ALREADY:
+            /* Not +OK: this reason would not be the one the order ends with. */
+            return reply_error(ERR_STATE, "order %llu is already being cancelled",
+                               (unsigned long long)o->id);
         default: {
             struct reply *r = order_reply(o);
             reply_record_str(r, "saga", saga_state_name(sg));

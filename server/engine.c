@@ -661,6 +661,8 @@ enum cancel_result engine_cancel(struct engine *e, uint64_t order, const char *r
     struct saga_rt *rt = rt_get(e, order);
     if (rt == NULL)
         return CANCEL_NO_SAGA;
+    if (rt->s.cancelling && !saga_finished(&rt->s))
+        return CANCEL_ALREADY;
     struct saga_print before;
     print(&rt->s, &before);
     struct saga_actions acts = {.n = 0};

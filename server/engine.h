@@ -90,6 +90,7 @@ void engine_on_replay(struct engine *e, const struct dlq_entry *entry);
 
 enum cancel_result {
     CANCEL_STARTED,      /* compensation under way (or done at once) */
+    CANCEL_ALREADY,      /* a CANCEL before this one is still under way */
     CANCEL_TOO_LATE,     /* shipping has started, or the saga ended */
     CANCEL_NO_SAGA,
 };

@@ -165,7 +165,9 @@ static void maybe_finish(struct saga *s, int64_t now, struct saga_actions *out)
             s->steps[i].state = STEP_SKIPPED;
     s->state = s->cancelling ? SAGA_CANCELLED : SAGA_FAILED;
     s->updated_ms = now;
-    act(out, ACT_STATUS, 0, s->cancelling ? ORDER_CANCELLED : ORDER_FAILED, 0, s->reason);
+    /* No reason given (CANCEL without one): no note, as without a saga. */
+    act(out, ACT_STATUS, 0, s->cancelling ? ORDER_CANCELLED : ORDER_FAILED, 0,
+        s->reason && *s->reason ? s->reason : NULL);
     act(out, ACT_FINISHED, 0, 0, 0, NULL);
 }
 
@@ -366,9 +368,10 @@ bool saga_cancel(struct saga *s, const char *reason, int64_t now, struct saga_ac
         return false;
     s->cancelling = true;
     s->updated_ms = now;
+    /* The bare reason, as CANCEL without a saga notes it: the saga's state
+     * and the order's status already say it was cancelled. */
     char why[SAGA_ERROR_MAX];
-    snprintf(why, sizeof why, "cancelled%s%.80s", reason && *reason ? ": " : "",
-             reason ? reason : "");
+    snprintf(why, sizeof why, "%.80s", reason ? reason : "");
     if (s->state == SAGA_COMPENSATING)
         set_text(&s->reason, "%s", why);
     start_compensating(s, why, now, out);
