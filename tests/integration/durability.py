@@ -1,7 +1,7 @@
 """Shared by the persistence tests (test_restart_*, test_crash_*,
-test_journal_*, test_compaction_*): servers that come and go on one data
-directory, a plain-text session to talk to them, and the journal's framing
-for the tests that cut or corrupt the file.
+test_journal_*, test_compaction_*, test_saga_survives_restart): servers that
+come and go on one data directory, a plain-text session to talk to them,
+and the journal's framing for the tests that cut or corrupt the file.
 
     srv = start(data_dir, "--fsync", "always")   # started, checked it came up
     s = Session(srv)
@@ -9,6 +9,7 @@ for the tests that cut or corrupt the file.
     kill9(srv)                                    # a crash: no exit status to check
     srv = start(data_dir)                         # recovery must start cleanly
     stop(srv)                                     # SIGTERM: status 0, clean log
+    srv = start(data_dir, saga=True)              # with sagas (default: --saga off)
 
 Servers are harness.Orderd processes, so the log and sanitizer checks are
 the same as everywhere else; only kill9() skips the exit status.
@@ -32,10 +33,11 @@ def scaled(release, asan):
 _started = []
 
 
-def start(data, *flags):
+def start(data, *flags, saga=False):
     """An orderd on data (its journal directory), up and accepting."""
-    # These tests move orders themselves (UPDATE, CANCEL): no sagas.
-    srv = Orderd("--data", data, "--saga", "off", *flags)
+    # Most of these tests move orders themselves (UPDATE, CANCEL): no
+    # sagas, unless the test is about them (saga=True).
+    srv = Orderd("--data", data, *(() if saga else ("--saga", "off")), *flags)
     _started.append(srv)
     srv.__enter__()
     log = srv.log()
