@@ -46,7 +46,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 .SECONDARY:
 
 .PHONY: all run test unit integration test-release test-asan bench crashtest clean deps
-all: $(BINDIR)/orderd $(BINDIR)/orderbench
+all: $(BINDIR)/orderd $(BINDIR)/orderbench $(BINDIR)/ordertop
 
 # V=1 shows the full compiler lines.
 Q := $(if $(V),,@)
@@ -71,6 +71,28 @@ $(BINDIR)/orderbench: $(OUT)/tests/bench/orderbench.o $(OUT)/server/histogram.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# The console: its own objects, linked with ncursesw.
+CONSOLE_SRC := $(filter-out console/main.c,$(wildcard console/*.c))
+CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(OUT)/%.o)
+CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
+CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null)
+$(OUT)/console/%.o: ALL_CFLAGS += $(CURSES_CFLAGS) -Iconsole
+
+$(BINDIR)/ordertop: $(OUT)/console/main.o $(CONSOLE_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS)
+
+# Console unit tests (tests/unit/console_*.c) link the console, not the server.
+CONSOLE_UNIT_SRC := $(wildcard tests/unit/console_*.c)
+CONSOLE_UNIT_BIN := $(CONSOLE_UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+$(OUT)/tests/unit/console_%.o: ALL_CFLAGS += $(CURSES_CFLAGS) -Iconsole
+
+$(OUT)/tests/console_%: $(OUT)/tests/unit/console_%.o $(CONSOLE_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS) $(CMOCKA_LIBS)
+
 $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(SERVER_OBJ) $(OUT)/libproto.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -84,12 +106,12 @@ run: deps
 	./bin/orderd --bind 127.0.0.1 --port 7070 --data ./var
 
 # Unit tests of the current flavour.
-unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+unit: $(UNIT_BIN) $(CONSOLE_UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN) $(CONSOLE_UNIT_BIN); do echo "== $$t"; $$t; done
 
 # Integration tests against the current flavour's binary.
-integration: $(BINDIR)/orderd
-	@ORDERD=$(BINDIR)/orderd tests/integration/run
+integration: $(BINDIR)/orderd $(BINDIR)/ordertop
+	@ORDERD=$(BINDIR)/orderd ORDERTOP=$(BINDIR)/ordertop tests/integration/run
 
 test-release:
 	@$(MAKE) --no-print-directory unit integration

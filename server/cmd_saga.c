@@ -104,7 +104,9 @@ struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
     }
 }
 
-static struct reply *saga_record(const struct saga *s)
+/* A saga's summary: itself, and the step it is at (the first one not
+ * settled, forward or back) with its attempts, last error and next retry. */
+static struct reply *saga_record(struct engine *e, const struct saga *s)
 {
     struct reply *r = reply_record();
     reply_record_int(r, "order", (long long)s->order);
@@ -112,16 +114,19 @@ static struct reply *saga_record(const struct saga *s)
     reply_record_add(r, "reason", text_or_nil(s->reason));
     add_time(r, "created", s->created_ms);
     add_time(r, "updated", s->updated_ms);
-    /* The step it is at: the first one not settled, forward or back. */
-    const char *at = "-";
-    for (int i = 0; i < SAGA_STEP_COUNT; i++) {
+    int at = -1;
+    for (int i = 0; i < SAGA_STEP_COUNT && at < 0; i++) {
         int st = s->steps[i].state;
-        if (st == STEP_RUNNING || st == STEP_WAITING || st == STEP_DEADLETTERED) {
-            at = saga_step_name(i);
-            break;
-        }
+        if (st == STEP_RUNNING || st == STEP_WAITING || st == STEP_DEADLETTERED)
+            at = i;
     }
-    reply_record_str(r, "step", at);
+    const struct saga_step_info *info = at >= 0 ? &s->steps[at] : NULL;
+    reply_record_str(r, "step", info ? saga_step_name((enum saga_step)at) : "-");
+    reply_record_int(r, "attempts", info ? info->attempts : 0);
+    reply_record_int(r, "max_attempts",
+                     info ? engine_policy(e, (enum saga_step)at)->max_attempts : 0);
+    reply_record_add(r, "error", text_or_nil(info ? info->error : NULL));
+    add_time(r, "next_retry", info && info->state == STEP_WAITING ? info->next_retry_ms : 0);
     return r;
 }
 
@@ -151,7 +156,7 @@ struct reply *cmd_saga(struct cmd_ctx *ctx, const struct request *req)
     if (s == NULL)
         return reply_error(ERR_NOTFOUND, "order %llu has no saga", (unsigned long long)id);
     struct reply *list = reply_list();
-    reply_list_add(list, saga_record(s));
+    reply_list_add(list, saga_record(ctx->srv->engine, s));
     for (int i = 0; i < SAGA_STEP_COUNT; i++)
         reply_list_add(list, step_record(s, (enum saga_step)i));
     return list;
@@ -183,7 +188,7 @@ struct reply *cmd_sagas(struct cmd_ctx *ctx, const struct request *req)
     while (list->n < limit && (s = engine_saga_next(ctx->srv->engine, &it))) {
         if (f[0].val ? strcmp(saga_state_name(s), f[0].val) != 0 : saga_finished(s))
             continue;
-        reply_list_add(list, saga_record(s));
+        reply_list_add(list, saga_record(ctx->srv->engine, s));
     }
     return list;
 }

@@ -1,0 +1,45 @@
+/* ordertop's connection to orderd: two connections, one for commands
+ * (polling METRICS, SAGAS, DLQ LIST; actions) and one for subscriptions
+ * (order.*, dlq, breaker, notify), bufferevents on the libevent loop whose
+ * bytes hiredis's redisReader turns into replies. A small state machine:
+ * CONNECTING -> UP when both are; either one lost -> DOWN, both closed,
+ * waiting replies answered with NULL, a reconnect after a backoff that
+ * doubles from 0.5 s up to 10 s; on reconnecting the subscriptions are
+ * made again. */
+#ifndef CONSOLE_CLIENT_H
+#define CONSOLE_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct redisReply;
+struct client;
+
+struct client_handlers {
+    void *ctx;
+    void (*state)(void *ctx, int state, int attempt, int64_t retry_at_ms);  /* enum conn_state */
+    void (*push)(void *ctx, const struct redisReply *r);
+    void (*poll)(void *ctx);  /* once a second while UP: send the polls */
+};
+
+struct client *client_new(struct event_base *base, const char *host, int port, const char *user,
+                          const char *password, const struct client_handlers *h);
+void client_free(struct client *c);
+void client_start(struct client *c);
+
+/* Sends a command on the command connection; cb gets the reply (NULL if
+ * the connection went away first). Returns false when not connected. */
+typedef void (*client_reply_fn)(void *arg, const struct redisReply *r);
+bool client_command(struct client *c, client_reply_fn cb, void *arg, int argc,
+                    const char **argv);
+/* Sends a line as the operator typed it, in the inline form (so quoting
+ * works as it does with nc or telnet). False when not connected or the line
+ * holds CR or LF. */
+bool client_command_line(struct client *c, client_reply_fn cb, void *arg, const char *line);
+bool client_up(const struct client *c);
+
+int64_t client_now_ms(void);
+
+#endif
