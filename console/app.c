@@ -184,15 +184,17 @@ static void got_action(void *arg, const redisReply *r)
     }
 }
 
-static void confirmed(struct app *a)
+/* Carries out what the operator said yes to, one command per dead letter;
+ * the tally reports the result when the last answer is in. */
+static void carry_out(struct app *a, const struct confirm *c)
 {
-    struct confirm *c = &a->m.confirm;
     if (!client_up(a->client)) {
         model_status(&a->m, client_now_ms(), "not connected: nothing done");
-        model_confirm_clear(&a->m);
         return;
     }
     struct action_tally *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        abort();
     t->a = a;
     t->verb = c->action == CONFIRM_PURGE ? "purged" : "replayed";
     t->asked = c->nids;
@@ -202,9 +204,6 @@ static void confirmed(struct app *a)
                  (unsigned long long)c->ids[i]);
         send_line(a, got_action, t, line);
     }
-    for (size_t i = 0; i < a->m.ndlq; i++)
-        a->m.dlq[i].marked = false;
-    model_confirm_clear(&a->m);
 }
 
 static void got_command(void *arg, const redisReply *r)
@@ -290,12 +289,9 @@ void app_key(struct app *a, int key)
         return;
     }
     if (m->confirm.action != CONFIRM_NONE) {
-        if (key == 'y' || key == 'Y') {
-            confirmed(a);
-        } else {
-            model_confirm_clear(m);
-            model_status(m, now, "cancelled: nothing done");
-        }
+        struct confirm yes;
+        if (model_confirm_answer(m, key, now, &yes) != CONFIRM_NONE)
+            carry_out(a, &yes);
         return;
     }
     const struct key_binding *b = key_find(key, m->view, m->read_only);

@@ -557,7 +557,7 @@ void model_move(struct model *m, long delta)
 bool model_ask(struct model *m, enum confirm_action a)
 {
     struct confirm *c = &m->confirm;
-    if (m->read_only || m->ndlq == 0)
+    if (m->read_only || m->conn != CONN_UP || m->ndlq == 0)
         return false;
     c->nids = 0;
     if (a == CONFIRM_REPLAY_ALL) {
@@ -586,4 +586,22 @@ void model_confirm_clear(struct model *m)
     m->confirm.action = CONFIRM_NONE;
     m->confirm.nids = 0;
     m->dirty = true;
+}
+
+enum confirm_action model_confirm_answer(struct model *m, int key, int64_t now,
+                                         struct confirm *out)
+{
+    enum confirm_action a = m->confirm.action;
+    if (a == CONFIRM_NONE)
+        return CONFIRM_NONE;
+    if (key == 'y' || key == 'Y') {
+        *out = m->confirm;
+        for (size_t i = 0; i < m->ndlq; i++)
+            m->dlq[i].marked = false;
+    } else {
+        a = CONFIRM_NONE;
+        model_status(m, now, "cancelled: nothing done");
+    }
+    model_confirm_clear(m);
+    return a;
 }

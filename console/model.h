@@ -173,9 +173,15 @@ size_t model_rows(const struct model *m);
 void model_move(struct model *m, long delta);
 
 /* Confirmations. Returns false when the action is not allowed now
- * (read-only, nothing selected). */
+ * (read-only, not connected, nothing to act on). */
 bool model_ask(struct model *m, enum confirm_action a);
 void model_confirm_clear(struct model *m);
+/* The operator's answer to the question asked. 'y' (or 'Y'): returns the
+ * action, with what it affects copied to *out, and the marks cleared; any
+ * other key: CONFIRM_NONE, nothing to do, and the status says so. The
+ * question is gone either way. */
+enum confirm_action model_confirm_answer(struct model *m, int key, int64_t now,
+                                         struct confirm *out);
 
 /* Sorting of the Sagas view (0..3): sorts the rows in place. */
 void model_sort_sagas(struct model *m, int column);

@@ -157,18 +157,23 @@ static void draw_title(WINDOW *w, const struct model *m, const struct theme *t, 
     }
     wattrset(w, t->attr[role]);
     mvwhline(w, 0, 0, ' ', cols);
-    /* The tabs keep their place on the right; what is left of the line
-     * says where we are connected, then the rates if they fit. */
+    /* Where we are connected on the left, the tabs on the right, the
+     * rates between them if they fit. */
     char tabs[96] = "";
     size_t tl = 0;
     for (int v = 0; v < VIEW_COUNT; v++)
         tl += (size_t)snprintf(tabs + tl, sizeof tabs - tl, v == (int)m->view ? "[%d %s]" : " %d %s ",
                                v + 1, view_names[v]);
     int tw = (int)strlen(tabs);
-    int room = cols - tw - 1;
-    put(w, 0, room, tabs, tw);
-    int x = putf(w, 0, 0, room, " ordertop  %s  %s%s", m->server, conn,
-                 m->stale ? "  [STALE]" : "");
+    char where[160];
+    int wl = snprintf(where, sizeof where, " ordertop  %s  %s%s", m->server, conn,
+                      m->stale ? "  [STALE]" : "");
+    int room = cols;
+    if (wl + tw + 1 <= cols) {  /* else where we are matters more */
+        room = cols - tw - 1;
+        put(w, 0, room, tabs, tw);
+    }
+    int x = put(w, 0, 0, where, room);
     double o = m->series_n ? m->orders_per_s[SERIES_LEN - 1] : 0;
     double s = m->series_n ? m->sagas_per_s[SERIES_LEN - 1] : 0;
     char rates[64];
@@ -237,7 +242,9 @@ static void draw_flow(WINDOW *w, const struct model *m, const struct theme *t, i
 {
     int rows = getmaxy(w) - y0 - 2, cols = getmaxx(w);
     wattrset(w, t->attr[ROLE_DIM]);
-    putf(w, y0, 0, cols, "%-12s %8s  %-8s %-24s %s%s", "TIME", "ORDER", "EVENT", "FROM -> TO",
+    /* Milliseconds only when there is room for them. */
+    int tw = cols >= 100 ? 12 : 8;
+    putf(w, y0, 0, cols, "%-*s %7s  %-7s %-22s %s%s", tw, "TIME", "ORDER", "EVENT", "FROM -> TO",
          "DETAIL", m->paused ? "   [PAUSED]" : "");
     wattrset(w, t->attr[ROLE_NORMAL]);
     /* The visible events, newest last; following shows the latest. */
@@ -257,12 +264,12 @@ static void draw_flow(WINDOW *w, const struct model *m, const struct theme *t, i
         else
             move[0] = '\0';
         int y = y0 + 1 + (int)k;
-        int x = putf(w, y, 0, cols, "%-12s ", ts);
-        x += e->order ? putf(w, y, x, cols - x, "%8llu  ", (unsigned long long)e->order)
-                      : putf(w, y, x, cols - x, "%8s  ", "");
-        x += putf(w, y, x, cols - x, "%-8s ", e->kind);
+        int x = putf(w, y, 0, cols, "%-*.*s ", tw, tw, ts);
+        x += e->order ? putf(w, y, x, cols - x, "%7llu  ", (unsigned long long)e->order)
+                      : putf(w, y, x, cols - x, "%7s  ", "");
+        x += putf(w, y, x, cols - x, "%-7s ", e->kind);
         wattrset(w, t->attr[e->error ? ROLE_BAD : status_role(e->to)]);
-        x += putf(w, y, x, cols - x, "%-24s ", move);
+        x += putf(w, y, x, cols - x, "%-22s ", move);
         wattrset(w, t->attr[e->error ? ROLE_BAD : ROLE_NORMAL]);
         put(w, y, x, e->text, cols - x);
         wattrset(w, t->attr[ROLE_NORMAL]);
