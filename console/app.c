@@ -132,36 +132,44 @@ static void on_poll(void *ctx)
 static void got_detail(void *arg, const redisReply *r)
 {
     struct app *a = arg;
-    model_on_detail(&a->m, "", r);
+    model_on_detail(&a->m, r);
     schedule(a);
 }
 
+static void got_saga(void *arg, const redisReply *r)
+{
+    struct app *a = arg;
+    model_on_saga_detail(&a->m, r);
+    schedule(a);
+}
+
+static void got_history(void *arg, const redisReply *r)
+{
+    struct app *a = arg;
+    model_on_history_detail(&a->m, r);
+    schedule(a);
+}
+
+/* Enter: the selected order's saga and history, or the dead letter. */
 static void open_selected(struct app *a)
 {
     struct model *m = &a->m;
     char line[64];
-    for (size_t i = 0; i < m->ndetail; i++)
-        free(m->detail_lines[i]);
-    m->ndetail = 0;
     if (m->view == VIEW_SAGAS && m->nsagas) {
         uint64_t id = m->sagas[m->selected[VIEW_SAGAS]].order;
-        snprintf(line, sizeof line, "== order %llu: saga", (unsigned long long)id);
-        m->detail_lines[m->ndetail++] = strdup(line);
+        snprintf(line, sizeof line, "order %llu", (unsigned long long)id);
+        model_detail_open(m, line);
         snprintf(line, sizeof line, "SAGA %llu", (unsigned long long)id);
-        send_line(a, got_detail, a, line);
+        send_line(a, got_saga, a, line);
         snprintf(line, sizeof line, "HISTORY %llu", (unsigned long long)id);
-        send_line(a, got_detail, a, line);
+        send_line(a, got_history, a, line);
     } else if (m->view == VIEW_DLQ && m->ndlq) {
         uint64_t id = m->dlq[m->selected[VIEW_DLQ]].id;
-        snprintf(line, sizeof line, "== dead letter %llu", (unsigned long long)id);
-        m->detail_lines[m->ndetail++] = strdup(line);
+        snprintf(line, sizeof line, "dead letter %llu", (unsigned long long)id);
+        model_detail_open(m, line);
         snprintf(line, sizeof line, "DLQ SHOW %llu", (unsigned long long)id);
         send_line(a, got_detail, a, line);
-    } else {
-        return;
     }
-    m->detail = true;
-    m->dirty = true;
 }
 
 struct action_tally {

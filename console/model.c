@@ -512,12 +512,66 @@ size_t reply_to_lines(const redisReply *r, char **lines, size_t max)
     return n;
 }
 
-void model_on_detail(struct model *m, const char *title, const struct redisReply *r)
+#define DETAIL_MAX (sizeof ((struct model *)0)->detail_lines / sizeof (char *))
+
+void model_detail_open(struct model *m, const char *title)
 {
-    if (m->ndetail < sizeof m->detail_lines / sizeof m->detail_lines[0])
-        m->detail_lines[m->ndetail++] = strdup(title);
-    m->ndetail += reply_to_lines(r, m->detail_lines + m->ndetail,
-                                 sizeof m->detail_lines / sizeof m->detail_lines[0] - m->ndetail);
+    free_lines(m->detail_lines, &m->ndetail);
+    add_line(m->detail_lines, &m->ndetail, DETAIL_MAX, "== %s", title);
+    m->detail = true;
+    m->dirty = true;
+}
+
+void model_on_detail(struct model *m, const struct redisReply *r)
+{
+    m->ndetail += reply_to_lines(r, m->detail_lines + m->ndetail, DETAIL_MAX - m->ndetail);
+    m->dirty = true;
+}
+
+void model_on_saga_detail(struct model *m, const struct redisReply *r)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        model_on_detail(m, r);
+        return;
+    }
+    char state[24], reason[TEXT_MAX], step[32], error[TEXT_MAX], retry[40];
+    const redisReply *s = r->element[0];
+    field_str(s, "state", state, sizeof state);
+    field_str(s, "reason", reason, sizeof reason);
+    add_line(m->detail_lines, &m->ndetail, DETAIL_MAX, "saga %s%s%s", state, *reason ? ": " : "",
+             reason);
+    add_line(m->detail_lines, &m->ndetail, DETAIL_MAX, "  %-20s %-13s %8s  %s", "STEP", "STATE",
+             "ATTEMPTS", "LAST ERROR / NEXT RETRY");
+    for (size_t i = 1; i < r->elements; i++) {
+        const redisReply *st = r->element[i];
+        field_str(st, "step", step, sizeof step);
+        field_str(st, "state", state, sizeof state);
+        field_str(st, "error", error, sizeof error);
+        field_str(st, "next_retry", retry, sizeof retry);
+        add_line(m->detail_lines, &m->ndetail, DETAIL_MAX, "  %-20s %-13s %8lld  %s%s%s", step,
+                 state, field_int(st, "attempts"), error, *retry ? "  retry at " : "", retry);
+    }
+    m->dirty = true;
+}
+
+void model_on_history_detail(struct model *m, const struct redisReply *r)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        model_on_detail(m, r);
+        return;
+    }
+    add_line(m->detail_lines, &m->ndetail, DETAIL_MAX, "== status history");
+    char time[40], from[16], to[16], source[16], note[TEXT_MAX];
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *h = r->element[i];
+        field_str(h, "time", time, sizeof time);
+        field_str(h, "from", from, sizeof from);
+        field_str(h, "to", to, sizeof to);
+        field_str(h, "source", source, sizeof source);
+        field_str(h, "note", note, sizeof note);
+        add_line(m->detail_lines, &m->ndetail, DETAIL_MAX, "  %s  %-9s -> %-9s %s%s%s", time,
+                 *from ? from : "-", to, source, *note ? ": " : "", note);
+    }
     m->dirty = true;
 }
 

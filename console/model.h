@@ -153,8 +153,13 @@ void model_on_push(struct model *m, const struct redisReply *r, int64_t now);
 void model_on_metrics(struct model *m, const struct redisReply *r, int64_t now);
 void model_on_sagas(struct model *m, const struct redisReply *r);
 void model_on_dlq(struct model *m, const struct redisReply *r);
-/* A detail answer (SAGA, HISTORY or DLQ SHOW), appended as text lines. */
-void model_on_detail(struct model *m, const char *title, const struct redisReply *r);
+/* Details (Enter): opening drops the last ones and starts with a title;
+ * answers are appended as text lines: SAGA as a table of steps, HISTORY
+ * as status changes, anything else (DLQ SHOW) as redis-cli shows it. */
+void model_detail_open(struct model *m, const char *title);
+void model_on_detail(struct model *m, const struct redisReply *r);
+void model_on_saga_detail(struct model *m, const struct redisReply *r);
+void model_on_history_detail(struct model *m, const struct redisReply *r);
 void model_on_command_reply(struct model *m, const struct redisReply *r);
 void model_status(struct model *m, int64_t now, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -409,6 +409,38 @@ static void test_replies_read_as_redis_cli_shows_them(void **state)
     freeReplyObject(r);
 }
 
+static void test_details_render_saga_steps_and_history(void **state)
+{
+    (void)state;
+    struct model *m = new_model();
+    model_detail_open(m, "order 3");
+    redisReply *saga = parse(
+        "*2\r\n"
+        "*4\r\n$5\r\nstate\r\n$7\r\nrunning\r\n$6\r\nreason\r\n$-1\r\n"
+        "*10\r\n$4\r\nstep\r\n$17\r\npayment.authorize\r\n$5\r\nstate\r\n$7\r\nwaiting\r\n"
+        "$8\r\nattempts\r\n:2\r\n$5\r\nerror\r\n$7\r\ntimeout\r\n"
+        "$10\r\nnext_retry\r\n$24\r\n2026-11-21T06:44:41.696Z\r\n");
+    redisReply *hist = parse(
+        "*1\r\n*10\r\n$4\r\ntime\r\n$1\r\nT\r\n$4\r\nfrom\r\n$-1\r\n$2\r\nto\r\n"
+        "$7\r\nPENDING\r\n$6\r\nsource\r\n$6\r\nclient\r\n$4\r\nnote\r\n$2\r\nhi\r\n");
+    model_on_saga_detail(m, saga);
+    model_on_history_detail(m, hist);
+    assert_true(m->detail);
+    assert_int_equal(m->ndetail, 6);
+    assert_string_equal(m->detail_lines[0], "== order 3");
+    assert_string_equal(m->detail_lines[1], "saga running");
+    assert_string_equal(m->detail_lines[3], "  payment.authorize    waiting              2  timeout  "
+                                            "retry at 2026-11-21T06:44:41.696Z");
+    assert_string_equal(m->detail_lines[4], "== status history");
+    assert_string_equal(m->detail_lines[5], "  T  -         -> PENDING   client: hi");
+    /* Opening another drops these. */
+    model_detail_open(m, "dead letter 1");
+    assert_int_equal(m->ndetail, 1);
+    freeReplyObject(saga);
+    freeReplyObject(hist);
+    drop_model(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_metrics_give_rates_per_second),
         cmocka_unit_test(test_sagas_parse_and_sort),
         cmocka_unit_test(test_replies_read_as_redis_cli_shows_them),
+        cmocka_unit_test(test_details_render_saga_steps_and_history),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
