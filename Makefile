@@ -78,7 +78,7 @@ CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null)
 $(OUT)/console/%.o: ALL_CFLAGS += $(CURSES_CFLAGS) -Iconsole
 
-$(BINDIR)/ordertop: $(OUT)/console/main.o $(CONSOLE_OBJ)
+$(BINDIR)/ordertop: $(OUT)/console/main.o $(CONSOLE_OBJ) $(OUT)/libproto.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS)
@@ -88,7 +88,7 @@ CONSOLE_UNIT_SRC := $(wildcard tests/unit/console_*.c)
 CONSOLE_UNIT_BIN := $(CONSOLE_UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 $(OUT)/tests/unit/console_%.o: ALL_CFLAGS += $(CURSES_CFLAGS) -Iconsole
 
-$(OUT)/tests/console_%: $(OUT)/tests/unit/console_%.o $(CONSOLE_OBJ)
+$(OUT)/tests/console_%: $(OUT)/tests/unit/console_%.o $(CONSOLE_OBJ) $(OUT)/libproto.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS) $(CMOCKA_LIBS)

@@ -243,15 +243,14 @@ static bool read_command(const char *line)
 static void submit_command(struct app *a)
 {
     struct model *m = &a->m;
+    const char *why;
     m->command_line = false;
     if (m->command_len == 0)
         return;
     if (m->read_only && !read_command(m->command))
         model_status(m, client_now_ms(), "read-only: only commands that read are sent");
-    else if (!client_up(a->client))
-        model_status(m, client_now_ms(), "not connected");
-    else
-        client_command_line(a->client, got_command, a, m->command);
+    else if ((why = client_command_line(a->client, got_command, a, m->command)) != NULL)
+        model_status(m, client_now_ms(), "not sent: %s", why);
     m->command_len = 0;
     m->command[0] = '\0';
 }
@@ -327,7 +326,7 @@ void app_key(struct app *a, int key)
         if (m->help)
             m->help = false;
         else if (m->nreply)
-            model_on_command_reply(m, NULL), m->nreply = 0;
+            model_reply_clear(m);
         else
             m->detail = false;
         break;

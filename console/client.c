@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "inline.h"
 #include "model.h"
 
 #define BACKOFF_FIRST_MS 500
@@ -309,12 +310,40 @@ bool client_command(struct client *c, client_reply_fn cb, void *arg, int argc, c
     return true;
 }
 
-bool client_command_line(struct client *c, client_reply_fn cb, void *arg, const char *line)
+const char *client_command_line(struct client *c, client_reply_fn cb, void *arg, const char *line)
 {
-    if (!client_up(c) || strpbrk(line, "\r\n") != NULL)
-        return false;
-    bufferevent_write(c->cmd.bev, line, strlen(line));
-    bufferevent_write(c->cmd.bev, "\r\n", 2);
-    link_expect(&c->cmd, cb, arg);
-    return true;
+    if (!client_up(c))
+        return "not connected";
+    struct argv_builder words;
+    argv_init(&words);
+    const char *err = NULL;
+    switch (inline_split(line, strlen(line), CLIENT_LINE_ARGS, &words)) {
+    case INLINE_OK: break;
+    case INLINE_UNTERMINATED: err = "unbalanced quotes"; break;
+    case INLINE_BAD_ESCAPE: err = "unknown escape after \\"; break;
+    case INLINE_TOO_MANY: err = "too many arguments"; break;
+    }
+    struct request req;
+    argv_finish(&words, &req);
+    if (err == NULL && req.argc == 0)
+        err = "nothing to send";
+    if (err == NULL) {
+        const char *argv[CLIENT_LINE_ARGS];
+        size_t lens[CLIENT_LINE_ARGS];
+        for (size_t i = 0; i < req.argc; i++) {
+            argv[i] = req.argv[i].ptr;
+            lens[i] = req.argv[i].len;
+        }
+        char *cmd;
+        long long len = redisFormatCommandArgv(&cmd, (int)req.argc, argv, lens);
+        if (len < 0) {
+            err = "out of memory";
+        } else {
+            bufferevent_write(c->cmd.bev, cmd, (size_t)len);
+            redisFreeCommand(cmd);
+            link_expect(&c->cmd, cb, arg);
+        }
+    }
+    argv_free(&words);
+    return err;
 }

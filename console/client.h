@@ -34,10 +34,11 @@ void client_start(struct client *c);
 typedef void (*client_reply_fn)(void *arg, const struct redisReply *r);
 bool client_command(struct client *c, client_reply_fn cb, void *arg, int argc,
                     const char **argv);
-/* Sends a line as the operator typed it, in the inline form (so quoting
- * works as it does with nc or telnet). False when not connected or the line
- * holds CR or LF. */
-bool client_command_line(struct client *c, client_reply_fn cb, void *arg, const char *line);
+/* Sends a line as the operator typed it, split into arguments the way
+ * orderd splits inline requests (quotes and escapes work as with nc), as
+ * RESP so every reply can be read. Returns NULL, or why nothing was sent. */
+#define CLIENT_LINE_ARGS 64
+const char *client_command_line(struct client *c, client_reply_fn cb, void *arg, const char *line);
 bool client_up(const struct client *c);
 
 int64_t client_now_ms(void);

@@ -575,6 +575,12 @@ void model_on_history_detail(struct model *m, const struct redisReply *r)
     m->dirty = true;
 }
 
+void model_reply_clear(struct model *m)
+{
+    free_lines(m->reply_lines, &m->nreply);
+    m->dirty = true;
+}
+
 void model_on_command_reply(struct model *m, const struct redisReply *r)
 {
     free_lines(m->reply_lines, &m->nreply);

@@ -160,7 +160,9 @@ void model_detail_open(struct model *m, const char *title);
 void model_on_detail(struct model *m, const struct redisReply *r);
 void model_on_saga_detail(struct model *m, const struct redisReply *r);
 void model_on_history_detail(struct model *m, const struct redisReply *r);
+/* The ':' line's reply: shown until model_reply_clear (Esc). */
 void model_on_command_reply(struct model *m, const struct redisReply *r);
+void model_reply_clear(struct model *m);
 void model_status(struct model *m, int64_t now, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
