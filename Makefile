@@ -17,7 +17,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -MMD -MP $(PKG_CFLAGS) -Iprotocol -Iserver
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -g -MMD -MP $(PKG_CFLAGS) -Iprotocol -Iserver
 
 ifeq ($(SAN),1)
 FLAVOUR := asan
@@ -32,7 +32,8 @@ endif
 OUT      := build/$(FLAVOUR)
 CFLAGS   ?=
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
-LDFLAGS_ALL := $(OPT) $(LDFLAGS)
+# -pthread: the journal's background fsync thread (server/syncer.c).
+LDFLAGS_ALL := $(OPT) -pthread $(LDFLAGS)
 
 PROTO_SRC  := $(wildcard protocol/*.c)
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))

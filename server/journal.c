@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "syncer.h"
 #include "xalloc.h"
 
 struct journal {
@@ -29,6 +30,11 @@ struct journal {
     uint64_t synced;        /* logical: fsynced */
     uint64_t fsyncs;
     uint64_t last_fsync_us;
+    /* fsync=everysec: the thread that fdatasyncs off the loop, and what it
+     * had done at the last look. */
+    struct syncer *syncer;
+    uint64_t bg_fsyncs;
+    uint64_t bg_requested;  /* logical: the last offset asked for */
 };
 
 const char *fsync_policy_name(enum fsync_policy p)
@@ -201,12 +207,20 @@ static enum scan_end scan(const unsigned char *map, uint64_t size, journal_recor
     return SCAN_CLEAN;
 }
 
-static struct journal *journal_new(const char *path, int fd, enum fsync_policy policy)
+static struct journal *journal_new(const char *path, int fd, enum fsync_policy policy,
+                                   char *err, size_t errlen)
 {
+    struct syncer *syncer = NULL;
+    if (policy == FSYNC_EVERYSEC && (syncer = syncer_start()) == NULL) {
+        snprintf(err, errlen, "cannot start the fsync thread: %s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
     struct journal *j = xcalloc(1, sizeof *j);
     j->path = xstrdup(path);
     j->fd = fd;
     j->policy = policy;
+    j->syncer = syncer;
     buf_init(&j->pending);
     return j;
 }
@@ -241,7 +255,11 @@ struct journal *journal_open(const char *path, enum fsync_policy policy, bool re
         rec->torn = size > 0;
         close(fd);
         fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        return journal_new(path, fd, policy);
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot open %s for appending: %s", path, strerror(errno));
+            return NULL;
+        }
+        return journal_new(path, fd, policy, err, errlen);
     }
     unsigned char *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
@@ -310,13 +328,15 @@ struct journal *journal_open(const char *path, enum fsync_policy policy, bool re
         snprintf(err, errlen, "cannot open %s for appending: %s", path, strerror(errno));
         return NULL;
     }
-    return journal_new(path, fd, policy);
+    return journal_new(path, fd, policy, err, errlen);
 }
 
 void journal_close(struct journal *j)
 {
     if (j == NULL)
         return;
+    /* The last fsync is the loop's own, after the thread is gone. */
+    syncer_stop(j->syncer);
     journal_write(j, j->policy != FSYNC_NO);
     close(j->fd);
     buf_free(&j->pending);
@@ -360,6 +380,40 @@ int journal_write(struct journal *j, bool sync)
                                       (b.tv_nsec - a.tv_nsec) / 1000);
         j->synced = j->written;
         j->fsyncs++;
+    }
+    return 0;
+}
+
+int journal_sync_background(struct journal *j)
+{
+    if (j->syncer == NULL)
+        return journal_write(j, true);
+    if (j->written <= j->synced || j->written <= j->bg_requested)
+        return 0;
+    if (syncer_post(j->syncer, j->fd, j->written) != 0)
+        return -1;
+    j->bg_requested = j->written;
+    return 0;
+}
+
+int journal_sync_collect(struct journal *j)
+{
+    if (j->syncer == NULL)
+        return 0;
+    struct syncer_result r;
+    syncer_poll(j->syncer, &r);
+    if (r.fsyncs != j->bg_fsyncs) {
+        j->fsyncs += r.fsyncs - j->bg_fsyncs;
+        j->bg_fsyncs = r.fsyncs;
+        j->last_fsync_us = r.last_us;
+    }
+    if (r.synced > j->synced)
+        j->synced = r.synced;
+    if (r.error != 0) {
+        /* Ask again next time: what failed is not durable. */
+        j->bg_requested = j->synced;
+        errno = r.error;
+        return -1;
     }
     return 0;
 }

@@ -28,7 +28,7 @@
 
 enum fsync_policy {
     FSYNC_ALWAYS,    /* replies wait for fsync; one fsync per loop turn */
-    FSYNC_EVERYSEC,  /* fsync once a second */
+    FSYNC_EVERYSEC,  /* fsync once a second, on a background thread */
     FSYNC_NO,        /* the kernel decides */
 };
 
@@ -69,6 +69,15 @@ void journal_frame(struct buf *b, uint8_t type, const void *payload, size_t len)
 /* Writes what is buffered; with sync, fdatasyncs too. Returns 0, or -1
  * with errno set (the data stays buffered for the next try). */
 int journal_write(struct journal *j, bool sync);
+
+/* fsync=everysec: asks the background thread to fdatasync what is written
+ * so far, without waiting (other policies: fdatasyncs here). Returns 0, or
+ * -1 with errno set. */
+int journal_sync_background(struct journal *j);
+/* Takes in what the background thread finished: journal_synced(),
+ * journal_fsyncs() and journal_last_fsync_us() move only then. Returns 0,
+ * or -1 with errno set when a background fdatasync failed. */
+int journal_sync_collect(struct journal *j);
 
 uint64_t journal_end(const struct journal *j);      /* appended */
 uint64_t journal_written(const struct journal *j);  /* in the file */
