@@ -69,6 +69,13 @@ static void on_state(void *ctx, int state, int attempt, int64_t retry_at)
     schedule(a);
 }
 
+static void on_notice(void *ctx, const char *text)
+{
+    struct app *a = ctx;
+    model_status(&a->m, client_now_ms(), "%s", text);
+    schedule(a);
+}
+
 static void on_push(void *ctx, const redisReply *r)
 {
     struct app *a = ctx;
@@ -100,18 +107,11 @@ static void got_dlq(void *arg, const redisReply *r)
     schedule(a);
 }
 
-/* Sends a command written as words separated by single spaces; the reply
- * goes to cb(arg, reply). */
+/* Sends a command line of our own (split as inline requests are); the
+ * reply goes to cb(arg, reply). */
 static void send_line(struct app *a, client_reply_fn cb, void *arg, const char *line)
 {
-    const char *argv[16];
-    char buf[512];
-    int argc = 0;
-    snprintf(buf, sizeof buf, "%s", line);
-    for (char *save, *w = strtok_r(buf, " ", &save); w && argc < 16; w = strtok_r(NULL, " ", &save))
-        argv[argc++] = w;
-    if (argc)
-        client_command(a->client, cb, arg, argc, argv);
+    client_command_line(a->client, cb, arg, line);
 }
 
 static void on_poll(void *ctx)
@@ -423,7 +423,7 @@ int app_init(struct app *a, struct event_base *base, const struct app_options *o
     snprintf(server, sizeof server, "%s:%d", o->host, o->port);
     model_init(&a->m, server, o->read_only);
     theme_init(&a->theme, color, unicode);
-    struct client_handlers h = {a, on_state, on_push, on_poll};
+    struct client_handlers h = {a, on_state, on_push, on_poll, on_notice};
     a->client = client_new(base, o->host, o->port, o->user, o->password, &h);
     a->input = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST, on_input, a);
     a->frame = evtimer_new(base, on_frame, a);

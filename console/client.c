@@ -123,28 +123,43 @@ static void link_expect(struct link *l, client_reply_fn cb, void *arg)
     l->tail = p;
 }
 
-static void link_send(struct link *l, client_reply_fn cb, void *arg, int argc, const char **argv)
+/* Sends argv (lens: NULL for C strings) as RESP. Returns -1 when out of
+ * memory (nothing sent). */
+static int link_send(struct link *l, client_reply_fn cb, void *arg, int argc, const char **argv,
+                     const size_t *lens)
 {
     char *cmd;
-    long long len = redisFormatCommandArgv(&cmd, argc, argv, NULL);
+    long long len = redisFormatCommandArgv(&cmd, argc, argv, lens);
     if (len < 0)
-        return;
+        return -1;
     bufferevent_write(l->bev, cmd, (size_t)len);
     redisFreeCommand(cmd);
     link_expect(l, cb, arg);
+    return 0;
+}
+
+/* AUTH's answer on the command link: a refusal is said, not swallowed. */
+static void on_auth(void *arg, const redisReply *r)
+{
+    struct client *c = arg;
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        char text[160];
+        snprintf(text, sizeof text, "AUTH refused: %s", r->str);
+        c->h.notice(c->h.ctx, text);
+    }
 }
 
 static void on_both_up(struct client *c)
 {
     if (c->user[0]) {
         const char *auth[] = {"AUTH", c->user, c->password};
-        link_send(&c->cmd, NULL, NULL, 3, auth);
-        link_send(&c->sub, NULL, NULL, 3, auth);
+        link_send(&c->cmd, on_auth, c, 3, auth, NULL);
+        link_send(&c->sub, NULL, NULL, 3, auth, NULL);
     }
     const char *psub[] = {"PSUBSCRIBE", "order.*"};
     const char *sub[] = {"SUBSCRIBE", "dlq", "breaker", "notify"};
-    link_send(&c->sub, NULL, NULL, 2, psub);
-    link_send(&c->sub, NULL, NULL, 4, sub);
+    link_send(&c->sub, NULL, NULL, 2, psub, NULL);
+    link_send(&c->sub, NULL, NULL, 4, sub, NULL);
     c->attempt = 0;
     set_state(c, CONN_UP, 0);
     c->h.poll(c->h.ctx);
@@ -302,14 +317,6 @@ bool client_up(const struct client *c)
     return c->state == CONN_UP;
 }
 
-bool client_command(struct client *c, client_reply_fn cb, void *arg, int argc, const char **argv)
-{
-    if (!client_up(c))
-        return false;
-    link_send(&c->cmd, cb, arg, argc, argv);
-    return true;
-}
-
 const char *client_command_line(struct client *c, client_reply_fn cb, void *arg, const char *line)
 {
     if (!client_up(c))
@@ -334,15 +341,8 @@ const char *client_command_line(struct client *c, client_reply_fn cb, void *arg,
             argv[i] = req.argv[i].ptr;
             lens[i] = req.argv[i].len;
         }
-        char *cmd;
-        long long len = redisFormatCommandArgv(&cmd, (int)req.argc, argv, lens);
-        if (len < 0) {
+        if (link_send(&c->cmd, cb, arg, (int)req.argc, argv, lens) != 0)
             err = "out of memory";
-        } else {
-            bufferevent_write(c->cmd.bev, cmd, (size_t)len);
-            redisFreeCommand(cmd);
-            link_expect(&c->cmd, cb, arg);
-        }
     }
     argv_free(&words);
     return err;

@@ -22,6 +22,7 @@ struct client_handlers {
     void (*state)(void *ctx, int state, int attempt, int64_t retry_at_ms);  /* enum conn_state */
     void (*push)(void *ctx, const struct redisReply *r);
     void (*poll)(void *ctx);  /* once a second while UP: send the polls */
+    void (*notice)(void *ctx, const char *text);  /* something to tell the operator */
 };
 
 struct client *client_new(struct event_base *base, const char *host, int port, const char *user,
@@ -29,11 +30,9 @@ struct client *client_new(struct event_base *base, const char *host, int port, c
 void client_free(struct client *c);
 void client_start(struct client *c);
 
-/* Sends a command on the command connection; cb gets the reply (NULL if
- * the connection went away first). Returns false when not connected. */
+/* Replies to commands: cb(arg, reply), or reply NULL if the connection
+ * went away first. */
 typedef void (*client_reply_fn)(void *arg, const struct redisReply *r);
-bool client_command(struct client *c, client_reply_fn cb, void *arg, int argc,
-                    const char **argv);
 /* Sends a line as the operator typed it, split into arguments the way
  * orderd splits inline requests (quotes and escapes work as with nc), as
  * RESP so every reply can be read. Returns NULL, or why nothing was sent. */

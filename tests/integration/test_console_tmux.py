@@ -12,6 +12,7 @@ real orderd: what an operator sees and what the keys do.
               breakers; 60x20 says the terminal is too small; back at
               120x40 the view returns
   quit        q ends ordertop with status 0 (and, under ASan, no report)
+  auth_refused --user/--password: the refused AUTH is said in the status line
   read_only   --read-only: d, r, R, space and a writing ':' command do
               nothing; reads (PING) pass; the hint says [read-only]
   reconnect   orderd killed: banner, [STALE], old rows kept; orderd back
@@ -431,6 +432,14 @@ def case_quit():
         check("ordertop's stderr is quiet", err.strip() == "", err)
 
 
+def case_auth_refused():
+    # orderd has no accounts: the AUTH ordertop sends is refused, and the
+    # operator is told rather than left believing it was accepted.
+    with Orderd() as srv, Console(srv.port, "--user", "ops", "--password", "secret") as con:
+        status_line(con, r" AUTH refused: ERR unknown command 'AUTH'")
+        check("still connected", "reconnecting" not in con.screen())
+
+
 def case_read_only():
     with Orderd() as srv:
         c = Conn(srv.port)
@@ -530,7 +539,7 @@ def case_reconnect():
 
 
 CASES = [case_flow, case_command, case_dlq_replay, case_dlq_purge, case_resize, case_quit,
-         case_read_only, case_reconnect]
+         case_auth_refused, case_read_only, case_reconnect]
 
 
 def main():
