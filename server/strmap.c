@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "xalloc.h"
 
@@ -13,15 +14,28 @@ struct strmap_slot {
     void *val;
 };
 
-/* FNV-1a: keys are short and length-limited by the callers. */
-static uint64_t hash_bytes(const char *s, size_t n)
+/* MurmurHash3's 64-bit finalizer. */
+static uint64_t mix(uint64_t h)
 {
-    uint64_t h = 1469598103934665603ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* FNV-1a from the map's seed (keys are short and length-limited by the
+ * callers), then mixed: FNV's low bits, which pick the slot, depend only on
+ * the low bits of each byte. */
+static uint64_t hash_bytes(const struct strmap *m, const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ m->seed;
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
-    return h;
+    return mix(h);
 }
 
 void strmap_init(struct strmap *m)
@@ -29,6 +43,10 @@ void strmap_init(struct strmap *m)
     m->slots = NULL;
     m->cap = 0;
     m->count = 0;
+    /* Not secret, only different from one map and one run to the next. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    m->seed = mix((uint64_t)(uintptr_t)m ^ ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec));
 }
 
 void strmap_free(struct strmap *m)
@@ -68,7 +86,7 @@ void *strmap_get(const struct strmap *m, const char *key, size_t len)
 {
     if (m->cap == 0)
         return NULL;
-    struct strmap_slot *s = find(m, key, len, hash_bytes(key, len));
+    struct strmap_slot *s = find(m, key, len, hash_bytes(m, key, len));
     return s->key ? s->val : NULL;
 }
 
@@ -76,7 +94,7 @@ void strmap_put(struct strmap *m, const char *key, size_t len, void *val)
 {
     if ((m->count + 1) * 4 > m->cap * 3)
         grow(m);
-    uint64_t h = hash_bytes(key, len);
+    uint64_t h = hash_bytes(m, key, len);
     struct strmap_slot *s = find(m, key, len, h);
     if (s->key == NULL) {
         s->key = xstrndup(key, len);
@@ -91,7 +109,7 @@ void *strmap_del(struct strmap *m, const char *key, size_t len)
 {
     if (m->cap == 0)
         return NULL;
-    struct strmap_slot *s = find(m, key, len, hash_bytes(key, len));
+    struct strmap_slot *s = find(m, key, len, hash_bytes(m, key, len));
     if (s->key == NULL)
         return NULL;
     void *val = s->val;

@@ -1,6 +1,8 @@
 /* A map from byte strings to pointers: open addressing with linear probing,
  * grown at 3/4 full, deletion by backward shift (no tombstones). Keys are
- * copied and owned by the map; values are borrowed. */
+ * copied and owned by the map; values are borrowed. Each map hashes with
+ * its own seed, so filling one map in another's iteration order (a
+ * snapshot replayed at start-up) does not pile keys into long probe runs. */
 #ifndef SERVER_STRMAP_H
 #define SERVER_STRMAP_H
 
@@ -14,6 +16,7 @@ struct strmap {
     struct strmap_slot *slots;
     size_t cap;    /* a power of two, or 0 */
     size_t count;
+    uint64_t seed; /* set by strmap_init */
 };
 
 void strmap_init(struct strmap *m);

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "kvargs.h"
-#include "strmap.h"
 
 /* A request from C strings (no NULs inside). */
 static struct request make_req(struct arg *args, const char **words, size_t n)
@@ -119,67 +118,6 @@ static void test_printable_escapes_and_truncates(void **state)
     assert_memory_equal(out + strlen(out) - 3, "...", 3);
 }
 
-static void test_strmap_stores_overwrites_and_grows(void **state)
-{
-    (void)state;
-    static int values[5000];
-    struct strmap m;
-    strmap_init(&m);
-    assert_null(strmap_get(&m, "a", 1));
-    char key[32];
-    for (int i = 0; i < 5000; i++) {
-        int n = snprintf(key, sizeof key, "key-%d", i);
-        strmap_put(&m, key, (size_t)n, &values[i]);
-    }
-    assert_int_equal(m.count, 5000);
-    for (int i = 0; i < 5000; i++) {
-        int n = snprintf(key, sizeof key, "key-%d", i);
-        assert_ptr_equal(strmap_get(&m, key, (size_t)n), &values[i]);
-    }
-    strmap_put(&m, "key-7", 5, &values[99]);
-    assert_ptr_equal(strmap_get(&m, "key-7", 5), &values[99]);
-    assert_int_equal(m.count, 5000);
-    /* Binary keys: a NUL inside is part of the key. */
-    strmap_put(&m, "a\0b", 3, &values[1]);
-    assert_null(strmap_get(&m, "a", 1));
-    assert_ptr_equal(strmap_get(&m, "a\0b", 3), &values[1]);
-    strmap_free(&m);
-}
-
-static void test_strmap_delete_keeps_every_other_key_reachable(void **state)
-{
-    (void)state;
-    static int values[3000];
-    struct strmap m;
-    strmap_init(&m);
-    char key[32];
-    for (int i = 0; i < 3000; i++) {
-        int n = snprintf(key, sizeof key, "k%d", i);
-        strmap_put(&m, key, (size_t)n, &values[i]);
-    }
-    /* Delete every third key: probe runs get holes everywhere. */
-    for (int i = 0; i < 3000; i += 3) {
-        int n = snprintf(key, sizeof key, "k%d", i);
-        assert_ptr_equal(strmap_del(&m, key, (size_t)n), &values[i]);
-        assert_null(strmap_del(&m, key, (size_t)n));
-    }
-    assert_int_equal(m.count, 2000);
-    for (int i = 0; i < 3000; i++) {
-        int n = snprintf(key, sizeof key, "k%d", i);
-        if (i % 3 == 0)
-            assert_null(strmap_get(&m, key, (size_t)n));
-        else
-            assert_ptr_equal(strmap_get(&m, key, (size_t)n), &values[i]);
-    }
-    size_t iter = 0, seen = 0, len;
-    const char *k;
-    void *v;
-    while (strmap_next(&m, &iter, &k, &len, &v))
-        seen++;
-    assert_int_equal(seen, 2000);
-    strmap_free(&m);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,8 +127,6 @@ int main(void)
         cmocka_unit_test(test_values_with_nul_bytes_are_refused),
         cmocka_unit_test(test_uint_parsing_is_strict),
         cmocka_unit_test(test_printable_escapes_and_truncates),
-        cmocka_unit_test(test_strmap_stores_overwrites_and_grows),
-        cmocka_unit_test(test_strmap_delete_keeps_every_other_key_reachable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
