@@ -974,10 +974,13 @@ static struct chan_pending *pending_new(struct chan_group *g, struct chan_msg *m
     return p;
 }
 
+/* name may be NULL: a pending entry no consumer holds (ready again). */
 static struct chan_consumer *consumer_get_or_add(struct chan_group *g, const char *name)
 {
+    if (name == NULL)
+        return NULL;
     struct chan_consumer *c = consumer_get(g, name);
-    if (c || name == NULL || g->nconsumers == GROUP_MAX_CONSUMERS)
+    if (c || g->nconsumers == GROUP_MAX_CONSUMERS)
         return c;
     c = xcalloc(1, sizeof *c);
     c->name = xstrdup(name);

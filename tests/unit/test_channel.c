@@ -504,6 +504,37 @@ static void test_settled_offsets_survive_journal_and_snapshot(void **state)
     dlq_free(dlq);
 }
 
+/* A snapshot's pending entry that no consumer holds (a replayed dead
+ * letter, ready again) restores into a group that has consumers. */
+static void test_snapshot_pending_without_consumer_restores(void **state)
+{
+    (void)state;
+    struct mirror m;
+    mirror_init(&m);
+    struct chan_settings s;
+    chan_settings_default(&s);
+    struct chan_change c[] = {
+        {.type = CHG_DECLARE, .channel = "steps", .settings = &s},
+        {.type = CHG_GROUP, .channel = "steps", .group = "g", .offset = 3},
+        {.type = CHG_APPEND, .channel = "steps", .offset = 1, .payload = "a", .len = 1},
+        {.type = CHG_APPEND, .channel = "steps", .offset = 2, .payload = "b", .len = 1},
+        {.type = CHG_DELIVER, .channel = "steps", .group = "g", .offset = 1, .consumer = "w",
+         .deliveries = 1, .time_ms = 5},
+        {.type = CHG_PENDING, .channel = "steps", .group = "g", .offset = 2, .consumer = NULL,
+         .payload = "b", .len = 1, .deliveries = 0, .replays = 1, .state = PENDING_READY},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (chreg_apply(m.reg, &c[i]) != 0)
+            fail_msg("change %zu refused", i);
+    chreg_recovered(m.reg, 10);
+    struct chan_group *g = chan_group(chreg_find(m.reg, "steps"), "g", false);
+    struct chan_delivery d[4];
+    /* 1 was in flight (back after the restart), 2 was ready. */
+    assert_int_equal(group_consume(m.reg, g, "w2", 1, 4, d, 11), 2);
+    assert_int_equal(d[0].offset + d[1].offset, 3);
+    mirror_free(&m);
+}
+
 static void test_full_dlq_drops_its_oldest_entries(void **state)
 {
     (void)state;
@@ -530,6 +561,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_declare_is_idempotent_and_detects_conflicts),
+        T(test_snapshot_pending_without_consumer_restores),
         T(test_offsets_ascend_and_read_replays_history),
         T(test_group_starts_at_oldest_and_counts_deliveries),
         T(test_two_consumers_never_share_a_message),
