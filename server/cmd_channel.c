@@ -7,7 +7,6 @@
 
 #include "bus.h"
 #include "channel.h"
-#include "clock.h"
 #include "command.h"
 #include "conn.h"
 #include "kvargs.h"
@@ -56,17 +55,6 @@ static int parse_u64(const struct kvfield *f, uint64_t min, uint64_t max, uint64
         return 0;
     }
     return kv_parse_uint(f->val, min, max, out);
-}
-
-static void add_time(struct reply *r, const char *key, int64_t ms)
-{
-    char ts[CLOCK_RFC3339_LEN];
-    if (ms <= 0) {
-        reply_record_add(r, key, reply_nil());
-        return;
-    }
-    clock_format_rfc3339(ms, ts);
-    reply_record_str(r, key, ts);
 }
 
 /* CHANNEL CREATE <ch> [maxlen=] [maxage=] [ackwait=] [maxdeliver=] [backoff=]
@@ -165,7 +153,7 @@ static struct reply *message_record(const struct chan_delivery *d, bool with_del
     reply_record_int(r, "id", (long long)d->offset);
     if (with_deliveries)
         reply_record_int(r, "deliveries", d->deliveries);
-    add_time(r, "time", d->time_ms);
+    cmd_record_time(r, "time", d->time_ms);
     reply_record_add(r, "payload", reply_string(d->payload, d->len));
     return r;
 }
@@ -460,7 +448,7 @@ struct reply *cmd_pending(struct cmd_ctx *ctx, const struct request *req)
         reply_record_int(r, "deliveries", p[i].deliveries);
         reply_record_str(r, "state", pending_state_name(p[i].state));
         reply_record_int(r, "idle_ms", p[i].last_ms ? ctx->srv->now_ms - p[i].last_ms : 0);
-        add_time(r, "due", p[i].due_ms);
+        cmd_record_time(r, "due", p[i].due_ms);
         reply_list_add(list, r);
     }
     free(p);

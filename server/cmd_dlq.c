@@ -7,7 +7,6 @@
 
 #include "bus.h"
 #include "channel.h"
-#include "clock.h"
 #include "command.h"
 #include "dlq.h"
 #include "engine.h"
@@ -17,17 +16,6 @@
 
 #define DLQ_LIMIT_DEFAULT 100
 #define DLQ_LIMIT_MAX 1000
-
-static void add_time(struct reply *r, const char *key, int64_t ms)
-{
-    char ts[CLOCK_RFC3339_LEN];
-    if (ms <= 0) {
-        reply_record_add(r, key, reply_nil());
-        return;
-    }
-    clock_format_rfc3339(ms, ts);
-    reply_record_str(r, key, ts);
-}
 
 static struct reply *entry_record(const struct dlq_entry *e, bool with_payload)
 {
@@ -39,10 +27,10 @@ static struct reply *entry_record(const struct dlq_entry *e, bool with_payload)
     reply_record_str(r, "reason", e->reason);
     reply_record_int(r, "deliveries", e->deliveries);
     reply_record_int(r, "replays", e->replays);
-    add_time(r, "published", e->msg_time_ms);
-    add_time(r, "first_delivery", e->first_ms);
-    add_time(r, "last_delivery", e->last_ms);
-    add_time(r, "dead_since", e->dead_ms);
+    cmd_record_time(r, "published", e->msg_time_ms);
+    cmd_record_time(r, "first_delivery", e->first_ms);
+    cmd_record_time(r, "last_delivery", e->last_ms);
+    cmd_record_time(r, "dead_since", e->dead_ms);
     if (with_payload)
         reply_record_add(r, "payload", reply_string(e->payload, e->len));
     return r;

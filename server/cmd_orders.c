@@ -19,13 +19,6 @@
 #define LIST_LIMIT_DEFAULT 100
 #define TRACK_RECENT 5
 
-static void add_time(struct reply *r, const char *key, int64_t ms)
-{
-    char ts[CLOCK_RFC3339_LEN];
-    clock_format_rfc3339(ms, ts);
-    reply_record_str(r, key, ts);
-}
-
 static struct reply *order_reply(const struct order *o)
 {
     struct reply *r = reply_record();
@@ -40,8 +33,8 @@ static struct reply *order_reply(const struct order *o)
     reply_record_str(r, "currency", o->currency);
     if (o->key)
         reply_record_str(r, "key", o->key);
-    add_time(r, "created", o->created_ms);
-    add_time(r, "updated", o->updated_ms);
+    cmd_record_time(r, "created", o->created_ms);
+    cmd_record_time(r, "updated", o->updated_ms);
     return r;
 }
 
@@ -171,7 +164,7 @@ struct reply *cmd_track(struct cmd_ctx *ctx, const struct request *req)
     struct reply *r = reply_record();
     reply_record_int(r, "id", (long long)o->id);
     reply_record_str(r, "status", order_status_name(o->status));
-    add_time(r, "updated", o->updated_ms);
+    cmd_record_time(r, "updated", o->updated_ms);
     const struct tracking *t = engine_tracking(ctx->srv->engine, o->id);
     if (t) {
         if (t->number)
@@ -179,7 +172,7 @@ struct reply *cmd_track(struct cmd_ctx *ctx, const struct request *req)
         if (t->location)
             reply_record_str(r, "location", t->location);
         if (t->eta_ms)
-            add_time(r, "eta", t->eta_ms);
+            cmd_record_time(r, "eta", t->eta_ms);
     }
     const struct saga *sg = engine_saga(ctx->srv->engine, o->id);
     if (sg)
@@ -273,7 +266,7 @@ struct reply *cmd_history(struct cmd_ctx *ctx, const struct request *req)
     for (size_t i = 0; i < o->nhistory; i++) {
         const struct order_transition *t = &o->history[i];
         struct reply *r = reply_record();
-        add_time(r, "time", t->time_ms);
+        cmd_record_time(r, "time", t->time_ms);
         reply_record_add(r, "from", t->from < 0 ? reply_nil()
                                                 : reply_cstring(order_status_name(t->from)));
         reply_record_str(r, "to", order_status_name(t->to));

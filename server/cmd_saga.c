@@ -6,7 +6,6 @@
 
 #include "bus.h"
 #include "channel.h"
-#include "clock.h"
 #include "command.h"
 #include "engine.h"
 #include "kvargs.h"
@@ -15,17 +14,6 @@
 
 #define SAGAS_LIMIT_DEFAULT 100
 #define SAGAS_LIMIT_MAX 1000
-
-static void add_time(struct reply *r, const char *key, int64_t ms)
-{
-    char ts[CLOCK_RFC3339_LEN];
-    if (ms <= 0) {
-        reply_record_add(r, key, reply_nil());
-        return;
-    }
-    clock_format_rfc3339(ms, ts);
-    reply_record_str(r, key, ts);
-}
 
 static struct reply *text_or_nil(const char *s)
 {
@@ -112,8 +100,8 @@ static struct reply *saga_record(struct engine *e, const struct saga *s)
     reply_record_int(r, "order", (long long)s->order);
     reply_record_str(r, "state", saga_state_name(s));
     reply_record_add(r, "reason", text_or_nil(s->reason));
-    add_time(r, "created", s->created_ms);
-    add_time(r, "updated", s->updated_ms);
+    cmd_record_time(r, "created", s->created_ms);
+    cmd_record_time(r, "updated", s->updated_ms);
     int at = -1;
     for (int i = 0; i < SAGA_STEP_COUNT && at < 0; i++) {
         int st = s->steps[i].state;
@@ -126,7 +114,7 @@ static struct reply *saga_record(struct engine *e, const struct saga *s)
     reply_record_int(r, "max_attempts",
                      info ? engine_policy(e, (enum saga_step)at)->max_attempts : 0);
     reply_record_add(r, "error", text_or_nil(info ? info->error : NULL));
-    add_time(r, "next_retry", info && info->state == STEP_WAITING ? info->next_retry_ms : 0);
+    cmd_record_time(r, "next_retry", info && info->state == STEP_WAITING ? info->next_retry_ms : 0);
     return r;
 }
 
@@ -139,9 +127,9 @@ static struct reply *step_record(const struct saga *s, enum saga_step i)
     reply_record_str(r, "state", step_state_name(info->state));
     reply_record_int(r, "attempts", info->attempts);
     reply_record_add(r, "error", text_or_nil(info->error));
-    add_time(r, "next_retry", info->state == STEP_WAITING ? info->next_retry_ms : 0);
-    add_time(r, "start", info->started_ms);
-    add_time(r, "end", info->ended_ms);
+    cmd_record_time(r, "next_retry", info->state == STEP_WAITING ? info->next_retry_ms : 0);
+    cmd_record_time(r, "start", info->started_ms);
+    cmd_record_time(r, "end", info->ended_ms);
     reply_record_int(r, "message", (long long)info->msg);
     return r;
 }
@@ -250,7 +238,7 @@ struct reply *cmd_breakers(struct cmd_ctx *ctx, const struct request *req)
         reply_record_int(r, "failure_rate", breaker_failure_pct(b));
         reply_record_int(r, "calls", b->count);
         reply_record_int(r, "opened", (long long)b->opened_total);
-        add_time(r, "retry_at", b->state == BREAKER_OPEN ? breaker_retry_at(b) : 0);
+        cmd_record_time(r, "retry_at", b->state == BREAKER_OPEN ? breaker_retry_at(b) : 0);
         reply_list_add(list, r);
     }
     return list;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "kvargs.h"
 #include "metrics.h"
 #include "pubsub.h"
@@ -138,4 +139,15 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req)
     metrics_command(ctx->srv->metrics, cmd, metrics_now_us() - start,
                     r && r->type == REPLY_ERROR);
     return r;
+}
+
+void cmd_record_time(struct reply *r, const char *key, int64_t ms)
+{
+    char ts[CLOCK_RFC3339_LEN];
+    if (ms <= 0) {
+        reply_record_add(r, key, reply_nil());
+        return;
+    }
+    clock_format_rfc3339(ms, ts);
+    reply_record_str(r, key, ts);
 }

@@ -4,6 +4,7 @@
 #define SERVER_COMMAND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "reply.h"
 #include "request.h"
@@ -39,6 +40,10 @@ const struct command *command_table(size_t *count);
  * that the command is allowed) and runs it. NULL when the handler answered
  * through the connection itself (several replies, or a blocked request). */
 struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req);
+
+/* For handlers: a record field holding a time as RFC 3339 UTC, or nil
+ * when ms is 0 (never happened). */
+void cmd_record_time(struct reply *r, const char *key, int64_t ms);
 
 /* Handlers, by family. */
 struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req);

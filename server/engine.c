@@ -11,11 +11,11 @@
 #include "channel.h"
 #include "clock.h"
 #include "dlq.h"
+#include "events.h"
 #include "heap.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
-#include "money.h"
 #include "server.h"
 #include "store.h"
 #include "xalloc.h"
@@ -266,7 +266,6 @@ static void step_payload(struct engine *e, const struct saga_rt *rt, enum saga_s
                          uint32_t attempt, struct buf *b)
 {
     const struct order *o = book_get(e->srv->book, rt->s.order);
-    char amount[MONEY_TEXT_MAX];
     buf_appendc(b, '{');
     json_key(b, "order", 1);
     json_int(b, (long long)rt->s.order);
@@ -274,19 +273,8 @@ static void step_payload(struct engine *e, const struct saga_rt *rt, enum saga_s
     json_cstr(b, saga_step_name(st));
     json_key(b, "attempt", 0);
     json_int(b, attempt);
-    if (o) {
-        money_format(o->amount, money_exponent(o->currency), amount);
-        json_key(b, "customer", 0);
-        json_cstr(b, o->customer);
-        json_key(b, "item", 0);
-        json_cstr(b, o->item);
-        json_key(b, "qty", 0);
-        json_int(b, o->qty);
-        json_key(b, "amount", 0);
-        json_cstr(b, amount);
-        json_key(b, "currency", 0);
-        json_cstr(b, o->currency);
-    }
+    if (o)
+        events_order_goods(b, o);
     buf_appendc(b, '}');
 }
 

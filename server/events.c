@@ -18,15 +18,10 @@ static void time_field(struct buf *b, const char *key, int64_t ms)
     json_cstr(b, ts);
 }
 
-static void order_json(struct buf *b, const struct order *o)
+void events_order_goods(struct buf *b, const struct order *o)
 {
     char amount[MONEY_TEXT_MAX];
     money_format(o->amount, money_exponent(o->currency), amount);
-    buf_appendc(b, '{');
-    json_key(b, "id", 1);
-    json_int(b, (long long)o->id);
-    json_key(b, "status", 0);
-    json_cstr(b, order_status_name(o->status));
     json_key(b, "customer", 0);
     json_cstr(b, o->customer);
     json_key(b, "item", 0);
@@ -37,6 +32,16 @@ static void order_json(struct buf *b, const struct order *o)
     json_cstr(b, amount);
     json_key(b, "currency", 0);
     json_cstr(b, o->currency);
+}
+
+static void order_json(struct buf *b, const struct order *o)
+{
+    buf_appendc(b, '{');
+    json_key(b, "id", 1);
+    json_int(b, (long long)o->id);
+    json_key(b, "status", 0);
+    json_cstr(b, order_status_name(o->status));
+    events_order_goods(b, o);
     json_key(b, "key", 0);
     json_cstr(b, o->key);
     time_field(b, "created", o->created_ms);

@@ -4,8 +4,15 @@
 #ifndef SERVER_EVENTS_H
 #define SERVER_EVENTS_H
 
+struct buf;
+struct order;
 struct server;
 
 void events_attach(struct server *srv);
+
+/* The order's customer, item, qty, amount and currency as JSON fields,
+ * each after a comma (an object is open, with a field in it already):
+ * the part of an order every consumer of events and steps needs. */
+void events_order_goods(struct buf *b, const struct order *o);
 
 #endif

@@ -98,8 +98,9 @@ int journal_sync_dir(const char *path)
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int journal_write_all(int fd, const void *bytes, size_t n)
 {
+    const char *p = bytes;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
@@ -122,7 +123,7 @@ static int keep_bad_tail(const char *path, const unsigned char *map, uint64_t fr
     int fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    int rc = write_all(fd, (const char *)map + from, (size_t)(end - from));
+    int rc = journal_write_all(fd, (const char *)map + from, (size_t)(end - from));
     if (rc == 0)
         rc = fsync(fd);
     close(fd);
@@ -244,7 +245,7 @@ struct journal *journal_open(const char *path, enum fsync_policy policy, bool re
     uint64_t size = (uint64_t)st.st_size;
     /* A file shorter than the magic is one whose creation was torn. */
     if (size < JOURNAL_MAGIC_LEN) {
-        if (ftruncate(fd, 0) != 0 || write_all(fd, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0 ||
+        if (ftruncate(fd, 0) != 0 || journal_write_all(fd, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0 ||
             fsync(fd) != 0 || journal_sync_dir(path) != 0) {
             snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
             close(fd);

@@ -96,5 +96,8 @@ int journal_install(struct journal *j, const char *tmp_path, char *err, size_t e
 
 /* fsync of a directory, after a rename in it. */
 int journal_sync_dir(const char *path);
+/* Writes all n bytes to fd, through short writes and EINTR: 0, or -1
+ * with errno set. */
+int journal_write_all(int fd, const void *bytes, size_t n);
 
 #endif

@@ -264,19 +264,8 @@ int store_flush(struct store *s)
 
 static int write_chunk(void *arg, struct buf *out)
 {
-    int fd = *(int *)arg;
-    const char *p = buf_head(out);
-    size_t n = buf_used(out);
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
+    if (journal_write_all(*(int *)arg, buf_head(out), buf_used(out)) != 0)
+        return -1;
     buf_clear(out);
     return 0;
 }
