@@ -32,11 +32,11 @@ endif
 OUT      := build/$(FLAVOUR)
 CFLAGS   ?=
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
-# -pthread: the journal's background fsync thread (server/syncer.c).
+# -pthread: the journal's background fsync thread (server/store/syncer.c).
 LDFLAGS_ALL := $(OPT) -pthread $(LDFLAGS)
 
 PROTO_SRC  := $(wildcard protocol/*.c)
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/*/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 PROTO_OBJ  := $(PROTO_SRC:%.c=$(OUT)/%.o)
@@ -67,7 +67,7 @@ $(BINDIR)/orderd: $(OUT)/server/main.o $(SERVER_OBJ) $(OUT)/libproto.a
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
 
 # The load driver: a client, sharing only the histogram with the server.
-$(BINDIR)/orderbench: $(OUT)/tests/bench/orderbench.o $(OUT)/server/histogram.o
+$(BINDIR)/orderbench: $(OUT)/tests/bench/orderbench.o $(OUT)/server/lib/histogram.o
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)

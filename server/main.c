@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kvargs.h"
-#include "log.h"
+#include "lib/kvargs.h"
+#include "lib/log.h"
 #include "server.h"
-#include "engine.h"
+#include "saga/engine.h"
 
 static void usage(FILE *out)
 {

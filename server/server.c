@@ -14,17 +14,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "book.h"
-#include "channel.h"
-#include "engine.h"
-#include "sim.h"
-#include "bus.h"
-#include "events.h"
-#include "clock.h"
-#include "conn.h"
-#include "log.h"
-#include "http.h"
-#include "metrics.h"
+#include "orders/book.h"
+#include "channels/channel.h"
+#include "saga/engine.h"
+#include "saga/sim.h"
+#include "channels/bus.h"
+#include "orders/events.h"
+#include "lib/clock.h"
+#include "net/conn.h"
+#include "lib/log.h"
+#include "net/http.h"
+#include "cmd/metrics.h"
 
 /* How long shutdown waits for clients to take their last replies. */
 #define SHUTDOWN_GRACE_MS 5000

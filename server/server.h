@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 #include "request.h"
-#include "log.h"
-#include "store.h"
+#include "lib/log.h"
+#include "store/store.h"
 
 #define ORDERD_VERSION "0.1.0"
 

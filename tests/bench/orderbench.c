@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "histogram.h"
+#include "lib/histogram.h"
 
 static int64_t now_us(void)
 {

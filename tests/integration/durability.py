@@ -276,7 +276,7 @@ def compare(name, want, got):
     raise TestFailure("%s: %d answers differ:\n  %s" % (name, len(bad), "\n  ".join(out[:8])))
 
 
-# --- the journal's framing (server/journal.h) ---------------------------
+# --- the journal's framing (server/store/journal.h) ---------------------------
 
 MAGIC = b"ORDERDJ1"
 HEADER = 9  # u32 length, u8 type, u32 CRC-32C

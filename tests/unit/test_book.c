@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "book.h"
+#include "orders/book.h"
 #include "xalloc.h"
 
 static const struct order_fields alice = {

@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "breaker.h"
+#include "saga/breaker.h"
 
 static struct breaker fresh(void)
 {

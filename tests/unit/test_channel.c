@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "channel.h"
+#include "channels/channel.h"
 
 struct fixture {
     struct dlq *dlq;

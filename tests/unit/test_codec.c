@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "crc32c.h"
+#include "lib/codec.h"
+#include "lib/crc32c.h"
 
 static void test_crc32c_known_values(void **state)
 {

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "glob.h"
+#include "lib/glob.h"
 
 static bool m(const char *pat, const char *s)
 {

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#include "heap.h"
+#include "lib/heap.h"
 
 static void test_peek_is_always_the_earliest(void **state)
 {

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#include "histogram.h"
+#include "lib/histogram.h"
 
 static struct histogram *fresh(void)
 {

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "json.h"
+#include "lib/json.h"
 
 static void expect(const char *in, size_t n, const char *want)
 {

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kvargs.h"
+#include "lib/kvargs.h"
 
 /* A request from C strings (no NULs inside). */
 static struct request make_req(struct arg *args, const char **words, size_t n)

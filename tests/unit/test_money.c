@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "money.h"
+#include "lib/money.h"
 
 static int64_t parse_ok(const char *s, int exponent)
 {

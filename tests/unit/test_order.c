@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "order.h"
+#include "orders/order.h"
 
 static void test_happy_path_moves_one_step_at_a_time(void **state)
 {

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "book.h"
-#include "channel.h"
-#include "codec.h"
-#include "dlq.h"
-#include "journal.h"
-#include "persist.h"
+#include "orders/book.h"
+#include "channels/channel.h"
+#include "lib/codec.h"
+#include "channels/dlq.h"
+#include "store/journal.h"
+#include "store/persist.h"
 
 struct world {
     struct book *book;

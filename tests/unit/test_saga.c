@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "saga.h"
+#include "saga/saga.h"
 
 struct run {
     struct saga s;

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "strmap.h"
+#include "lib/strmap.h"
 
 #define N 20000
 

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "syncer.h"
+#include "store/syncer.h"
 
 #define WAIT_MS 5000
 

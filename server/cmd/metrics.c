@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "book.h"
+#include "orders/book.h"
 #include "command.h"
 #include "reply.h"
 #include "xalloc.h"

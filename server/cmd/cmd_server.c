@@ -1,15 +1,15 @@
 /* Commands about the server and the session: PING, HELP, QUIT, INFO. */
-#include "book.h"
-#include "clock.h"
+#include "orders/book.h"
+#include "lib/clock.h"
 #include "command.h"
-#include "conn.h"
-#include "kvargs.h"
+#include "net/conn.h"
+#include "lib/kvargs.h"
 #include "figures.h"
 #include "buf.h"
-#include "pubsub.h"
-#include "dlq.h"
-#include "channel.h"
-#include "engine.h"
+#include "channels/pubsub.h"
+#include "channels/dlq.h"
+#include "channels/channel.h"
+#include "saga/engine.h"
 #include "server.h"
 
 #include <stdio.h>

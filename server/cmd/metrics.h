@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "histogram.h"
-#include "saga.h"
+#include "lib/histogram.h"
+#include "saga/saga.h"
 
 struct command;
 struct order_event;

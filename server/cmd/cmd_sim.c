@@ -5,10 +5,10 @@
 #include <strings.h>
 
 #include "command.h"
-#include "engine.h"
-#include "kvargs.h"
+#include "saga/engine.h"
+#include "lib/kvargs.h"
 #include "server.h"
-#include "sim.h"
+#include "saga/sim.h"
 
 /* A rate: a decimal from 0 to 1 ("0.05"). */
 static int parse_rate(const char *s, double *out)

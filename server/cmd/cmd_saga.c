@@ -4,11 +4,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bus.h"
-#include "channel.h"
+#include "channels/bus.h"
+#include "channels/channel.h"
 #include "command.h"
-#include "engine.h"
-#include "kvargs.h"
+#include "saga/engine.h"
+#include "lib/kvargs.h"
 #include "server.h"
 #include "xalloc.h"
 

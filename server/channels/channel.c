@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap.h"
-#include "strmap.h"
+#include "lib/heap.h"
+#include "lib/strmap.h"
 #include "xalloc.h"
 
 /* Consumers remembered per group (those of closed connections are

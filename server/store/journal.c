@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crc32c.h"
+#include "lib/crc32c.h"
 #include "syncer.h"
 #include "xalloc.h"
 

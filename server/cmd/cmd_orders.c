@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "book.h"
-#include "clock.h"
-#include "engine.h"
+#include "orders/book.h"
+#include "lib/clock.h"
+#include "saga/engine.h"
 #include "command.h"
-#include "kvargs.h"
-#include "money.h"
+#include "lib/kvargs.h"
+#include "lib/money.h"
 #include "server.h"
 
 /* Longest customer id, SKU or idempotency key; longest note. */

@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "book.h"
-#include "bus.h"
-#include "channel.h"
-#include "heap.h"
-#include "log.h"
+#include "orders/book.h"
+#include "channels/bus.h"
+#include "channels/channel.h"
+#include "lib/heap.h"
+#include "lib/log.h"
 #include "server.h"
-#include "store.h"
-#include "strmap.h"
+#include "store/store.h"
+#include "lib/strmap.h"
 #include "xalloc.h"
 
 /* The consumer group owner the simulators consume as: no connection, so

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "order.h"
+#include "orders/order.h"
 
 enum saga_step {
     SAGA_VALIDATE,   /* customer.validate   (customer)  */

@@ -6,16 +6,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "book.h"
-#include "channel.h"
-#include "clock.h"
+#include "orders/book.h"
+#include "channels/channel.h"
+#include "lib/clock.h"
 #include "command.h"
-#include "dlq.h"
-#include "engine.h"
+#include "channels/dlq.h"
+#include "saga/engine.h"
 #include "metrics.h"
-#include "pubsub.h"
+#include "channels/pubsub.h"
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 
 void figure_key(const struct figure *f, char *out, size_t outlen)
 {

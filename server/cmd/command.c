@@ -5,12 +5,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "clock.h"
-#include "kvargs.h"
+#include "lib/clock.h"
+#include "lib/kvargs.h"
 #include "metrics.h"
-#include "pubsub.h"
+#include "channels/pubsub.h"
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 
 static const struct command commands[] = {
     {"PING", -1, CMD_PUBSUB, cmd_ping, "PING [message]",

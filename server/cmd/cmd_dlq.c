@@ -5,12 +5,12 @@
 #include <strings.h>
 #include <sys/types.h>
 
-#include "bus.h"
-#include "channel.h"
+#include "channels/bus.h"
+#include "channels/channel.h"
 #include "command.h"
-#include "dlq.h"
-#include "engine.h"
-#include "kvargs.h"
+#include "channels/dlq.h"
+#include "saga/engine.h"
+#include "lib/kvargs.h"
 #include "server.h"
 #include "xalloc.h"
 

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "histogram.h"
+#include "lib/histogram.h"
 #include "journal.h"
 #include "persist.h"
 

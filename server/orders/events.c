@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "book.h"
-#include "bus.h"
-#include "clock.h"
-#include "json.h"
-#include "money.h"
+#include "channels/bus.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/money.h"
 #include "server.h"
 
 static void time_field(struct buf *b, const char *key, int64_t ms)

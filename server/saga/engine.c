@@ -5,19 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "book.h"
+#include "orders/book.h"
 #include "buf.h"
-#include "bus.h"
-#include "channel.h"
-#include "clock.h"
-#include "dlq.h"
-#include "events.h"
-#include "heap.h"
-#include "json.h"
-#include "log.h"
-#include "metrics.h"
+#include "channels/bus.h"
+#include "channels/channel.h"
+#include "lib/clock.h"
+#include "channels/dlq.h"
+#include "orders/events.h"
+#include "lib/heap.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "cmd/metrics.h"
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 #include "xalloc.h"
 
 static const char *const participants[PART_COUNT] = {

@@ -14,10 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "book.h"
-#include "channel.h"
-#include "clock.h"
-#include "log.h"
+#include "orders/book.h"
+#include "channels/channel.h"
+#include "lib/clock.h"
+#include "lib/log.h"
 #include "xalloc.h"
 
 #define REWRITE_PREFIX "journal.rewrite."

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "buf.h"
-#include "figures.h"
-#include "log.h"
+#include "cmd/figures.h"
+#include "lib/log.h"
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 #include "xalloc.h"
 
 /* Prometheus wants each family's samples together under one HELP and

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "book.h"
-#include "channel.h"
-#include "codec.h"
-#include "dlq.h"
-#include "engine.h"
-#include "saga.h"
-#include "sim.h"
-#include "log.h"
+#include "orders/book.h"
+#include "channels/channel.h"
+#include "lib/codec.h"
+#include "channels/dlq.h"
+#include "saga/engine.h"
+#include "saga/saga.h"
+#include "saga/sim.h"
+#include "lib/log.h"
 
 /* --- orders ----------------------------------------------------------- */
 

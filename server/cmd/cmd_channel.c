@@ -5,12 +5,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bus.h"
-#include "channel.h"
+#include "channels/bus.h"
+#include "channels/channel.h"
 #include "command.h"
-#include "conn.h"
-#include "kvargs.h"
-#include "pubsub.h"
+#include "net/conn.h"
+#include "lib/kvargs.h"
+#include "channels/pubsub.h"
 #include "server.h"
 #include "xalloc.h"
 

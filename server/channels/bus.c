@@ -6,14 +6,14 @@
 
 #include "buf.h"
 #include "channel.h"
-#include "clock.h"
-#include "conn.h"
+#include "lib/clock.h"
+#include "net/conn.h"
 #include "dlq.h"
-#include "json.h"
-#include "log.h"
+#include "lib/json.h"
+#include "lib/log.h"
 #include "pubsub.h"
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 
 static void on_dead_lettered(void *ctx, const struct dlq_entry *e)
 {

@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "buf.h"
-#include "conn.h"
-#include "glob.h"
+#include "net/conn.h"
+#include "lib/glob.h"
 #include "render.h"
 #include "reply.h"
-#include "strmap.h"
+#include "lib/strmap.h"
 #include "xalloc.h"
 
 struct ps_channel {

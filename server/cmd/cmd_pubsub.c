@@ -3,10 +3,10 @@
  * redis-py's PubSub work unchanged; inline clients get one line each. */
 #include <string.h>
 
-#include "bus.h"
+#include "channels/bus.h"
 #include "command.h"
-#include "conn.h"
-#include "pubsub.h"
+#include "net/conn.h"
+#include "channels/pubsub.h"
 #include "server.h"
 
 /* [kind, name, count]: one confirmation per channel or pattern. */

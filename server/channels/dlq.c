@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xalloc.h"
 
 struct dlq {

@@ -16,12 +16,12 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "command.h"
-#include "log.h"
-#include "metrics.h"
+#include "cmd/command.h"
+#include "lib/log.h"
+#include "cmd/metrics.h"
 #include "render.h"
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 #include "xalloc.h"
 
 #define CONN_READ_CHUNK (16 * 1024)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strmap.h"
+#include "lib/strmap.h"
 #include "xalloc.h"
 
 struct observer {
