@@ -7,8 +7,9 @@
 
 #include "lib/kvargs.h"
 #include "lib/log.h"
-#include "server.h"
+#include "lib/version.h"
 #include "saga/engine.h"
+#include "server.h"
 
 static void usage(FILE *out)
 {
@@ -31,6 +32,9 @@ static void usage(FILE *out)
             "  --repair              cut a corrupt journal at its last good record, keeping\n"
             "                        the bad tail in <journal>.bad-<offset>\n"
             "  --compact-min <bytes> no compaction below this journal size (default %u)\n"
+            "  --journal-reserve <bytes>  disk space kept reserved ahead of the journal, so a\n"
+            "                        change is refused (-STORE) rather than lost when the\n"
+            "                        disk fills (default %u, at least %u)\n"
             "  --saga on|off         run every order through its saga (default on); off:\n"
             "                        clients move orders with UPDATE and CANCEL\n"
             "  --sim <list>          simulated participants, comma-separated, or none\n"
@@ -42,10 +46,10 @@ static void usage(FILE *out)
             "  --log-file <path>     append log lines there instead of stderr\n"
             "  --help                this text\n"
             "  --version             the version\n",
-            SERVER_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
-            PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, SERVER_MAX_OUTPUT_DEFAULT,
-            SERVER_PUBSUB_HARD_DEFAULT, SERVER_PUBSUB_SOFT_DEFAULT,
-            SERVER_PUBSUB_SOFT_SECONDS_DEFAULT, STORE_COMPACT_MIN_DEFAULT);
+            NET_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
+            PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, NET_MAX_OUTPUT_DEFAULT,
+            NET_PUBSUB_HARD_DEFAULT, NET_PUBSUB_SOFT_DEFAULT, NET_PUBSUB_SOFT_SECONDS_DEFAULT,
+            JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN);
 }
 
 static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max, size_t *out)
@@ -82,7 +86,7 @@ static int parse_sim(const char *arg, unsigned *mask)
 
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
        OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_STORE, OPT_DATA,
-       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
+       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
        OPT_HTTP_BIND, OPT_LOG_LEVEL, OPT_LOG_FILE };
 
 static int parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_level,
@@ -105,6 +109,7 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"fsync", required_argument, NULL, OPT_FSYNC},
         {"repair", no_argument, NULL, OPT_REPAIR},
         {"compact-min", required_argument, NULL, OPT_COMPACT_MIN},
+        {"journal-reserve", required_argument, NULL, OPT_JOURNAL_RESERVE},
         {"saga", required_argument, NULL, OPT_SAGA},
         {"sim", required_argument, NULL, OPT_SIM},
         {"http-port", required_argument, NULL, OPT_HTTP_PORT},
@@ -123,40 +128,40 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         int rc = 0;
         switch (c) {
         case 'b':
-            if (strlen(optarg) >= sizeof cfg->bind) {
+            if (strlen(optarg) >= sizeof cfg->net.bind) {
                 fprintf(stderr, "orderd: --bind address too long\n");
                 return -1;
             }
-            strcpy(cfg->bind, optarg);
+            strcpy(cfg->net.bind, optarg);
             break;
         case 'p':
             rc = size_flag("port", optarg, 0, 65535, &port);
-            cfg->port = (int)port;
+            cfg->net.port = (int)port;
             break;
-        case OPT_MAX_CLIENTS: rc = size_flag("max-clients", optarg, 1, 1000000, &cfg->max_clients); break;
-        case OPT_MAX_INLINE: rc = size_flag("max-inline", optarg, 16, G, &cfg->limits.max_inline); break;
-        case OPT_MAX_BULK: rc = size_flag("max-bulk", optarg, 16, G, &cfg->limits.max_bulk); break;
-        case OPT_MAX_ARGS: rc = size_flag("max-args", optarg, 1, 1000000, &cfg->limits.max_args); break;
-        case OPT_MAX_REQUEST: rc = size_flag("max-request", optarg, 64, 4 * G, &cfg->limits.max_pending); break;
-        case OPT_MAX_OUTPUT: rc = size_flag("max-output", optarg, 1024, 4 * G, &cfg->max_output); break;
-        case OPT_PS_HARD: rc = size_flag("pubsub-hard-limit", optarg, 1024, 64 * G, &cfg->pubsub_hard_limit); break;
-        case OPT_PS_SOFT: rc = size_flag("pubsub-soft-limit", optarg, 1024, 64 * G, &cfg->pubsub_soft_limit); break;
+        case OPT_MAX_CLIENTS: rc = size_flag("max-clients", optarg, 1, 1000000, &cfg->net.max_clients); break;
+        case OPT_MAX_INLINE: rc = size_flag("max-inline", optarg, 16, G, &cfg->net.limits.max_inline); break;
+        case OPT_MAX_BULK: rc = size_flag("max-bulk", optarg, 16, G, &cfg->net.limits.max_bulk); break;
+        case OPT_MAX_ARGS: rc = size_flag("max-args", optarg, 1, 1000000, &cfg->net.limits.max_args); break;
+        case OPT_MAX_REQUEST: rc = size_flag("max-request", optarg, 64, 4 * G, &cfg->net.limits.max_pending); break;
+        case OPT_MAX_OUTPUT: rc = size_flag("max-output", optarg, 1024, 4 * G, &cfg->net.max_output); break;
+        case OPT_PS_HARD: rc = size_flag("pubsub-hard-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_hard_limit); break;
+        case OPT_PS_SOFT: rc = size_flag("pubsub-soft-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_soft_limit); break;
         case OPT_PS_SOFT_SECONDS:
             rc = size_flag("pubsub-soft-seconds", optarg, 0, 86400, &secs);
-            cfg->pubsub_soft_seconds = (unsigned)secs;
+            cfg->net.pubsub_soft_seconds = (unsigned)secs;
             break;
         case OPT_STORE:
             if (strcmp(optarg, "journal") == 0) {
-                cfg->store.kind = STORE_JOURNAL;
+                cfg->store = STORE_JOURNAL;
             } else if (strcmp(optarg, "memory") == 0) {
-                cfg->store.kind = STORE_MEMORY;
+                cfg->store = STORE_MEMORY;
             } else {
                 fprintf(stderr, "orderd: --store takes journal or memory, got '%s'\n", optarg);
                 return -1;
             }
             break;
         case OPT_DATA:
-            cfg->store.dir = optarg;
+            cfg->journal.dir = optarg;
             break;
         case OPT_FSYNC:
             if ((policy = fsync_policy_parse(optarg)) < 0) {
@@ -164,14 +169,18 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
                         optarg);
                 return -1;
             }
-            cfg->store.fsync = (enum fsync_policy)policy;
+            cfg->journal.fsync = (enum fsync_policy)policy;
             break;
         case OPT_REPAIR:
-            cfg->store.repair = true;
+            cfg->journal.repair = true;
             break;
         case OPT_COMPACT_MIN:
             rc = size_flag("compact-min", optarg, 0, 1ULL << 50, &bytes);
-            cfg->store.compact_min = bytes;
+            cfg->journal.compact_min = bytes;
+            break;
+        case OPT_JOURNAL_RESERVE:
+            rc = size_flag("journal-reserve", optarg, JOURNAL_RESERVE_MIN, 1ULL << 40, &bytes);
+            cfg->journal.reserve = bytes;
             break;
         case OPT_HTTP_PORT:
             if (strcmp(optarg, "off") == 0) {
@@ -245,12 +254,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "orderd: %s\n", err);
         return 1;
     }
-    server_run(&srv);
+    int rc = server_run(&srv);
     /* The loop is over and orderd is exiting: a late signal must not turn
      * a clean exit into a killed one while everything is freed. */
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
-    server_free(&srv);
-    log_event("info", "event=stopped");
-    return 0;
+    if (server_free(&srv) != 0 && rc == 0)
+        rc = 1;
+    log_event(rc == 0 ? "info" : "error", "event=stopped status=%d", rc);
+    return rc;
 }

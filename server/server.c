@@ -1,131 +1,160 @@
-/* The server: listener, signals, shutdown, and the state they share. */
+/* The server (see server.h): the wiring, signals and shutdown. */
 #include "server.h"
 
-#include <errno.h>
 #include <event2/event.h>
-#include <event2/listener.h>
-#include <event2/util.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "orders/book.h"
+#include "buf.h"
+#include "channels/bus.h"
 #include "channels/channel.h"
+#include "cmd/metrics.h"
+#include "lib/log.h"
+#include "lib/version.h"
+#include "net/http.h"
+#include "orders/book.h"
+#include "orders/order_json.h"
 #include "saga/engine.h"
 #include "saga/sim.h"
-#include "channels/bus.h"
-#include "orders/events.h"
-#include "lib/clock.h"
-#include "net/conn.h"
-#include "lib/log.h"
-#include "net/http.h"
-#include "cmd/metrics.h"
+#include "store/memory_store.h"
+#include "store/persist.h"
+#include "store/store.h"
 
 /* How long shutdown waits for clients to take their last replies. */
 #define SHUTDOWN_GRACE_MS 5000
-/* After EMFILE, accepting resumes after this pause (as memcached does). */
-#define ACCEPT_RETRY_MS 100
-#define ACCEPT_WARN_MS 10000
 
 void server_config_default(struct server_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    snprintf(cfg->bind, sizeof cfg->bind, "127.0.0.1");
-    cfg->port = 7070;
-    proto_limits_default(&cfg->limits);
-    cfg->max_clients = SERVER_MAX_CLIENTS_DEFAULT;
-    cfg->max_output = SERVER_MAX_OUTPUT_DEFAULT;
-    cfg->pubsub_hard_limit = SERVER_PUBSUB_HARD_DEFAULT;
-    cfg->pubsub_soft_limit = SERVER_PUBSUB_SOFT_DEFAULT;
-    cfg->pubsub_soft_seconds = SERVER_PUBSUB_SOFT_SECONDS_DEFAULT;
-    cfg->store.kind = STORE_JOURNAL;
-    cfg->store.dir = SERVER_DATA_DIR_DEFAULT;
-    cfg->store.fsync = FSYNC_EVERYSEC;
-    cfg->store.repair = false;
-    cfg->store.compact_min = STORE_COMPACT_MIN_DEFAULT;
+    net_config_default(&cfg->net);
+    cfg->store = STORE_JOURNAL;
+    cfg->journal.dir = SERVER_DATA_DIR_DEFAULT;
+    cfg->journal.fsync = FSYNC_EVERYSEC;
+    cfg->journal.repair = false;
+    cfg->journal.compact_min = JOURNAL_COMPACT_MIN_DEFAULT;
+    cfg->journal.reserve = JOURNAL_RESERVE_DEFAULT;
     cfg->sim_mask = (1u << PART_COUNT) - 1;
     cfg->saga = true;
     snprintf(cfg->http_bind, sizeof cfg->http_bind, "127.0.0.1");
     cfg->http_port = 7071;
 }
 
-void server_tick(struct server *srv)
-{
-    srv->now_ms = clock_wall_ms();
-}
+/* --- the end of a loop turn ---------------------------------------------- */
 
-static void refuse(struct server *srv, int fd)
-{
-    char msg[96];
-    int n = snprintf(msg, sizeof msg, "-LIMIT too many clients (max %zu)\r\n",
-                     srv->cfg.max_clients);
-    /* Best effort: the socket is fresh, its buffer empty. */
-    if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-        (void)0;
-    close(fd);
-    srv->stats.connections_rejected++;
-}
-
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
-                      struct sockaddr *addr, int socklen, void *arg)
-{
-    struct server *srv = arg;
-    (void)l;
-    (void)addr;
-    (void)socklen;
-    server_tick(srv);
-    if (srv->nconns >= srv->cfg.max_clients) {
-        refuse(srv, fd);
-        return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    srv->stats.connections_total++;
-    conn_new(srv, fd);
-}
-
-static void on_accept_error(struct evconnlistener *l, void *arg)
-{
-    struct server *srv = arg;
-    int err = EVUTIL_SOCKET_ERROR();
-    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        /* Out of descriptors: stop accepting for a moment instead of
-         * spinning on a listener that stays readable. Logged once per
-         * ACCEPT_WARN_MS, not at every retry. */
-        int64_t now = clock_mono_ms();
-        if (now - srv->last_accept_warn_ms >= ACCEPT_WARN_MS) {
-            log_event("warn", "event=accept_paused error=\"%s\"", strerror(err));
-            srv->last_accept_warn_ms = now;
-        }
-        evconnlistener_disable(l);
-        struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
-        evtimer_add(srv->accept_retry, &tv);
-    }
-}
-
-static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+/* Write what this turn recorded (one write, and with always one fsync, for
+ * all of it: group commit), then run what connections deferred. Replies
+ * that wait for durability stay held until the store reports it. */
+static void on_turn_end(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
     (void)fd;
     (void)what;
-    if (srv->listener && !srv->shutting_down)
-        evconnlistener_enable(srv->listener);
+    store_commit(srv->store);
+    net_run_deferred(srv->net);
+    /* Running them may have recorded more: that is written next turn. */
+}
+
+static void wake_turn_end(void *arg)
+{
+    struct server *srv = arg;
+    /* Activated, not timed: it runs after the callbacks already due in
+     * this loop turn, so a burst of pushes costs one write per client. */
+    event_active(srv->turn_end, 0, 0);
+}
+
+static void on_durable(void *arg, uint64_t pos)
+{
+    struct server *srv = arg;
+    net_durable(srv->net, pos);
+}
+
+static void on_store_fatal(void *arg, const char *why)
+{
+    struct server *srv = arg;
+    /* Held replies are never sent: what they acknowledge may be lost. A
+     * supervisor restarts orderd on what the journal really holds. */
+    log_event("error", "event=exiting reason=\"%s\"", why);
+    srv->exit_code = 1;
+    event_base_loopbreak(srv->base);
+}
+
+/* --- what subsystems report ---------------------------------------------- */
+
+static void on_chan_changed(void *arg, const struct chan_change *c)
+{
+    struct server *srv = arg;
+    store_on_change(srv->store, c);
+}
+
+static void on_saga_changed(void *arg, const struct saga *s, int step)
+{
+    struct server *srv = arg;
+    store_on_saga(srv->store, s, step);
+}
+
+static void on_tracking_changed(void *arg, uint64_t order, const struct tracking *t)
+{
+    struct server *srv = arg;
+    store_on_tracking(srv->store, order, t);
+}
+
+static void on_step_answered(void *arg, enum saga_step st, enum step_outcome o, uint64_t us)
+{
+    struct server *srv = arg;
+    metrics_step(srv->metrics, st, o, us);
+}
+
+static void on_step_timed_out(void *arg, enum saga_step st)
+{
+    struct server *srv = arg;
+    metrics_step_timeout(srv->metrics, st);
+}
+
+static void on_sim_changed(void *arg, int type, const char *key, int64_t value)
+{
+    struct server *srv = arg;
+    store_on_sim(srv->store, type, key, value);
+}
+
+/* Order events: every order created is published on `order.created`, every
+ * status change on `order.status`, as one line of JSON. */
+static void on_order_event(void *arg, const struct order_event *ev, const struct order *o,
+                           int from)
+{
+    struct server *srv = arg;
+    const char *channel = order_json_channel(ev);
+    struct buf b;
+    buf_init(&b);
+    order_json_event(&b, ++srv->last_event_id, ev, o, from);
+    bus_publish(srv->bus, channel, strlen(channel), buf_head(&b), buf_used(&b));
+    buf_free(&b);
+}
+
+/* --- time, signals, shutdown --------------------------------------------- */
+
+/* The event loop's lag probe: how late a one-second timer fires. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    clock_tick(&srv->clock);
+    int64_t mono = clock_mono_ms();
+    if (srv->tick_due_ms)
+        metrics_loop_lag(srv->metrics, mono - srv->tick_due_ms);
+    srv->tick_due_ms = mono + 1000;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct server *srv = arg;
     (void)what;
-    server_tick(srv);
-    if (srv->shutting_down) {
+    clock_tick(&srv->clock);
+    if (srv->counters.shutting_down) {
         /* A second signal: stop waiting for slow clients. */
         log_event("warn", "event=shutdown_forced signal=%s clients=%zu",
-                  sig == SIGINT ? "INT" : "TERM", srv->nconns);
+                  sig == SIGINT ? "INT" : "TERM", srv->counters.clients);
         event_base_loopbreak(srv->base);
         return;
     }
@@ -133,68 +162,44 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     server_shutdown(srv);
 }
 
-/* The end of a loop turn: write what this turn recorded (one fsync for
- * all of it with always: group commit), let held replies go, then run what
- * connections deferred. */
-static void on_deferred(evutil_socket_t fd, short what, void *arg)
-{
-    struct server *srv = arg;
-    (void)fd;
-    (void)what;
-    store_flush(srv->store);
-    conn_release_held(srv);
-    conn_run_deferred(srv);
-    /* Running them may have recorded more: it is written next turn. */
-}
-
-static void on_store_wake(void *arg)
-{
-    server_wake_deferred(arg);
-}
-
-static struct persist_target target_of(struct server *srv)
-{
-    return (struct persist_target){.book = srv->book, .channels = srv->channels,
-                                   .dlq = srv->dlq, .engine = srv->engine, .sim = srv->sim};
-}
-
-static void on_tick(evutil_socket_t fd, short what, void *arg)
-{
-    struct server *srv = arg;
-    (void)fd;
-    (void)what;
-    server_tick(srv);
-    /* The tick is also the event loop's lag probe: how late it fired. */
-    int64_t mono = clock_mono_ms();
-    if (srv->tick_due_ms)
-        metrics_loop_lag(srv->metrics, mono - srv->tick_due_ms);
-    srv->tick_due_ms = mono + 1000;
-    struct persist_target t = target_of(srv);
-    store_tick(srv->store, &t);
-}
-
-static void on_child(evutil_socket_t sig, short what, void *arg)
-{
-    struct server *srv = arg;
-    (void)sig;
-    (void)what;
-    store_child_exited(srv->store);
-}
-
-void server_wake_deferred(struct server *srv)
-{
-    /* Activated, not timed: it runs after the callbacks already due in
-     * this loop turn, so a burst of pushes costs one write per client. */
-    event_active(srv->deferred_ev, 0, 0);
-}
-
 static void on_shutdown_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
     (void)fd;
     (void)what;
-    log_event("warn", "event=shutdown_forced clients=%zu", srv->nconns);
+    log_event("warn", "event=shutdown_forced clients=%zu", srv->counters.clients);
     event_base_loopbreak(srv->base);
+}
+
+static void on_drained(void *arg)
+{
+    struct server *srv = arg;
+    event_base_loopbreak(srv->base);
+}
+
+void server_shutdown(struct server *srv)
+{
+    if (srv->counters.shutting_down)
+        return;
+    srv->counters.shutting_down = true;
+    struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
+    evtimer_add(srv->shutdown_deadline, &tv);
+    net_shutdown(srv->net);
+}
+
+/* --- start-up -------------------------------------------------------------- */
+
+static struct store *open_store(struct server *srv, struct persist_target *t, char *err,
+                                size_t errlen)
+{
+    struct store_env env = {
+        .hooks = {.ctx = srv, .wake = wake_turn_end, .durable = on_durable,
+                  .fatal = on_store_fatal},
+        .gate = &srv->gate,
+    };
+    if (srv->cfg.store == STORE_MEMORY)
+        return memory_store_open(&env);
+    return journal_store_open(&srv->cfg.journal, srv->base, &srv->clock, t, &env, err, errlen);
 }
 
 int server_init(struct server *srv, const struct server_config *cfg, char *err,
@@ -202,87 +207,75 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
 {
     memset(srv, 0, sizeof *srv);
     srv->cfg = *cfg;
-    srv->started_mono_ms = clock_mono_ms();
-    server_tick(srv);
-
-    struct sockaddr_storage ss;
-    int sslen = sizeof ss;
-    char addr[96];
-    if (strchr(cfg->bind, ':'))
-        snprintf(addr, sizeof addr, "[%s]:%d", cfg->bind, cfg->port);
-    else
-        snprintf(addr, sizeof addr, "%s:%d", cfg->bind, cfg->port);
-    /* libevent's parser refuses port 0: parse with 1, then set 0 (any
-     * free port; the log line says which). */
-    if (cfg->port == 0) {
-        if (strchr(cfg->bind, ':'))
-            snprintf(addr, sizeof addr, "[%s]:1", cfg->bind);
-        else
-            snprintf(addr, sizeof addr, "%s:1", cfg->bind);
-    }
-    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
-        snprintf(err, errlen, "cannot parse bind address '%s'", cfg->bind);
-        return -1;
-    }
-    if (cfg->port == 0) {
-        if (ss.ss_family == AF_INET6)
-            ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
-        else
-            ((struct sockaddr_in *)&ss)->sin_port = 0;
-    }
+    clock_init(&srv->clock, NULL);
+    gate_init(&srv->gate);
+    srv->counters.started_ms = srv->clock.now_ms;
+    srv->counters.saga = cfg->saga;
 
     srv->base = event_base_new();
     if (srv->base == NULL) {
         snprintf(err, errlen, "cannot create the event loop");
         return -1;
     }
-    /* The server's own events first: recovery and start-up already
-     * record changes, which wake the deferred event. */
     srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
     srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
-    srv->accept_retry = evtimer_new(srv->base, on_accept_retry, srv);
     srv->shutdown_deadline = evtimer_new(srv->base, on_shutdown_deadline, srv);
-    srv->deferred_ev = event_new(srv->base, -1, 0, on_deferred, srv);
+    srv->turn_end = event_new(srv->base, -1, 0, on_turn_end, srv);
     srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
-    srv->sig_chld = evsignal_new(srv->base, SIGCHLD, on_child, srv);
     struct timeval second = {1, 0};
     evtimer_add(srv->tick, &second);
-    evsignal_add(srv->sig_chld, NULL);
+
+    /* The subsystems, each given what it needs. */
+    struct bus_hooks bh = {.ctx = srv, .changed = on_chan_changed};
+    struct engine_hooks eh = {.ctx = srv,
+                              .saga_changed = on_saga_changed,
+                              .tracking_changed = on_tracking_changed,
+                              .step_answered = on_step_answered,
+                              .step_timed_out = on_step_timed_out};
+    struct sim_hooks sh = {.ctx = srv, .changed = on_sim_changed};
+    size_t ncommands;
+    command_table(&ncommands);
+    srv->metrics = metrics_new(ncommands);
+    srv->book = book_new();
+    srv->bus = bus_new(srv->base, &srv->clock, &srv->gate, &bh);
+    srv->engine = engine_new(srv->base, &srv->clock, &srv->gate, srv->book, srv->bus, &eh);
+    srv->sim = sim_new(srv->base, &srv->clock, &srv->gate, srv->book, srv->bus, srv->engine,
+                       cfg->sim_mask, &sh);
 
     /* Recover before listening: a client that can connect is served from
      * the whole state, never from part of it. */
-    srv->metrics = metrics_new();
-    srv->book = book_new();
-    bus_init(srv);
-    srv->engine = engine_new(srv);
-    srv->sim = sim_new(srv, cfg->sim_mask);
-    struct persist_target t = target_of(srv);
-    srv->store = store_open(&cfg->store, &t, err, errlen);
+    srv->target = (struct persist_target){.book = srv->book,
+                                          .channels = bus_channels(srv->bus),
+                                          .dlq = bus_dlq(srv->bus), .engine = srv->engine,
+                                          .sim = srv->sim};
+    srv->store = open_store(srv, &srv->target, err, errlen);
     if (srv->store == NULL) {
         server_free(srv);
         return -1;
     }
-    srv->listener = evconnlistener_new_bind(
-        srv->base, on_accept, srv,
-        LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 511,
-        (struct sockaddr *)&ss, sslen);
-    if (srv->listener == NULL) {
-        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+    srv->env = (struct cmd_env){
+        .base = srv->base, .clk = &srv->clock, .book = srv->book, .bus = srv->bus,
+        .engine = srv->engine, .sim = srv->sim, .store = srv->store,
+        .metrics = srv->metrics, .counters = &srv->counters,
+    };
+    struct net_hooks nh = {.ctx = srv, .wake = wake_turn_end, .drained = on_drained};
+    srv->net = net_new(&cfg->net, srv->base, &srv->env, &nh);
+    if (net_listen(srv->net, err, errlen) != 0) {
         server_free(srv);
         return -1;
     }
-    evconnlistener_set_error_cb(srv->listener, on_accept_error);
-    if (cfg->http_port >= 0 && http_start(srv, cfg->http_bind, cfg->http_port, err, errlen) != 0) {
+    if (cfg->http_port >= 0 &&
+        (srv->http = http_start(srv->base, &srv->env, cfg->http_bind, cfg->http_port, err,
+                                errlen)) == NULL) {
         server_free(srv);
         return -1;
     }
-    chreg_recovered(srv->channels, srv->now_ms);
-    srv->last_event_id = t.order_events;
-    store_set_wake(srv->store, on_store_wake, srv);
+    chreg_recovered(bus_channels(srv->bus), srv->clock.now_ms);
+    srv->last_event_id = srv->target.order_events;
     /* The store first, so an order's record comes before its saga's. */
     book_observe(srv->book, store_on_order, srv->store);
     book_observe(srv->book, metrics_on_order, srv->metrics);
-    events_attach(srv);
+    book_observe(srv->book, on_order_event, srv);
     /* Without sagas there are no step channels and nobody to answer them. */
     if (cfg->saga) {
         book_observe(srv->book, engine_on_order, srv->engine);
@@ -291,103 +284,36 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     }
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof bound;
-    char shown[INET6_ADDRSTRLEN] = "?";
-    int port = cfg->port;
-    if (getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&bound, &blen) == 0) {
-        if (bound.ss_family == AF_INET6) {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&bound)->sin6_addr, shown, sizeof shown);
-            port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-        } else {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&bound)->sin_addr, shown, sizeof shown);
-            port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-        }
-    }
-    srv->bound_port = port;
     srv->tick_due_ms = clock_mono_ms() + 1000;
-    log_event("info", "event=listening addr=%s:%d version=%s", shown, port, ORDERD_VERSION);
+    log_event("info", "event=started version=%s port=%d", ORDERD_VERSION, srv->counters.port);
     return 0;
 }
 
-void server_run(struct server *srv)
+int server_run(struct server *srv)
 {
     event_base_dispatch(srv->base);
+    return srv->exit_code;
 }
 
-void server_shutdown(struct server *srv)
+int server_free(struct server *srv)
 {
-    if (srv->shutting_down)
-        return;
-    srv->shutting_down = true;
-    if (srv->listener) {
-        evconnlistener_free(srv->listener);
-        srv->listener = NULL;
-    }
-    evtimer_del(srv->accept_retry);
-    if (srv->nconns == 0) {
-        event_base_loopbreak(srv->base);
-        return;
-    }
-    struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
-    evtimer_add(srv->shutdown_deadline, &tv);
-    for (struct conn *c = srv->conns, *next; c; c = next) {
-        next = conn_next(c);
-        conn_finish(c);
-    }
-}
-
-void server_conn_closing(struct server *srv, struct conn *c)
-{
-    bus_conn_closing(srv, c);
-}
-
-void server_conn_closed(struct server *srv)
-{
-    if (srv->shutting_down && srv->nconns == 0)
-        event_base_loopbreak(srv->base);
-}
-
-void server_free(struct server *srv)
-{
-    while (srv->conns)
-        conn_free(srv->conns);
-    if (srv->listener)
-        evconnlistener_free(srv->listener);
-    if (srv->sig_int)
-        event_free(srv->sig_int);
-    if (srv->sig_term)
-        event_free(srv->sig_term);
-    if (srv->accept_retry)
-        event_free(srv->accept_retry);
-    if (srv->shutdown_deadline)
-        event_free(srv->shutdown_deadline);
-    if (srv->deferred_ev)
-        event_free(srv->deferred_ev);
-    if (srv->tick)
-        event_free(srv->tick);
-    if (srv->sig_chld)
-        event_free(srv->sig_chld);
-    http_stop(srv);
-    store_close(srv->store);
-    metrics_free(srv->metrics);
+    int rc = 0;
+    net_free(srv->net);
+    http_stop(srv->http);
+    if (srv->store && store_close(srv->store) != 0)
+        rc = -1;
     sim_free(srv->sim);
     engine_free(srv->engine);
-    bus_free(srv);
+    bus_free(srv->bus);
     book_free(srv->book);
+    metrics_free(srv->metrics);
+    struct event *events[] = {srv->sig_int, srv->sig_term, srv->shutdown_deadline,
+                              srv->turn_end, srv->tick};
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+        if (events[i])
+            event_free(events[i]);
     if (srv->base)
         event_base_free(srv->base);
     memset(srv, 0, sizeof *srv);
-}
-
-size_t server_rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
-    if (f == NULL)
-        return 0;
-    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-        resident = 0;
-    fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+    return rc;
 }

@@ -2,29 +2,41 @@
 #include "bus.h"
 
 #include <event2/event.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "channel.h"
-#include "lib/clock.h"
-#include "net/conn.h"
 #include "dlq.h"
+#include "lib/clock.h"
+#include "lib/gate.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "pubsub.h"
-#include "server.h"
-#include "store/store.h"
+#include "xalloc.h"
+
+struct bus {
+    struct clock *clk;
+    struct gate *gate;
+    struct bus_hooks hooks;
+    struct pubsub *pubsub;
+    struct dlq *dlq;
+    struct chan_registry *channels;
+    struct event *due_timer;       /* the channels' next deadline */
+    struct log_limiter log_dlq;    /* messages moving into the DLQ */
+    uint64_t published;
+};
 
 static void on_dead_lettered(void *ctx, const struct dlq_entry *e)
 {
-    struct server *srv = ctx;
+    struct bus *b = ctx;
     char dlt[BUS_NAME_MAX + 1];
     size_t n = strlen(e->channel);
-    bus_dlq_event(srv, "dead-lettered", e);
-    log_limited(&srv->log_dlq, srv->now_ms, "warn",
+    bus_dlq_event(b, "dead-lettered", e);
+    log_limited(&b->log_dlq, b->clk->now_ms, "warn",
                 "event=dead_lettered channel=%s group=%s offset=%llu reason=\"%s\" dlq_depth=%zu",
                 e->channel, e->group, (unsigned long long)e->offset, e->reason,
-                dlq_count(srv->dlq));
+                dlq_count(b->dlq));
     /* Kafka users look for the dead letters of X in X.DLT: a durable
      * channel of its own, so it can be read, consumed and subscribed to.
      * Durable names are short enough for it (BUS_DURABLE_NAME_MAX); a
@@ -33,19 +45,20 @@ static void on_dead_lettered(void *ctx, const struct dlq_entry *e)
         memcpy(dlt, e->channel, n);
         memcpy(dlt + n, BUS_DLT_SUFFIX, sizeof BUS_DLT_SUFFIX);
         struct channel *ch;
-        if (chreg_find(srv->channels, dlt) == NULL) {
+        if (chreg_find(b->channels, dlt) == NULL) {
             struct chan_settings s;
             chan_settings_default(&s);
-            chreg_declare(srv->channels, dlt, &s, &ch);
+            chreg_declare(b->channels, dlt, &s, &ch);
         }
-        bus_publish(srv, dlt, strlen(dlt), e->payload, e->len);
+        bus_publish(b, dlt, strlen(dlt), e->payload, e->len);
     }
 }
 
 static void on_changed(void *ctx, const struct chan_change *c)
 {
-    struct server *srv = ctx;
-    store_on_change(srv->store, c);
+    struct bus *b = ctx;
+    if (b->hooks.changed)
+        b->hooks.changed(b->hooks.ctx, c);
 }
 
 static void on_due_changed(void *ctx)
@@ -55,117 +68,135 @@ static void on_due_changed(void *ctx)
 
 static void on_due(evutil_socket_t fd, short what, void *arg)
 {
-    struct server *srv = arg;
+    struct bus *b = arg;
     (void)fd;
     (void)what;
-    server_tick(srv);
-    chreg_expire(srv->channels, srv->now_ms);
-    bus_rearm(srv);
+    clock_tick(b->clk);
+    /* Redelivery and dead-lettering change state: not while the store
+     * cannot record it (the gate's opening re-arms us). */
+    if (gate_closed(b->gate))
+        return;
+    chreg_expire(b->channels, b->clk->now_ms, BUS_EXPIRE_BATCH);
+    bus_rearm(b);
 }
 
-void bus_rearm(struct server *srv)
+static void on_gate_opened(void *arg)
 {
-    int64_t due = chreg_next_due(srv->channels);
+    bus_rearm(arg);
+}
+
+void bus_rearm(struct bus *b)
+{
+    int64_t due = chreg_next_due(b->channels);
     if (due < 0) {
-        evtimer_del(srv->due_timer);
+        evtimer_del(b->due_timer);
         return;
     }
-    int64_t wait = due - clock_wall_ms();
+    int64_t wait = due - b->clk->now_ms;
     if (wait < 0)
         wait = 0;
     struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
-    evtimer_add(srv->due_timer, &tv);
+    evtimer_add(b->due_timer, &tv);
 }
 
-void bus_init(struct server *srv)
+struct bus *bus_new(struct event_base *base, struct clock *clk, struct gate *gate,
+                    const struct bus_hooks *hooks)
 {
-    struct chan_hooks hooks = {
-        .ctx = srv,
+    struct bus *b = xcalloc(1, sizeof *b);
+    struct chan_hooks ch = {
+        .ctx = b,
         .changed = on_changed,
         .dead_lettered = on_dead_lettered,
         .due_changed = on_due_changed,
     };
-    srv->pubsub = pubsub_new();
-    srv->dlq = dlq_new(DLQ_MAX_DEFAULT);
-    srv->channels = chreg_new(srv->dlq, &hooks, (uint64_t)clock_wall_ms());
-    srv->due_timer = evtimer_new(srv->base, on_due, srv);
+    b->clk = clk;
+    b->gate = gate;
+    if (hooks)
+        b->hooks = *hooks;
+    b->pubsub = pubsub_new();
+    b->dlq = dlq_new(DLQ_MAX_DEFAULT);
+    b->channels = chreg_new(b->dlq, &ch, (uint64_t)clk->wall_ms);
+    b->due_timer = evtimer_new(base, on_due, b);
+    if (gate)
+        gate_listen(gate, on_gate_opened, b);
+    return b;
 }
 
-void bus_free(struct server *srv)
+void bus_free(struct bus *b)
 {
-    if (srv->due_timer)
-        event_free(srv->due_timer);
-    chreg_free(srv->channels);
-    dlq_free(srv->dlq);
-    pubsub_free(srv->pubsub);
-    srv->due_timer = NULL;
-    srv->channels = NULL;
-    srv->dlq = NULL;
-    srv->pubsub = NULL;
+    if (b == NULL)
+        return;
+    event_free(b->due_timer);
+    chreg_free(b->channels);
+    dlq_free(b->dlq);
+    pubsub_free(b->pubsub);
+    free(b);
 }
 
-size_t bus_publish(struct server *srv, const char *name, size_t chlen, const char *payload,
+struct chan_registry *bus_channels(struct bus *b) { return b->channels; }
+struct dlq *bus_dlq(struct bus *b) { return b->dlq; }
+struct pubsub *bus_pubsub(struct bus *b) { return b->pubsub; }
+uint64_t bus_published(const struct bus *b) { return b->published; }
+
+size_t bus_publish(struct bus *b, const char *name, size_t chlen, const char *payload,
                    size_t plen)
 {
     if (chlen <= BUS_NAME_MAX && memchr(name, '\0', chlen) == NULL) {
         char cname[BUS_NAME_MAX + 1];
         memcpy(cname, name, chlen);
         cname[chlen] = '\0';
-        struct channel *ch = chreg_find(srv->channels, cname);
+        struct channel *ch = chreg_find(b->channels, cname);
         if (ch)
-            chan_append(srv->channels, ch, payload, plen, srv->now_ms);
+            chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
     }
-    srv->stats.published++;
-    return pubsub_publish(srv->pubsub, name, chlen, payload, plen);
+    b->published++;
+    return pubsub_publish(b->pubsub, name, chlen, payload, plen);
 }
 
-uint64_t bus_append(struct server *srv, struct channel *ch, const char *payload, size_t plen)
+uint64_t bus_append(struct bus *b, struct channel *ch, const char *payload, size_t plen)
 {
-    uint64_t offset = chan_append(srv->channels, ch, payload, plen, srv->now_ms);
+    uint64_t offset = chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
     const char *name = chan_name(ch);
-    srv->stats.published++;
-    pubsub_publish(srv->pubsub, name, strlen(name), payload, plen);
+    b->published++;
+    pubsub_publish(b->pubsub, name, strlen(name), payload, plen);
     return offset;
 }
 
-void bus_dlq_event(struct server *srv, const char *event, const struct dlq_entry *e)
+void bus_dlq_event(struct bus *b, const char *event, const struct dlq_entry *e)
 {
-    struct buf b;
+    struct buf out;
     char ts[CLOCK_RFC3339_LEN];
-    buf_init(&b);
-    buf_appendc(&b, '{');
-    json_key(&b, "event", 1);
-    json_cstr(&b, event);
-    json_key(&b, "id", 0);
-    json_int(&b, (long long)e->id);
-    json_key(&b, "channel", 0);
-    json_cstr(&b, e->channel);
-    json_key(&b, "group", 0);
-    json_cstr(&b, e->group);
-    json_key(&b, "offset", 0);
-    json_int(&b, (long long)e->offset);
-    json_key(&b, "reason", 0);
-    json_cstr(&b, e->reason);
-    json_key(&b, "deliveries", 0);
-    json_int(&b, e->deliveries);
-    json_key(&b, "replays", 0);
-    json_int(&b, e->replays);
-    json_key(&b, "time", 0);
-    clock_format_rfc3339(srv->now_ms, ts);
-    json_cstr(&b, ts);
-    buf_appendc(&b, '}');
-    bus_publish(srv, "dlq", 3, buf_head(&b), buf_used(&b));
-    buf_free(&b);
+    buf_init(&out);
+    buf_appendc(&out, '{');
+    json_key(&out, "event", 1);
+    json_cstr(&out, event);
+    json_key(&out, "id", 0);
+    json_int(&out, (long long)e->id);
+    json_key(&out, "channel", 0);
+    json_cstr(&out, e->channel);
+    json_key(&out, "group", 0);
+    json_cstr(&out, e->group);
+    json_key(&out, "offset", 0);
+    json_int(&out, (long long)e->offset);
+    json_key(&out, "reason", 0);
+    json_cstr(&out, e->reason);
+    json_key(&out, "deliveries", 0);
+    json_int(&out, e->deliveries);
+    json_key(&out, "replays", 0);
+    json_int(&out, e->replays);
+    json_key(&out, "time", 0);
+    clock_format_rfc3339(b->clk->wall_ms, ts);
+    json_cstr(&out, ts);
+    buf_appendc(&out, '}');
+    bus_publish(b, "dlq", 3, buf_head(&out), buf_used(&out));
+    buf_free(&out);
 }
 
-void bus_conn_closing(struct server *srv, struct conn *c)
+void bus_client_gone(struct bus *b, struct subscriber *s, uint64_t owner, bool shutting_down)
 {
-    pubsub_client_gone(srv->pubsub, c);
-    /* At shutdown a consumer is not lost: its messages stay in flight,
-     * and after the restart they are deliverable again without counting a
-     * failed delivery (a crash would not count one either). */
-    if (srv->shutting_down)
+    pubsub_client_gone(b->pubsub, s);
+    if (shutting_down)
         return;
-    chreg_owner_gone(srv->channels, conn_id(c), srv->now_ms);
-    bus_rearm(srv);
+    chreg_owner_gone(b->channels, owner, b->clk->now_ms);
+    bus_rearm(b);
 }

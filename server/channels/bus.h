@@ -1,42 +1,74 @@
-/* The bus: where live pub/sub, durable channels and the DLQ meet the
- * server. Publishing appends to the channel's log when it is durable and
- * fans out to live subscribers; one libevent timer follows the channels'
- * earliest deadline; dead letters are announced on `dlq` and copied to
- * the channel `<name>.DLT`. */
-#ifndef SERVER_BUS_H
-#define SERVER_BUS_H
+/* The bus: live pub/sub, durable channels and the DLQ as one service.
+ * Publishing appends to the channel's log when it is durable and fans out
+ * to live subscribers; one libevent timer follows the channels' earliest
+ * deadline (ack waits, NACK delays, retention) on the server clock; dead
+ * letters are announced on `dlq` and copied to the channel `<name>.DLT`. */
+#ifndef CHANNELS_BUS_H
+#define CHANNELS_BUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct server;
-struct conn;
+struct event_base;
+struct clock;
+struct gate;
+struct bus;
+struct channel;
+struct chan_change;
+struct chan_registry;
+struct dlq;
 struct dlq_entry;
+struct pubsub;
+struct subscriber;
 
 /* Longest channel, group or consumer name. */
 #define BUS_NAME_MAX 256
 #define BUS_DLT_SUFFIX ".DLT"
 /* A durable channel's name leaves room for its dead letters' <name>.DLT. */
 #define BUS_DURABLE_NAME_MAX (BUS_NAME_MAX - (int)(sizeof BUS_DLT_SUFFIX - 1))
+/* Deadlines handled per wake-up: a burst of them (every message of a dead
+ * consumer timing out at once) is taken in slices, with other clients
+ * served in between. */
+#define BUS_EXPIRE_BATCH 1024
 
-void bus_init(struct server *srv);
-void bus_free(struct server *srv);
+struct bus_hooks {
+    void *ctx;
+    /* Channel state changed: for the store to record. */
+    void (*changed)(void *ctx, const struct chan_change *c);
+};
+
+/* clk is read at each of the bus's own wake-ups; while gate is closed,
+ * deadlines wait (they change state). Both are borrowed. */
+struct bus *bus_new(struct event_base *base, struct clock *clk, struct gate *gate,
+                    const struct bus_hooks *hooks);
+void bus_free(struct bus *b);
+
+struct chan_registry *bus_channels(struct bus *b);
+struct dlq *bus_dlq(struct bus *b);
+struct pubsub *bus_pubsub(struct bus *b);
+/* Messages published (PUBLISH and internal events). */
+uint64_t bus_published(const struct bus *b);
 
 /* Returns the number of live receivers. */
-size_t bus_publish(struct server *srv, const char *ch, size_t chlen, const char *payload,
+size_t bus_publish(struct bus *b, const char *ch, size_t chlen, const char *payload,
                    size_t plen);
 
 /* Appends to a durable channel and fans out to live subscribers; returns
  * the message's offset. */
-struct channel;
-uint64_t bus_append(struct server *srv, struct channel *ch, const char *payload, size_t plen);
+uint64_t bus_append(struct bus *b, struct channel *ch, const char *payload, size_t plen);
 
 /* Announces a DLQ move ("dead-lettered", "replayed", "purged") on `dlq`. */
-void bus_dlq_event(struct server *srv, const char *event, const struct dlq_entry *e);
+void bus_dlq_event(struct bus *b, const char *event, const struct dlq_entry *e);
 
 /* Re-arms the deadline timer: after anything that may add a deadline. */
-void bus_rearm(struct server *srv);
+void bus_rearm(struct bus *b);
 
-void bus_conn_closing(struct server *srv, struct conn *c);
+/* A client leaves: its subscriptions end and, unless the server is
+ * shutting down, what it had in flight as consumer `owner` becomes
+ * deliverable again. (At shutdown a consumer is not lost: its messages
+ * stay in flight, and after the restart they are deliverable again without
+ * counting a failed delivery, as after a crash.) */
+void bus_client_gone(struct bus *b, struct subscriber *s, uint64_t owner, bool shutting_down);
 
 #endif

@@ -29,11 +29,16 @@ struct chan_msg {
     char payload[];  /* len bytes, then a NUL */
 };
 
+struct chan_owner;
+
 struct chan_consumer {
     char *name;       /* owned */
+    struct chan_group *group;
     uint64_t owner;   /* connection that used it last; 0 once it is gone */
     int64_t seen_ms;
     size_t refs;      /* pending entries naming it as their last consumer */
+    struct chan_owner *on;                /* owner's record, while owner != 0 */
+    struct chan_consumer *oprev, *onext;  /* in on->consumers */
 };
 
 struct chan_pending {
@@ -48,6 +53,17 @@ struct chan_pending {
     enum pending_state state;
     char *reason;                 /* owned: why it last failed */
     struct chan_pending *rprev, *rnext;  /* READY queue, in arrival order */
+    struct chan_owner *on;        /* INFLIGHT on a connection: its record */
+    struct chan_pending *oprev, *onext;  /* in on->inflight */
+};
+
+/* What one connection holds, across every group: the messages in flight
+ * on it and the consumers it used last. A connection that closes is
+ * settled from here, without walking every pending entry of every group. */
+struct chan_owner {
+    uint64_t id;
+    struct chan_pending *inflight;
+    struct chan_consumer *consumers;
 };
 
 struct chan_group {
@@ -65,6 +81,7 @@ struct chan_group {
                                           pending entries can point at it */
     size_t nconsumers;
     struct chan_waiter *whead, *wtail;
+    bool touched;                 /* chreg_owner_gone: seen already */
 };
 
 struct channel {
@@ -85,6 +102,7 @@ struct chan_registry {
     struct dlq *dlq;              /* borrowed */
     struct chan_hooks hooks;
     struct heap due;
+    struct strmap owners;         /* 8-byte connection id -> struct chan_owner */
     uint64_t rng;
     bool applying;                /* recovery: hooks stay quiet */
 };
@@ -138,6 +156,7 @@ struct chan_registry *chreg_new(struct dlq *dlq, const struct chan_hooks *hooks,
 {
     struct chan_registry *r = xcalloc(1, sizeof *r);
     strmap_init(&r->channels);
+    strmap_init(&r->owners);
     heap_init(&r->due);
     r->dlq = dlq;
     if (hooks)
@@ -194,7 +213,72 @@ void chreg_free(struct chan_registry *r)
         free(ch);
     }
     strmap_free(&r->channels);
+    it = 0;
+    while (strmap_next(&r->owners, &it, &k, &len, &v))
+        free(v);
+    strmap_free(&r->owners);
     free(r);
+}
+
+/* --- who holds what ---------------------------------------------------- */
+
+static struct chan_owner *owner_get(struct chan_registry *r, uint64_t id, bool create)
+{
+    struct chan_owner *o = strmap_get(&r->owners, (const char *)&id, sizeof id);
+    if (o == NULL && create) {
+        o = xcalloc(1, sizeof *o);
+        o->id = id;
+        strmap_put(&r->owners, (const char *)&o->id, sizeof o->id, o);
+    }
+    return o;
+}
+
+/* p is in flight on connection id (0: on none, or not in flight). */
+static void pending_own(struct chan_registry *r, struct chan_pending *p, uint64_t id)
+{
+    if (p->on) {
+        if (p->oprev)
+            p->oprev->onext = p->onext;
+        else
+            p->on->inflight = p->onext;
+        if (p->onext)
+            p->onext->oprev = p->oprev;
+        p->on = NULL;
+        p->oprev = p->onext = NULL;
+    }
+    p->owner = id;
+    if (id == 0)
+        return;
+    p->on = owner_get(r, id, true);
+    p->onext = p->on->inflight;
+    if (p->onext)
+        p->onext->oprev = p;
+    p->on->inflight = p;
+}
+
+/* c was used last on connection id (0: that connection is gone). */
+static void consumer_own(struct chan_registry *r, struct chan_consumer *c, uint64_t id)
+{
+    if (c->owner == id && (id == 0 || c->on))
+        return;
+    if (c->on) {
+        if (c->oprev)
+            c->oprev->onext = c->onext;
+        else
+            c->on->consumers = c->onext;
+        if (c->onext)
+            c->onext->oprev = c->oprev;
+        c->on = NULL;
+        c->oprev = c->onext = NULL;
+    }
+    c->owner = id;
+    if (id == 0)
+        return;
+    c->on = owner_get(r, id, true);
+    c->onext = c->on->consumers;
+    if (c->onext)
+        c->onext->oprev = c;
+    c->on->consumers = c;
 }
 
 static void due_set(struct chan_registry *r, struct heap_node *node, int64_t due_ms)
@@ -458,6 +542,7 @@ static void make_ready(struct chan_registry *r, struct chan_pending *p)
 {
     struct chan_group *g = p->group;
     heap_remove(&r->due, &p->due);
+    pending_own(r, p, 0);
     p->state = PENDING_READY;
     struct chan_pending *after = g->rtail;
     while (after && after->msg->offset > p->msg->offset)
@@ -481,6 +566,7 @@ static void settle(struct chan_registry *r, struct chan_pending *p)
     if (p->state == PENDING_READY)
         ready_unlink(g, p);
     heap_remove(&r->due, &p->due);
+    pending_own(r, p, 0);
     uint64_t off = p->msg->offset;
     strmap_del(&g->pending, (const char *)&off, sizeof off);
 }
@@ -533,6 +619,7 @@ static void failed_delivery(struct chan_registry *r, struct chan_pending *p,
         make_ready(r, p);
         return;
     }
+    pending_own(r, p, 0);
     p->state = PENDING_DELAYED;
     due_set(r, &p->due, now + delay_ms);
 }
@@ -579,7 +666,7 @@ static void deliver(struct chan_registry *r, struct chan_pending *p,
     p->deliveries++;
     p->state = PENDING_INFLIGHT;
     set_consumer(p, c);
-    p->owner = owner;
+    pending_own(r, p, owner);
     if (p->first_ms == 0)
         p->first_ms = now;
     p->last_ms = now;
@@ -602,10 +689,11 @@ size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *
             return 0;
         c = xcalloc(1, sizeof *c);
         c->name = xstrdup(consumer);
+        c->group = g;
         g->consumers = xrealloc(g->consumers, (g->nconsumers + 1) * sizeof *g->consumers);
         g->consumers[g->nconsumers++] = c;
     }
-    c->owner = owner;
+    consumer_own(r, c, owner);
     c->seen_ms = now;
     trim_by_age(r, ch, now);
 
@@ -704,39 +792,45 @@ bool group_has_room(struct chan_group *g, const char *consumer)
     return g->nconsumers < GROUP_MAX_CONSUMERS;
 }
 
+static void touch(struct chan_group *g, struct chan_group ***list, size_t *n, size_t *cap)
+{
+    if (g->touched)
+        return;
+    g->touched = true;
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *list = xrealloc(*list, *cap * sizeof **list);
+    }
+    (*list)[(*n)++] = g;
+}
+
 void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now)
 {
-    size_t it = 0;
-    struct channel *ch;
-    while (chreg_next(r, &it, &ch)) {
-        for (size_t gi = 0; gi < ch->ngroups; gi++) {
-            struct chan_group *g = ch->groups[gi];
-            for (size_t i = 0; i < g->nconsumers; i++)
-                if (g->consumers[i]->owner == owner)
-                    g->consumers[i]->owner = 0;
-            /* Collect first: a failed delivery may dead-letter, which
-             * removes from the map being walked. */
-            size_t n = 0, cap = 0, pit = 0, len;
-            struct chan_pending **lost = NULL;
-            const char *k;
-            void *v;
-            while (strmap_next(&g->pending, &pit, &k, &len, &v)) {
-                struct chan_pending *p = v;
-                if (p->state != PENDING_INFLIGHT || p->owner != owner)
-                    continue;
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 16;
-                    lost = xrealloc(lost, cap * sizeof *lost);
-                }
-                lost[n++] = p;
-            }
-            for (size_t i = 0; i < n; i++)
-                failed_delivery(r, lost[i], "consumer lost", 0, now);
-            free(lost);
-            forget_departed(g);
-            wake(g);
-        }
+    struct chan_owner *o = owner_get(r, owner, false);
+    if (o == NULL)
+        return;
+    struct chan_group **groups = NULL;
+    size_t n = 0, cap = 0;
+    struct chan_consumer *c;
+    while ((c = o->consumers)) {
+        touch(c->group, &groups, &n, &cap);
+        consumer_own(r, c, 0);
     }
+    /* Each failed delivery takes its entry off the list (it is ready,
+     * delayed or dead-lettered now). */
+    struct chan_pending *p;
+    while ((p = o->inflight)) {
+        touch(p->group, &groups, &n, &cap);
+        failed_delivery(r, p, "consumer lost", 0, now);
+    }
+    strmap_del(&r->owners, (const char *)&owner, sizeof owner);
+    free(o);
+    for (size_t i = 0; i < n; i++) {
+        groups[i]->touched = false;
+        forget_departed(groups[i]);
+        wake(groups[i]);
+    }
+    free(groups);
 }
 
 /* Puts a dead letter's message back into its group, ready, with a fresh
@@ -941,10 +1035,12 @@ int64_t chreg_next_due(struct chan_registry *r)
     return top ? top->due_ms : -1;
 }
 
-void chreg_expire(struct chan_registry *r, int64_t now)
+size_t chreg_expire(struct chan_registry *r, int64_t now, size_t max)
 {
     struct heap_node *top;
-    while ((top = heap_peek(&r->due)) && top->due_ms <= now) {
+    size_t done = 0;
+    while (done < max && (top = heap_peek(&r->due)) && top->due_ms <= now) {
+        done++;
         if (top->kind == DUE_RETENTION) {
             struct channel *ch = (struct channel *)top;
             heap_remove(&r->due, top);
@@ -960,6 +1056,7 @@ void chreg_expire(struct chan_registry *r, int64_t now)
             make_ready(r, p);  /* a NACK delay ran out */
         wake(g);
     }
+    return done;
 }
 
 /* --- recovery and snapshots ------------------------------------------- */
@@ -984,6 +1081,7 @@ static struct chan_consumer *consumer_get_or_add(struct chan_group *g, const cha
         return c;
     c = xcalloc(1, sizeof *c);
     c->name = xstrdup(name);
+    c->group = g;
     g->consumers = xrealloc(g->consumers, (g->nconsumers + 1) * sizeof *g->consumers);
     g->consumers[g->nconsumers++] = c;
     return c;
@@ -1007,7 +1105,7 @@ static int apply_deliver(struct chan_registry *r, struct chan_group *g,
         ready_unlink(g, p);
     }
     set_consumer(p, consumer_get_or_add(g, c->consumer));
-    p->owner = 0;
+    pending_own(r, p, 0);
     p->deliveries = c->deliveries;
     p->state = PENDING_INFLIGHT;
     if (p->first_ms == 0)
@@ -1145,7 +1243,7 @@ void chreg_recovered(struct chan_registry *r, int64_t now)
             }
         }
     }
-    chreg_expire(r, now);
+    chreg_expire(r, now, SIZE_MAX);
 }
 
 void chreg_snapshot(const struct chan_registry *r, void (*fn)(void *arg, const struct chan_change *c),

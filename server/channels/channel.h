@@ -182,7 +182,9 @@ int group_settle(struct chan_registry *r, struct chan_group *g, uint64_t offset,
 int group_nack(struct chan_registry *r, struct chan_group *g, uint64_t offset,
                int64_t delay_ms, const char *reason, int64_t now);
 
-/* Everything the connection `owner` had in flight becomes deliverable. */
+/* Everything the connection `owner` had in flight becomes deliverable (or
+ * goes to the DLQ, out of deliveries). Costs what that connection held,
+ * not what every group holds. */
 void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now);
 
 /* The payload of a message pending in g, or false when it is not. */
@@ -245,9 +247,9 @@ size_t group_pending(const struct chan_group *g, size_t skip, struct pending_inf
                      size_t max);
 const char *pending_state_name(enum pending_state s);
 
-/* Deadlines: the earliest, or -1 when none; and processing every one due
- * by now (redelivery, DLQ, retention). */
+/* Deadlines: the earliest, or -1 when none; and processing at most max of
+ * those due by now (redelivery, DLQ, retention). Returns how many were. */
 int64_t chreg_next_due(struct chan_registry *r);
-void chreg_expire(struct chan_registry *r, int64_t now);
+size_t chreg_expire(struct chan_registry *r, int64_t now, size_t max);
 
 #endif

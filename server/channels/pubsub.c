@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "net/conn.h"
 #include "lib/glob.h"
 #include "render.h"
 #include "reply.h"
@@ -17,14 +16,14 @@
 struct ps_channel {
     char *name;              /* owned */
     size_t len;
-    struct conn **subs;      /* owned array; the conns are borrowed */
+    struct subscriber **subs;  /* owned array; the subscribers are borrowed */
     size_t n, cap;
 };
 
 struct ps_pattern {
     char *pat;               /* owned */
     size_t len;
-    struct conn *conn;
+    struct subscriber *sub;
 };
 
 struct pubsub_client {
@@ -70,23 +69,22 @@ void pubsub_free(struct pubsub *ps)
     free(ps);
 }
 
-static struct pubsub_client *client(struct conn *c, bool create)
+static struct pubsub_client *client(struct subscriber *c, bool create)
 {
-    struct pubsub_client **pc = conn_pubsub(c);
-    if (*pc == NULL && create) {
-        *pc = xcalloc(1, sizeof **pc);
-        strmap_init(&(*pc)->channels);
+    if (c->client == NULL && create) {
+        c->client = xcalloc(1, sizeof *c->client);
+        strmap_init(&c->client->channels);
     }
-    return *pc;
+    return c->client;
 }
 
-size_t pubsub_count(struct conn *c)
+size_t pubsub_count(struct subscriber *c)
 {
     struct pubsub_client *pc = client(c, false);
     return pc ? pc->channels.count + pc->npatterns : 0;
 }
 
-size_t pubsub_subscribe(struct pubsub *ps, struct conn *c, const char *name, size_t len)
+size_t pubsub_subscribe(struct pubsub *ps, struct subscriber *c, const char *name, size_t len)
 {
     struct pubsub_client *pc = client(c, true);
     if (strmap_get(&pc->channels, name, len))
@@ -107,7 +105,7 @@ size_t pubsub_subscribe(struct pubsub *ps, struct conn *c, const char *name, siz
     return pubsub_count(c);
 }
 
-static void drop_subscriber(struct pubsub *ps, struct ps_channel *ch, struct conn *c)
+static void drop_subscriber(struct pubsub *ps, struct ps_channel *ch, struct subscriber *c)
 {
     for (size_t i = 0; i < ch->n; i++) {
         if (ch->subs[i] == c) {
@@ -123,7 +121,7 @@ static void drop_subscriber(struct pubsub *ps, struct ps_channel *ch, struct con
     }
 }
 
-size_t pubsub_unsubscribe(struct pubsub *ps, struct conn *c, const char *name, size_t len)
+size_t pubsub_unsubscribe(struct pubsub *ps, struct subscriber *c, const char *name, size_t len)
 {
     struct pubsub_client *pc = client(c, false);
     if (pc == NULL)
@@ -134,17 +132,17 @@ size_t pubsub_unsubscribe(struct pubsub *ps, struct conn *c, const char *name, s
     return pubsub_count(c);
 }
 
-static ssize_t find_pattern(const struct pubsub *ps, struct conn *c, const char *pat,
+static ssize_t find_pattern(const struct pubsub *ps, struct subscriber *c, const char *pat,
                             size_t len)
 {
     for (size_t i = 0; i < ps->npatterns; i++)
-        if (ps->patterns[i].conn == c && ps->patterns[i].len == len &&
+        if (ps->patterns[i].sub == c && ps->patterns[i].len == len &&
             memcmp(ps->patterns[i].pat, pat, len) == 0)
             return (ssize_t)i;
     return -1;
 }
 
-size_t pubsub_psubscribe(struct pubsub *ps, struct conn *c, const char *pat, size_t len)
+size_t pubsub_psubscribe(struct pubsub *ps, struct subscriber *c, const char *pat, size_t len)
 {
     struct pubsub_client *pc = client(c, true);
     if (find_pattern(ps, c, pat, len) >= 0)
@@ -167,7 +165,7 @@ static void remove_pattern(struct pubsub *ps, size_t i)
     ps->npatterns--;
 }
 
-size_t pubsub_punsubscribe(struct pubsub *ps, struct conn *c, const char *pat, size_t len)
+size_t pubsub_punsubscribe(struct pubsub *ps, struct subscriber *c, const char *pat, size_t len)
 {
     struct pubsub_client *pc = client(c, false);
     if (pc == NULL)
@@ -180,7 +178,7 @@ size_t pubsub_punsubscribe(struct pubsub *ps, struct conn *c, const char *pat, s
     return pubsub_count(c);
 }
 
-bool pubsub_client_any_channel(struct conn *c, const char **name, size_t *len)
+bool pubsub_client_any_channel(struct subscriber *c, const char **name, size_t *len)
 {
     struct pubsub_client *pc = client(c, false);
     size_t it = 0;
@@ -188,11 +186,11 @@ bool pubsub_client_any_channel(struct conn *c, const char **name, size_t *len)
     return pc && strmap_next(&pc->channels, &it, name, len, &v);
 }
 
-bool pubsub_client_any_pattern(const struct pubsub *ps, struct conn *c, const char **pat,
+bool pubsub_client_any_pattern(const struct pubsub *ps, struct subscriber *c, const char **pat,
                                size_t *len)
 {
     for (size_t i = 0; i < ps->npatterns; i++) {
-        if (ps->patterns[i].conn == c) {
+        if (ps->patterns[i].sub == c) {
             *pat = ps->patterns[i].pat;
             *len = ps->patterns[i].len;
             return true;
@@ -201,7 +199,7 @@ bool pubsub_client_any_pattern(const struct pubsub *ps, struct conn *c, const ch
     return false;
 }
 
-void pubsub_client_gone(struct pubsub *ps, struct conn *c)
+void pubsub_client_gone(struct pubsub *ps, struct subscriber *c)
 {
     struct pubsub_client *pc = client(c, false);
     if (pc == NULL)
@@ -213,10 +211,10 @@ void pubsub_client_gone(struct pubsub *ps, struct conn *c)
         drop_subscriber(ps, v, c);
     strmap_free(&pc->channels);
     for (size_t i = ps->npatterns; i > 0; i--)
-        if (ps->patterns[i - 1].conn == c)
+        if (ps->patterns[i - 1].sub == c)
             remove_pattern(ps, i - 1);
     free(pc);
-    *conn_pubsub(c) = NULL;
+    c->client = NULL;
 }
 
 /* One message on its way out: rendered in a framing the first time a
@@ -226,10 +224,10 @@ struct outgoing {
     bool resp_ready, text_ready;
 };
 
-static void deliver(struct pubsub *ps, struct outgoing *o, struct conn *c)
+static void deliver(struct pubsub *ps, struct outgoing *o, struct subscriber *c)
 {
     struct buf *b;
-    if (conn_push_kind(c) == PROTO_RESP) {
+    if (c->kind == PROTO_RESP) {
         b = &ps->resp;
         if (!o->resp_ready) {
             buf_clear(b);
@@ -244,7 +242,7 @@ static void deliver(struct pubsub *ps, struct outgoing *o, struct conn *c)
             o->text_ready = true;
         }
     }
-    conn_push_rendered(c, buf_head(b), buf_used(b));
+    c->push(c, buf_head(b), buf_used(b));
 }
 
 size_t pubsub_publish(struct pubsub *ps, const char *chname, size_t chlen,
@@ -269,7 +267,7 @@ size_t pubsub_publish(struct pubsub *ps, const char *chname, size_t chlen,
         reply_list_add(o.msg, reply_string(p->pat, p->len));
         reply_list_add(o.msg, reply_string(chname, chlen));
         reply_list_add(o.msg, reply_string(payload, plen));
-        deliver(ps, &o, p->conn);
+        deliver(ps, &o, p->sub);
         receivers++;
         reply_free(o.msg);
     }

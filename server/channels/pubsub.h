@@ -9,8 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "request.h"
+
 struct pubsub;
-struct conn;
+struct pubsub_client;
+
+/* Whoever subscribes: a client connection (net/conn.c embeds one). pubsub
+ * renders each message once per framing and hands the bytes to push(). */
+struct subscriber {
+    void (*push)(struct subscriber *s, const char *bytes, size_t n);
+    enum proto_kind kind;          /* the framing pushes are rendered in */
+    struct pubsub_client *client;  /* pubsub's own; NULL until it subscribes */
+};
 
 struct pubsub *pubsub_new(void);
 void pubsub_free(struct pubsub *ps);
@@ -18,19 +28,19 @@ void pubsub_free(struct pubsub *ps);
 /* Each returns the client's number of subscriptions (channels plus
  * patterns) afterwards; subscribing twice or unsubscribing from something
  * not subscribed changes nothing. */
-size_t pubsub_subscribe(struct pubsub *ps, struct conn *c, const char *ch, size_t len);
-size_t pubsub_unsubscribe(struct pubsub *ps, struct conn *c, const char *ch, size_t len);
-size_t pubsub_psubscribe(struct pubsub *ps, struct conn *c, const char *pat, size_t len);
-size_t pubsub_punsubscribe(struct pubsub *ps, struct conn *c, const char *pat, size_t len);
+size_t pubsub_subscribe(struct pubsub *ps, struct subscriber *c, const char *ch, size_t len);
+size_t pubsub_unsubscribe(struct pubsub *ps, struct subscriber *c, const char *ch, size_t len);
+size_t pubsub_psubscribe(struct pubsub *ps, struct subscriber *c, const char *pat, size_t len);
+size_t pubsub_punsubscribe(struct pubsub *ps, struct subscriber *c, const char *pat, size_t len);
 
 /* One of the client's channels (patterns), for UNSUBSCRIBE without
  * arguments: false when there are none. The name is valid until the next
  * change, so copy it before unsubscribing. */
-bool pubsub_client_any_channel(struct conn *c, const char **name, size_t *len);
-bool pubsub_client_any_pattern(const struct pubsub *ps, struct conn *c, const char **pat,
+bool pubsub_client_any_channel(struct subscriber *c, const char **name, size_t *len);
+bool pubsub_client_any_pattern(const struct pubsub *ps, struct subscriber *c, const char **pat,
                                size_t *len);
 
-size_t pubsub_count(struct conn *c);
+size_t pubsub_count(struct subscriber *c);
 
 /* Sends to every subscriber of ch and of every matching pattern; returns
  * how many received it. */
@@ -47,6 +57,6 @@ size_t pubsub_pattern_count(const struct pubsub *ps);
 size_t pubsub_channel_count(const struct pubsub *ps);
 
 /* Forgets a closing client. */
-void pubsub_client_gone(struct pubsub *ps, struct conn *c);
+void pubsub_client_gone(struct pubsub *ps, struct subscriber *c);
 
 #endif

@@ -8,10 +8,10 @@
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "command.h"
-#include "net/conn.h"
+#include "client.h"
+#include "lib/clock.h"
 #include "lib/kvargs.h"
 #include "channels/pubsub.h"
-#include "server.h"
 #include "xalloc.h"
 
 #define READ_COUNT_DEFAULT 100
@@ -40,7 +40,7 @@ static struct channel *find_channel(struct cmd_ctx *ctx, const struct request *r
     const struct arg *a = &req->argv[1];
     if ((*err = check_name("channel", a->ptr, a->len)))
         return NULL;
-    struct channel *ch = chreg_find(ctx->srv->channels, a->ptr);
+    struct channel *ch = chreg_find(bus_channels(ctx->env->bus), a->ptr);
     if (ch == NULL)
         *err = reply_error(ERR_NOTFOUND, "channel %s is not durable (CHANNEL CREATE it first)",
                            a->ptr);
@@ -138,7 +138,7 @@ struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_BADARG, "maxpending must be an integer from 1 to 10000000");
 
     struct channel *ch;
-    switch (chreg_declare(ctx->srv->channels, rest.argv[1].ptr, &s, &ch)) {
+    switch (chreg_declare(bus_channels(ctx->env->bus), rest.argv[1].ptr, &s, &ch)) {
     case CHAN_CONFLICT:
         return reply_error(ERR_CONFLICT, "channel %s exists with other settings (CHANNEL INFO %s)",
                            rest.argv[1].ptr, rest.argv[1].ptr);
@@ -182,7 +182,7 @@ struct reply *cmd_read(struct cmd_ctx *ctx, const struct request *req)
     if (parse_u64(&f[1], 1, READ_COUNT_MAX, READ_COUNT_DEFAULT, &count) != 0)
         return reply_error(ERR_BADARG, "count must be an integer from 1 to %d", READ_COUNT_MAX);
     struct chan_delivery *d = xmalloc(count * sizeof *d);
-    size_t n = chan_read(ctx->srv->channels, ch, from, count, d, ctx->srv->now_ms);
+    size_t n = chan_read(bus_channels(ctx->env->bus), ch, from, count, d, ctx->env->clk->now_ms);
     struct reply *r = deliveries_list(d, n, false);
     free(d);
     return r;
@@ -192,8 +192,8 @@ struct reply *cmd_read(struct cmd_ctx *ctx, const struct request *req)
  * connection closes. */
 struct blocked_consume {
     struct chan_waiter w;  /* first: the waiter callback gets this back */
-    struct server *srv;
-    struct conn *conn;
+    struct cmd_env *env;
+    struct cmd_client *client;
     struct chan_group *group;
     struct event *timer;   /* NULL when it waits without a deadline */
     size_t count;
@@ -211,15 +211,15 @@ static void blocked_free(struct blocked_consume *b)
 static void blocked_ready(struct chan_waiter *w)
 {
     struct blocked_consume *b = (struct blocked_consume *)w;
-    struct server *srv = b->srv;
+    struct cmd_env *env = b->env;
     struct chan_delivery *d = xmalloc(b->count * sizeof *d);
-    size_t n = group_consume(srv->channels, b->group, b->consumer, conn_id(b->conn),
-                             b->count, d, srv->now_ms);
-    struct conn *c = b->conn;
+    size_t n = group_consume(bus_channels(env->bus), b->group, b->consumer, b->client->id,
+                             b->count, d, env->clk->now_ms);
+    struct cmd_client *c = b->client;
     struct reply *r = deliveries_list(d, n, true);
     free(d);
     blocked_free(b);
-    conn_unblock(c, r);
+    c->ops->unblock(c, r);
 }
 
 static void blocked_timeout(evutil_socket_t fd, short what, void *arg)
@@ -227,10 +227,10 @@ static void blocked_timeout(evutil_socket_t fd, short what, void *arg)
     struct blocked_consume *b = arg;
     (void)fd;
     (void)what;
-    server_tick(b->srv);
-    struct conn *c = b->conn;
+    clock_tick(b->env->clk);
+    struct cmd_client *c = b->client;
     blocked_free(b);
-    conn_unblock(c, reply_list());
+    c->ops->unblock(c, reply_list());
 }
 
 static void blocked_cancel(void *arg)
@@ -241,7 +241,7 @@ static void blocked_cancel(void *arg)
 /* CONSUME <ch> group=<g> consumer=<name> [count=<n>] [block=<ms>] */
 struct reply *cmd_consume(struct cmd_ctx *ctx, const struct request *req)
 {
-    struct server *srv = ctx->srv;
+    struct cmd_env *env = ctx->env;
     struct reply *err;
     struct channel *ch = find_channel(ctx, req, &err);
     if (ch == NULL)
@@ -268,9 +268,9 @@ struct reply *cmd_consume(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_LIMIT, "too many consumers in group %s (max %d with a live "
                                       "connection)", f[F_GROUP].val, CHAN_MAX_CONSUMERS);
     struct chan_delivery *d = xmalloc(count * sizeof *d);
-    uint64_t owner = ctx->conn ? conn_id(ctx->conn) : 0;
-    size_t n = group_consume(srv->channels, g, f[F_CONSUMER].val, owner, count, d, srv->now_ms);
-    if (n > 0 || f[F_BLOCK].val == NULL || ctx->conn == NULL) {
+    uint64_t owner = ctx->client ? ctx->client->id : 0;
+    size_t n = group_consume(bus_channels(env->bus), g, f[F_CONSUMER].val, owner, count, d, env->clk->now_ms);
+    if (n > 0 || f[F_BLOCK].val == NULL || ctx->client == NULL) {
         struct reply *r = deliveries_list(d, n, true);
         free(d);
         return r;
@@ -280,18 +280,18 @@ struct reply *cmd_consume(struct cmd_ctx *ctx, const struct request *req)
      * block=0 waits without a deadline, as Redis's BLOCK 0 does. */
     struct blocked_consume *b = xcalloc(1, sizeof *b);
     b->w.ready = blocked_ready;
-    b->srv = srv;
-    b->conn = ctx->conn;
+    b->env = env;
+    b->client = ctx->client;
     b->group = g;
     b->count = count;
     memcpy(b->consumer, f[F_CONSUMER].val, f[F_CONSUMER].len + 1);
     if (block > 0) {
         struct timeval tv = {(time_t)(block / 1000), (suseconds_t)((block % 1000) * 1000)};
-        b->timer = evtimer_new(srv->base, blocked_timeout, b);
+        b->timer = evtimer_new(env->base, blocked_timeout, b);
         evtimer_add(b->timer, &tv);
     }
     group_wait(g, &b->w);
-    conn_block(ctx->conn, blocked_cancel, b);
+    ctx->client->ops->block(ctx->client, blocked_cancel, b);
     return NULL;
 }
 
@@ -364,9 +364,9 @@ struct reply *cmd_ack(struct cmd_ctx *ctx, const struct request *req)
     }
     long long acked = 0;
     for (size_t i = 0; i < nids; i++)
-        acked += group_ack(ctx->srv->channels, g, ids[i], ctx->srv->now_ms);
+        acked += group_ack(bus_channels(ctx->env->bus), g, ids[i], ctx->env->clk->now_ms);
     free(ids);
-    bus_rearm(ctx->srv);
+    bus_rearm(ctx->env->bus);
     return reply_integer(acked);
 }
 
@@ -390,9 +390,9 @@ struct reply *cmd_nack(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_BADARG, "delay must be milliseconds, from 0 to 86400000");
     if (f[1].val && f[1].len > 1024)
         return reply_error(ERR_BADARG, "reason is longer than 1024 bytes");
-    int n = group_nack(ctx->srv->channels, g, id, f[0].val ? (int64_t)delay : -1, f[1].val,
-                       ctx->srv->now_ms);
-    bus_rearm(ctx->srv);
+    int n = group_nack(bus_channels(ctx->env->bus), g, id, f[0].val ? (int64_t)delay : -1, f[1].val,
+                       ctx->env->clk->now_ms);
+    bus_rearm(ctx->env->bus);
     return reply_integer(n);
 }
 
@@ -447,7 +447,7 @@ struct reply *cmd_pending(struct cmd_ctx *ctx, const struct request *req)
         reply_record_str(r, "consumer", p[i].consumer);
         reply_record_int(r, "deliveries", p[i].deliveries);
         reply_record_str(r, "state", pending_state_name(p[i].state));
-        reply_record_int(r, "idle_ms", p[i].last_ms ? ctx->srv->now_ms - p[i].last_ms : 0);
+        reply_record_int(r, "idle_ms", p[i].last_ms ? ctx->env->clk->now_ms - p[i].last_ms : 0);
         cmd_record_time(r, "due", p[i].due_ms);
         reply_list_add(list, r);
     }
@@ -473,11 +473,11 @@ static int by_name(const void *a, const void *b)
 struct reply *cmd_channels(struct cmd_ctx *ctx, const struct request *req)
 {
     (void)req;
-    struct server *srv = ctx->srv;
+    struct cmd_env *env = ctx->env;
     size_t n = 0, cap = 16, it = 0;
     struct channel_row *rows = xmalloc(cap * sizeof *rows);
     struct channel *ch;
-    while (chreg_next(srv->channels, &it, &ch)) {
+    while (chreg_next(bus_channels(env->bus), &it, &ch)) {
         if (n == cap)
             rows = xrealloc(rows, (cap *= 2) * sizeof *rows);
         rows[n++] = (struct channel_row){chan_name(ch), strlen(chan_name(ch)), ch};
@@ -485,12 +485,12 @@ struct reply *cmd_channels(struct cmd_ctx *ctx, const struct request *req)
     const char *name;
     size_t len, subs;
     it = 0;
-    while (pubsub_next_channel(srv->pubsub, &it, &name, &len, &subs)) {
+    while (pubsub_next_channel(bus_pubsub(env->bus), &it, &name, &len, &subs)) {
         if (memchr(name, '\0', len) == NULL && len <= BUS_NAME_MAX) {
             char c[BUS_NAME_MAX + 1];
             memcpy(c, name, len);
             c[len] = '\0';
-            if (chreg_find(srv->channels, c))
+            if (chreg_find(bus_channels(env->bus), c))
                 continue;
         }
         if (n == cap)
@@ -504,7 +504,7 @@ struct reply *cmd_channels(struct cmd_ctx *ctx, const struct request *req)
         reply_record_add(r, "channel", reply_string(rows[i].name, rows[i].len));
         reply_record_int(r, "durable", rows[i].ch != NULL);
         reply_record_int(r, "subscribers",
-                         (long long)pubsub_subscribers(srv->pubsub, rows[i].name, rows[i].len));
+                         (long long)pubsub_subscribers(bus_pubsub(env->bus), rows[i].name, rows[i].len));
         reply_record_int(r, "length", rows[i].ch ? (long long)chan_length(rows[i].ch) : 0);
         reply_record_int(r, "last", rows[i].ch ? (long long)chan_last_offset(rows[i].ch) : 0);
         reply_record_int(r, "groups", rows[i].ch ? (long long)chan_group_count(rows[i].ch) : 0);

@@ -8,10 +8,10 @@
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "command.h"
+#include "lib/clock.h"
 #include "channels/dlq.h"
 #include "saga/engine.h"
 #include "lib/kvargs.h"
-#include "server.h"
 #include "xalloc.h"
 
 #define DLQ_LIMIT_DEFAULT 100
@@ -57,7 +57,7 @@ static int parse_target(const struct arg *a, uint64_t *id, struct reply **err)
 static ssize_t select_entries(struct cmd_ctx *ctx, const struct request *req, bool with_limit,
                               uint64_t **ids, struct reply **err)
 {
-    const struct dlq *q = ctx->srv->dlq;
+    const struct dlq *q = bus_dlq(ctx->env->bus);
     uint64_t id, limit = UINT64_MAX;
     if (parse_target(&req->argv[2], &id, err) != 0)
         return -1;
@@ -91,7 +91,7 @@ static ssize_t select_entries(struct cmd_ctx *ctx, const struct request *req, bo
 
 static struct reply *dlq_list(struct cmd_ctx *ctx, const struct request *req)
 {
-    const struct dlq *q = ctx->srv->dlq;
+    const struct dlq *q = bus_dlq(ctx->env->bus);
     struct kvfield f[] = {{"channel", false, NULL, 0}, {"limit", false, NULL, 0}};
     struct reply *err = kvargs_parse(req, 2, f, 2);
     if (err)
@@ -116,7 +116,7 @@ static struct reply *dlq_show(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_ERR, "wrong number of arguments for 'DLQ SHOW'");
     if (parse_target(&req->argv[2], &id, &err) != 0)
         return err;
-    const struct dlq_entry *e = id ? dlq_get(ctx->srv->dlq, id) : NULL;
+    const struct dlq_entry *e = id ? dlq_get(bus_dlq(ctx->env->bus), id) : NULL;
     if (e == NULL)
         return reply_error(ERR_NOTFOUND, "dead letter %s does not exist", req->argv[2].ptr);
     return entry_record(e, true);
@@ -124,7 +124,7 @@ static struct reply *dlq_show(struct cmd_ctx *ctx, const struct request *req)
 
 static struct reply *dlq_replay(struct cmd_ctx *ctx, const struct request *req)
 {
-    struct server *srv = ctx->srv;
+    struct cmd_env *env = ctx->env;
     uint64_t *ids = NULL;
     struct reply *err;
     ssize_t n = select_entries(ctx, req, true, &ids, &err);
@@ -133,31 +133,31 @@ static struct reply *dlq_replay(struct cmd_ctx *ctx, const struct request *req)
     long long replayed = 0;
     for (ssize_t i = 0; i < n; i++) {
         /* Announced before it goes: the entry is what the event shows. */
-        const struct dlq_entry *e = dlq_get(srv->dlq, ids[i]);
-        if (chreg_find(srv->channels, e->channel) == NULL)
+        const struct dlq_entry *e = dlq_get(bus_dlq(env->bus), ids[i]);
+        if (chreg_find(bus_channels(env->bus), e->channel) == NULL)
             continue;  /* its channel is gone: the entry stays */
-        bus_dlq_event(srv, "replayed", e);
+        bus_dlq_event(env->bus, "replayed", e);
         /* A saga step's message: its saga resumes at that step. */
-        engine_on_replay(srv->engine, e);
-        if (chreg_dlq_replay(srv->channels, ids[i], srv->now_ms) == 0)
+        engine_on_replay(env->engine, e);
+        if (chreg_dlq_replay(bus_channels(env->bus), ids[i], env->clk->now_ms) == 0)
             replayed++;
     }
     free(ids);
-    bus_rearm(srv);
+    bus_rearm(env->bus);
     return reply_integer(replayed);
 }
 
 static struct reply *dlq_purge(struct cmd_ctx *ctx, const struct request *req)
 {
-    struct server *srv = ctx->srv;
+    struct cmd_env *env = ctx->env;
     uint64_t *ids = NULL;
     struct reply *err;
     ssize_t n = select_entries(ctx, req, false, &ids, &err);
     if (n < 0)
         return err;
     for (ssize_t i = 0; i < n; i++) {
-        bus_dlq_event(srv, "purged", dlq_get(srv->dlq, ids[i]));
-        chreg_dlq_purge(srv->channels, ids[i]);
+        bus_dlq_event(env->bus, "purged", dlq_get(bus_dlq(env->bus), ids[i]));
+        chreg_dlq_purge(bus_channels(env->bus), ids[i]);
     }
     free(ids);
     return reply_integer(n);

@@ -9,7 +9,6 @@
 #include "command.h"
 #include "lib/kvargs.h"
 #include "lib/money.h"
-#include "server.h"
 
 /* Longest customer id, SKU or idempotency key; longest note. */
 #define ORDER_NAME_MAX 256
@@ -71,7 +70,7 @@ static const struct order *find_order(struct cmd_ctx *ctx, const struct request 
         *err = reply_error(ERR_BADARG, "order id must be a positive integer, got '%s'", shown);
         return NULL;
     }
-    const struct order *o = book_get(ctx->srv->book, id);
+    const struct order *o = book_get(ctx->env->book, id);
     if (o == NULL)
         *err = reply_error(ERR_NOTFOUND, "order %llu does not exist", (unsigned long long)id);
     return o;
@@ -125,7 +124,7 @@ struct reply *cmd_create(struct cmd_ctx *ctx, const struct request *req)
     }
 
     if (of.key) {
-        const struct order *prior = book_by_key(ctx->srv->book, of.key);
+        const struct order *prior = book_by_key(ctx->env->book, of.key);
         if (prior) {
             if (!order_same_fields(prior, &of)) {
                 kv_printable(shown, sizeof shown, of.key, strlen(of.key));
@@ -137,7 +136,7 @@ struct reply *cmd_create(struct cmd_ctx *ctx, const struct request *req)
             return r;
         }
     }
-    const struct order *o = book_create(ctx->srv->book, &of, ctx->srv->now_ms);
+    const struct order *o = book_create(ctx->env->book, &of, ctx->env->clk->wall_ms);
     return order_reply(o);
 }
 
@@ -165,7 +164,7 @@ struct reply *cmd_track(struct cmd_ctx *ctx, const struct request *req)
     reply_record_int(r, "id", (long long)o->id);
     reply_record_str(r, "status", order_status_name(o->status));
     cmd_record_time(r, "updated", o->updated_ms);
-    const struct tracking *t = engine_tracking(ctx->srv->engine, o->id);
+    const struct tracking *t = engine_tracking(ctx->env->engine, o->id);
     if (t) {
         if (t->number)
             reply_record_str(r, "tracking", t->number);
@@ -174,7 +173,7 @@ struct reply *cmd_track(struct cmd_ctx *ctx, const struct request *req)
         if (t->eta_ms)
             cmd_record_time(r, "eta", t->eta_ms);
     }
-    const struct saga *sg = engine_saga(ctx->srv->engine, o->id);
+    const struct saga *sg = engine_saga(ctx->env->engine, o->id);
     if (sg)
         reply_record_str(r, "saga", saga_state_name(sg));
     struct reply *recent = reply_list();
@@ -188,7 +187,7 @@ static struct reply *move(struct cmd_ctx *ctx, const struct order *o, enum order
                           const char *note)
 {
     enum order_status from = o->status;
-    switch (book_transition(ctx->srv->book, o->id, to, "client", note, ctx->srv->now_ms)) {
+    switch (book_transition(ctx->env->book, o->id, to, "client", note, ctx->env->clk->wall_ms)) {
     case BOOK_OK:
         return order_reply(o);
     case BOOK_BADSTATE:
@@ -236,9 +235,9 @@ struct reply *cmd_cancel(struct cmd_ctx *ctx, const struct request *req)
         return err;
     /* An order with a saga in flight is cancelled by the saga: it undoes
      * what was done (refund, release) and then moves the order. */
-    const struct saga *sg = engine_saga(ctx->srv->engine, o->id);
+    const struct saga *sg = engine_saga(ctx->env->engine, o->id);
     if (sg && !saga_finished(sg)) {
-        switch (engine_cancel(ctx->srv->engine, o->id, f[0].val)) {
+        switch (engine_cancel(ctx->env->engine, o->id, f[0].val)) {
         case CANCEL_TOO_LATE:
             return reply_error(ERR_STATE, "cannot cancel order %llu: shipping has started",
                                (unsigned long long)o->id);
@@ -298,7 +297,7 @@ struct reply *cmd_list(struct cmd_ctx *ctx, const struct request *req)
     if (f[F_LIMIT].val && kv_parse_uint(f[F_LIMIT].val, 1, LIST_LIMIT_MAX, &limit) != 0)
         return reply_error(ERR_BADARG, "limit must be an integer from 1 to %d", LIST_LIMIT_MAX);
 
-    const struct book *book = ctx->srv->book;
+    const struct book *book = ctx->env->book;
     uint64_t last = book_last_id(book);
     struct reply *list = reply_list();
     for (uint64_t id = after + 1; after < last && id <= last && list->n < limit; id++) {

@@ -5,9 +5,8 @@
 
 #include "channels/bus.h"
 #include "command.h"
-#include "net/conn.h"
+#include "client.h"
 #include "channels/pubsub.h"
-#include "server.h"
 
 /* [kind, name, count]: one confirmation per channel or pattern. */
 static struct reply *confirmation(const char *kind, const char *text_kind, const char *name,
@@ -26,16 +25,16 @@ static struct reply *too_long(const char *what)
 
 static struct reply *subscribe(struct cmd_ctx *ctx, const struct request *req, bool pattern)
 {
-    struct conn *c = ctx->conn;
+    struct cmd_client *c = ctx->client;
     for (size_t i = 1; i < req->argc; i++)
         if (req->argv[i].len > BUS_NAME_MAX)
             return too_long(pattern ? "pattern" : "channel");
-    conn_set_push_kind(c, req->kind);
+    c->sub.kind = req->kind;
     for (size_t i = 1; i < req->argc; i++) {
         const struct arg *a = &req->argv[i];
-        size_t n = pattern ? pubsub_psubscribe(ctx->srv->pubsub, c, a->ptr, a->len)
-                           : pubsub_subscribe(ctx->srv->pubsub, c, a->ptr, a->len);
-        conn_reply(c, pattern ? confirmation("psubscribe", "PSUBSCRIBE", a->ptr, a->len, n)
+        size_t n = pattern ? pubsub_psubscribe(bus_pubsub(ctx->env->bus), &c->sub, a->ptr, a->len)
+                           : pubsub_subscribe(bus_pubsub(ctx->env->bus), &c->sub, a->ptr, a->len);
+        cmd_client_reply(c, pattern ? confirmation("psubscribe", "PSUBSCRIBE", a->ptr, a->len, n)
                               : confirmation("subscribe", "SUBSCRIBE", a->ptr, a->len, n));
     }
     return NULL;
@@ -53,16 +52,16 @@ struct reply *cmd_psubscribe(struct cmd_ctx *ctx, const struct request *req)
 
 static struct reply *unsubscribe(struct cmd_ctx *ctx, const struct request *req, bool pattern)
 {
-    struct conn *c = ctx->conn;
-    struct pubsub *ps = ctx->srv->pubsub;
+    struct cmd_client *c = ctx->client;
+    struct pubsub *ps = bus_pubsub(ctx->env->bus);
     const char *kind = pattern ? "punsubscribe" : "unsubscribe";
     const char *text_kind = pattern ? "PUNSUBSCRIBE" : "UNSUBSCRIBE";
     if (req->argc > 1) {
         for (size_t i = 1; i < req->argc; i++) {
             const struct arg *a = &req->argv[i];
-            size_t n = pattern ? pubsub_punsubscribe(ps, c, a->ptr, a->len)
-                               : pubsub_unsubscribe(ps, c, a->ptr, a->len);
-            conn_reply(c, confirmation(kind, text_kind, a->ptr, a->len, n));
+            size_t n = pattern ? pubsub_punsubscribe(ps, &c->sub, a->ptr, a->len)
+                               : pubsub_unsubscribe(ps, &c->sub, a->ptr, a->len);
+            cmd_client_reply(c, confirmation(kind, text_kind, a->ptr, a->len, n));
         }
         return NULL;
     }
@@ -71,20 +70,20 @@ static struct reply *unsubscribe(struct cmd_ctx *ctx, const struct request *req,
     bool any = false;
     const char *name;
     size_t len;
-    while (pattern ? pubsub_client_any_pattern(ps, c, &name, &len)
-                   : pubsub_client_any_channel(c, &name, &len)) {
+    while (pattern ? pubsub_client_any_pattern(ps, &c->sub, &name, &len)
+                   : pubsub_client_any_channel(&c->sub, &name, &len)) {
         /* The name dies with the subscription: the reply copies it first. */
         struct reply *r = reply_push_as(kind, text_kind);
         reply_list_add(r, reply_string(name, len));
         const struct reply *copy = r->items[0];
-        size_t n = pattern ? pubsub_punsubscribe(ps, c, copy->str, copy->len)
-                           : pubsub_unsubscribe(ps, c, copy->str, copy->len);
+        size_t n = pattern ? pubsub_punsubscribe(ps, &c->sub, copy->str, copy->len)
+                           : pubsub_unsubscribe(ps, &c->sub, copy->str, copy->len);
         reply_list_add(r, reply_integer((long long)n));
-        conn_reply(c, r);
+        cmd_client_reply(c, r);
         any = true;
     }
     if (!any)
-        conn_reply(c, confirmation(kind, text_kind, NULL, 0, pubsub_count(c)));
+        cmd_client_reply(c, confirmation(kind, text_kind, NULL, 0, pubsub_count(&c->sub)));
     return NULL;
 }
 
@@ -103,6 +102,6 @@ struct reply *cmd_publish(struct cmd_ctx *ctx, const struct request *req)
     const struct arg *ch = &req->argv[1], *payload = &req->argv[2];
     if (ch->len > BUS_NAME_MAX)
         return too_long("channel");
-    size_t n = bus_publish(ctx->srv, ch->ptr, ch->len, payload->ptr, payload->len);
+    size_t n = bus_publish(ctx->env->bus, ch->ptr, ch->len, payload->ptr, payload->len);
     return reply_integer((long long)n);
 }

@@ -7,9 +7,9 @@
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "command.h"
+#include "lib/clock.h"
 #include "saga/engine.h"
 #include "lib/kvargs.h"
-#include "server.h"
 #include "xalloc.h"
 
 #define SAGAS_LIMIT_DEFAULT 100
@@ -24,9 +24,9 @@ static struct reply *text_or_nil(const char *s)
  *      [tracking=<number>] [location=<text>] [eta=<ms from now>] */
 struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
 {
-    struct server *srv = ctx->srv;
+    struct cmd_env *env = ctx->env;
     const struct arg *cha = &req->argv[1];
-    struct channel *ch = chreg_find(srv->channels, cha->ptr);
+    struct channel *ch = chreg_find(bus_channels(env->bus), cha->ptr);
     if (ch == NULL || saga_step_parse(cha->ptr) < 0)
         return reply_error(ERR_BADARG, "%s is not a saga step channel (HELP STEP)", cha->ptr);
     const char *group = NULL;
@@ -70,18 +70,18 @@ struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
     uint64_t eta = 0;
     if (f[3].val && kv_parse_uint(f[3].val, 0, 86400000ULL * 365, &eta) != 0)
         return reply_error(ERR_BADARG, "eta must be milliseconds from now");
-    struct step_extra extra = {f[1].val, f[2].val, eta ? srv->now_ms + (int64_t)eta : 0};
+    struct step_extra extra = {f[1].val, f[2].val, eta ? env->clk->wall_ms + (int64_t)eta : 0};
     if (outcome == 3) {
         const char *payload;
         size_t len;
         if (!group_peek(g, id, &payload, &len))
             return reply_error(ERR_NOTFOUND, "message %llu is not in flight in group %s",
                                (unsigned long long)id, group);
-        return reply_integer(engine_progress(srv->engine, (enum saga_step)saga_step_parse(cha->ptr),
+        return reply_integer(engine_progress(env->engine, (enum saga_step)saga_step_parse(cha->ptr),
                                              id, engine_payload_order(payload, len),
                                              extra.location, extra.eta_ms));
     }
-    switch (engine_step(srv->engine, ch, g, id, (enum step_outcome)outcome, f[0].val, &extra)) {
+    switch (engine_step(env->engine, ch, g, id, (enum step_outcome)outcome, f[0].val, &extra)) {
     case STEP_ACCEPTED:
         return reply_integer(1);
     case STEP_STALE:
@@ -140,11 +140,11 @@ struct reply *cmd_saga(struct cmd_ctx *ctx, const struct request *req)
     uint64_t id;
     if (kv_parse_uint(req->argv[1].ptr, 1, UINT64_MAX, &id) != 0)
         return reply_error(ERR_BADARG, "order id must be a positive integer");
-    const struct saga *s = engine_saga(ctx->srv->engine, id);
+    const struct saga *s = engine_saga(ctx->env->engine, id);
     if (s == NULL)
         return reply_error(ERR_NOTFOUND, "order %llu has no saga", (unsigned long long)id);
     struct reply *list = reply_list();
-    reply_list_add(list, saga_record(ctx->srv->engine, s));
+    reply_list_add(list, saga_record(ctx->env->engine, s));
     for (int i = 0; i < SAGA_STEP_COUNT; i++)
         reply_list_add(list, step_record(s, (enum saga_step)i));
     return list;
@@ -173,10 +173,10 @@ struct reply *cmd_sagas(struct cmd_ctx *ctx, const struct request *req)
     struct reply *list = reply_list();
     uint64_t it = 0;
     const struct saga *s;
-    while (list->n < limit && (s = engine_saga_next(ctx->srv->engine, &it))) {
+    while (list->n < limit && (s = engine_saga_next(ctx->env->engine, &it))) {
         if (f[0].val ? strcmp(saga_state_name(s), f[0].val) != 0 : saga_finished(s))
             continue;
-        reply_list_add(list, saga_record(ctx->srv->engine, s));
+        reply_list_add(list, saga_record(ctx->env->engine, s));
     }
     return list;
 }
@@ -192,7 +192,7 @@ struct reply *cmd_policy(struct cmd_ctx *ctx, const struct request *req)
     struct reply *err = kvargs_parse(req, 2, f, 4);
     if (err)
         return err;
-    struct saga_policy p = *engine_policy(ctx->srv->engine, (enum saga_step)st);
+    struct saga_policy p = *engine_policy(ctx->env->engine, (enum saga_step)st);
     uint64_t v;
     const uint64_t day = 86400000;
     if (f[0].val) {
@@ -215,7 +215,7 @@ struct reply *cmd_policy(struct cmd_ctx *ctx, const struct request *req)
             return reply_error(ERR_BADARG, "timeout must be milliseconds, 1 to 86400000");
         p.timeout_ms = (int64_t)v;
     }
-    *engine_policy(ctx->srv->engine, (enum saga_step)st) = p;
+    *engine_policy(ctx->env->engine, (enum saga_step)st) = p;
     struct reply *r = reply_record();
     reply_record_str(r, "step", saga_step_name(st));
     reply_record_int(r, "base", p.base_ms);
@@ -231,7 +231,7 @@ struct reply *cmd_breakers(struct cmd_ctx *ctx, const struct request *req)
     (void)req;
     struct reply *list = reply_list();
     for (int p = 0; p < PART_COUNT; p++) {
-        const struct breaker *b = engine_breaker(ctx->srv->engine, (enum participant)p);
+        const struct breaker *b = engine_breaker(ctx->env->engine, (enum participant)p);
         struct reply *r = reply_record();
         reply_record_str(r, "participant", participant_name((enum participant)p));
         reply_record_str(r, "state", breaker_state_name(b->state));

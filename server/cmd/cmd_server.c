@@ -2,7 +2,7 @@
 #include "orders/book.h"
 #include "lib/clock.h"
 #include "command.h"
-#include "net/conn.h"
+#include "client.h"
 #include "lib/kvargs.h"
 #include "figures.h"
 #include "buf.h"
@@ -10,7 +10,6 @@
 #include "channels/dlq.h"
 #include "channels/channel.h"
 #include "saga/engine.h"
-#include "server.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,8 +17,8 @@
 
 struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req)
 {
-    if (req->argc <= 2 && ctx->conn && req->kind == PROTO_RESP &&
-        pubsub_count(ctx->conn) > 0) {
+    if (req->argc <= 2 && ctx->client && req->kind == PROTO_RESP &&
+        pubsub_count(&ctx->client->sub) > 0) {
         /* A subscribed RESP2 client reads pushes only: Redis answers
          * ["pong", message] there, and clients expect it. */
         struct reply *r = reply_list();
@@ -65,8 +64,8 @@ struct reply *cmd_help(struct cmd_ctx *ctx, const struct request *req)
 struct reply *cmd_quit(struct cmd_ctx *ctx, const struct request *req)
 {
     (void)req;
-    if (ctx->conn)
-        conn_close_after_reply(ctx->conn);
+    if (ctx->client)
+        ctx->client->ops->close_after_reply(ctx->client);
     return reply_status("OK");
 }
 
@@ -158,7 +157,7 @@ struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req)
     if (wanted_section(req, &w.want) != 0)
         return unknown_section(req);
     buf_init(&w.out);
-    figures_walk(ctx->srv, info_line, &w);
+    figures_walk(ctx->env, info_line, &w);
     struct reply *r = reply_lines(buf_head(&w.out), buf_used(&w.out));
     buf_free(&w.out);
     return r;
@@ -215,6 +214,6 @@ struct reply *cmd_metrics(struct cmd_ctx *ctx, const struct request *req)
         reply_free(w.rec);
         return unknown_section(req);
     }
-    figures_walk(ctx->srv, metrics_field, &w);
+    figures_walk(ctx->env, metrics_field, &w);
     return w.rec;
 }

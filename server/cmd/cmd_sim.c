@@ -5,9 +5,9 @@
 #include <strings.h>
 
 #include "command.h"
+#include "lib/clock.h"
 #include "saga/engine.h"
 #include "lib/kvargs.h"
-#include "server.h"
 #include "saga/sim.h"
 
 /* A rate: a decimal from 0 to 1 ("0.05"). */
@@ -67,7 +67,7 @@ static struct reply *settings_record(struct sim *s, enum participant p)
  *       [latency=<ms>] [transit=<ms>] [stock=<default level>] */
 struct reply *cmd_sim(struct cmd_ctx *ctx, const struct request *req)
 {
-    struct sim *s = ctx->srv->sim;
+    struct sim *s = ctx->env->sim;
     if (req->argc == 1) {
         struct reply *list = reply_list();
         for (int p = 0; p < PART_COUNT; p++)
@@ -117,7 +117,7 @@ struct reply *cmd_sim(struct cmd_ctx *ctx, const struct request *req)
 /* STOCK <sku> | STOCK SET <sku> <level> */
 struct reply *cmd_stock(struct cmd_ctx *ctx, const struct request *req)
 {
-    struct sim *s = ctx->srv->sim;
+    struct sim *s = ctx->env->sim;
     if (req->argc == 2)
         return reply_integer(sim_stock(s, req->argv[1].ptr));
     uint64_t level;
@@ -139,6 +139,6 @@ struct reply *cmd_customer(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_BADARG, "CUSTOMER BLOCK <id> or CUSTOMER UNBLOCK <id>");
     if (req->argv[2].len == 0 || req->argv[2].len > 256)
         return reply_error(ERR_BADARG, "customer must be 1 to 256 bytes");
-    sim_block(ctx->srv->sim, req->argv[2].ptr, block);
+    sim_block(ctx->env->sim, req->argv[2].ptr, block);
     return reply_status("OK");
 }

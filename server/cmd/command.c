@@ -5,88 +5,138 @@
 #include <string.h>
 #include <strings.h>
 
+#include "channels/bus.h"
+#include "channels/channel.h"
+#include "channels/pubsub.h"
+#include "client.h"
 #include "lib/clock.h"
 #include "lib/kvargs.h"
 #include "metrics.h"
-#include "channels/pubsub.h"
-#include "server.h"
 #include "store/store.h"
+
+/* --- which forms change state ---------------------------------------------
+ * For commands whose forms differ; the table's CMD_WRITE is for the rest.
+ * tests/unit/test_command.c holds these against what the commands do. */
+
+static bool word_is(const struct request *req, size_t i, const char *word)
+{
+    return req->argc > i && strcasecmp(req->argv[i].ptr, word) == 0;
+}
+
+/* CHANNEL CREATE declares; CHANNEL INFO reads. */
+static bool channel_changes(const struct cmd_env *env, const struct request *req)
+{
+    (void)env;
+    return word_is(req, 1, "CREATE");
+}
+
+/* DLQ REPLAY and PURGE move dead letters; LIST and SHOW read. */
+static bool dlq_changes(const struct cmd_env *env, const struct request *req)
+{
+    (void)env;
+    return word_is(req, 1, "REPLAY") || word_is(req, 1, "PURGE");
+}
+
+/* SIM SET and STOCK SET change settings or stock; bare SIM and STOCK <sku> read. */
+static bool set_changes(const struct cmd_env *env, const struct request *req)
+{
+    (void)env;
+    return word_is(req, 1, "SET");
+}
+
+/* POLICY <step> reads; with settings it sets them. */
+static bool policy_changes(const struct cmd_env *env, const struct request *req)
+{
+    (void)env;
+    return req->argc > 2;
+}
+
+/* A message on a durable channel is appended to its log; one on a live
+ * channel only reaches whoever listens, and changes nothing. */
+static bool publish_changes(const struct cmd_env *env, const struct request *req)
+{
+    return req->argc > 1 && memchr(req->argv[1].ptr, '\0', req->argv[1].len) == NULL &&
+           chreg_find(bus_channels(env->bus), req->argv[1].ptr) != NULL;
+}
 
 static const struct command commands[] = {
     {"PING", -1, CMD_PUBSUB, cmd_ping, "PING [message]",
-     "answers PONG, or echoes the message"},
+     "answers PONG, or echoes the message", NULL},
     {"CREATE", -5, CMD_WRITE, cmd_create,
      "CREATE customer=<id> item=<sku> qty=<n> amount=<decimal> [currency=<ISO 4217>] [key=<idempotency key>]",
-     "creates an order in PENDING and returns it"},
-    {"GET", 2, 0, cmd_get, "GET <id>", "returns an order"},
+     "creates an order in PENDING and returns it", NULL},
+    {"GET", 2, 0, cmd_get, "GET <id>", "returns an order", NULL},
     {"TRACK", 2, 0, cmd_track, "TRACK <id>",
-     "returns an order's status, last update and latest transitions"},
+     "returns an order's status, last update and latest transitions", NULL},
     {"UPDATE", -3, CMD_WRITE, cmd_update, "UPDATE <id> status=<status> [note=<text>]",
-     "moves an order along its lifecycle"},
+     "moves an order along its lifecycle", NULL},
     {"CANCEL", -2, CMD_WRITE, cmd_cancel, "CANCEL <id> [reason=<text>]",
-     "cancels an order that has not reached a final status"},
+     "cancels an order that has not reached a final status", NULL},
     {"HISTORY", 2, 0, cmd_history, "HISTORY <id>",
-     "lists every transition of an order: time, from, to, source, note"},
+     "lists every transition of an order: time, from, to, source, note", NULL},
     {"LIST", -1, 0, cmd_list,
      "LIST [status=<status>] [customer=<id>] [after=<id>] [limit=<n, 1..1000, default 100>]",
-     "lists orders in ascending id; page with after=<last id seen>"},
+     "lists orders in ascending id; page with after=<last id seen>", NULL},
     {"INFO", -1, 0, cmd_info, "INFO [section]",
-     "readable figures by section: server clients commands orders sagas channels dlq store"},
+     "readable figures by section: server clients commands orders sagas channels dlq store", NULL},
     {"METRICS", -1, 0, cmd_metrics, "METRICS [section]",
-     "the same figures as one record, for scripts and ordertop"},
-    {"HELP", -1, 0, cmd_help, "HELP [command]", "lists every command, or explains one"},
-    {"QUIT", 1, CMD_PUBSUB, cmd_quit, "QUIT", "answers OK and closes the connection"},
+     "the same figures as one record, for scripts and ordertop", NULL},
+    {"HELP", -1, 0, cmd_help, "HELP [command]", "lists every command, or explains one", NULL},
+    {"QUIT", 1, CMD_PUBSUB, cmd_quit, "QUIT", "answers OK and closes the connection", NULL},
     {"SUBSCRIBE", -2, CMD_PUBSUB, cmd_subscribe, "SUBSCRIBE <channel>...",
-     "receives every message published on the channels from now on"},
+     "receives every message published on the channels from now on", NULL},
     {"PSUBSCRIBE", -2, CMD_PUBSUB, cmd_psubscribe, "PSUBSCRIBE <pattern>...",
-     "the same for channels matching glob patterns (* ? [...] \\)"},
+     "the same for channels matching glob patterns (* ? [...] \\)", NULL},
     {"UNSUBSCRIBE", -1, CMD_PUBSUB, cmd_unsubscribe, "UNSUBSCRIBE [channel...]",
-     "stops receiving from the channels, or from all"},
+     "stops receiving from the channels, or from all", NULL},
     {"PUNSUBSCRIBE", -1, CMD_PUBSUB, cmd_punsubscribe, "PUNSUBSCRIBE [pattern...]",
-     "stops receiving from the patterns, or from all"},
-    {"PUBLISH", 3, CMD_WRITE, cmd_publish, "PUBLISH <channel> <payload>",
-     "sends a message; appends it too when the channel is durable; answers the receivers"},
-    {"CHANNEL", -3, CMD_WRITE, cmd_channel,
+     "stops receiving from the patterns, or from all", NULL},
+    {"PUBLISH", 3, 0, cmd_publish, "PUBLISH <channel> <payload>",
+     "sends a message; appends it too when the channel is durable; answers the receivers",
+     publish_changes},
+    {"CHANNEL", -3, 0, cmd_channel,
      "CHANNEL CREATE <ch> [maxlen=<n>] [maxage=<s>] [ackwait=<ms>] [maxdeliver=<n>] [backoff=<ms>] [backoffmax=<ms>] [maxpending=<n>] | CHANNEL INFO <ch>",
-     "declares a durable channel (same settings again is fine), or shows one"},
+     "declares a durable channel (same settings again is fine), or shows one",
+     channel_changes},
     {"READ", -2, 0, cmd_read, "READ <ch> [from=<offset>] [count=<n, 1..1000, default 100>]",
-     "replays a durable channel's history"},
+     "replays a durable channel's history", NULL},
     {"CONSUME", -4, CMD_WRITE, cmd_consume,
      "CONSUME <ch> group=<g> consumer=<name> [count=<n>] [block=<ms>]",
-     "takes messages for a consumer group, at least once; block waits for them"},
+     "takes messages for a consumer group, at least once; block waits for them", NULL},
     {"ACK", -4, CMD_WRITE, cmd_ack, "ACK <ch> group=<g> <id>...",
-     "settles delivered messages; answers how many were pending"},
+     "settles delivered messages; answers how many were pending", NULL},
     {"NACK", -4, CMD_WRITE, cmd_nack,
      "NACK <ch> group=<g> <id> [delay=<ms>] [reason=<text>]",
-     "gives a message back for redelivery (after a backoff unless delay= says)"},
+     "gives a message back for redelivery (after a backoff unless delay= says)", NULL},
     {"GROUPS", 2, 0, cmd_groups, "GROUPS <ch>",
-     "each consumer group: consumers, pending, lag, committed offset"},
+     "each consumer group: consumers, pending, lag, committed offset", NULL},
     {"PENDING", -3, 0, cmd_pending, "PENDING <ch> group=<g> [limit=<n>]",
-     "messages delivered and not settled: consumer, deliveries, state, idle time"},
+     "messages delivered and not settled: consumer, deliveries, state, idle time", NULL},
     {"CHANNELS", 1, 0, cmd_channels, "CHANNELS",
-     "every channel: durable or live, subscribers, length, groups"},
+     "every channel: durable or live, subscribers, length, groups", NULL},
     {"STEP", -5, CMD_WRITE, cmd_step,
      "STEP <ch> group=<g> <id> ok|fail|retry|progress [reason=<text>] [tracking=<no>] [location=<text>] [eta=<ms>]",
-     "a participant's answer to a saga step message: acknowledges it and moves the saga on"},
+     "a participant's answer to a saga step message: acknowledges it and moves the saga on", NULL},
     {"SAGA", 2, 0, cmd_saga, "SAGA <id>",
-     "an order's saga: its state, then every step with attempts, error, next retry, start, end"},
+     "an order's saga: its state, then every step with attempts, error, next retry, start, end", NULL},
     {"SAGAS", -1, 0, cmd_sagas, "SAGAS [state=<s>] [limit=<n>]",
-     "sagas in flight (or in state s: running dead-lettered compensating cancelling done failed cancelled)"},
-    {"POLICY", -2, CMD_WRITE, cmd_policy,
+     "sagas in flight (or in state s: running dead-lettered compensating cancelling done failed cancelled)", NULL},
+    {"POLICY", -2, 0, cmd_policy,
      "POLICY <step> [base=<ms>] [cap=<ms>] [attempts=<n>] [timeout=<ms>]",
-     "shows or sets a saga step's retries: backoff base and cap, attempts, timeout"},
+     "shows or sets a saga step's retries: backoff base and cap, attempts, timeout",
+     policy_changes},
     {"BREAKERS", 1, 0, cmd_breakers, "BREAKERS",
-     "each participant's circuit breaker: state, failure rate, calls, times opened"},
-    {"SIM", -1, CMD_WRITE, cmd_sim,
+     "each participant's circuit breaker: state, failure rate, calls, times opened", NULL},
+    {"SIM", -1, 0, cmd_sim,
      "SIM | SIM SET <participant> [enabled=0|1] [decline=<0..1>] [error=<0..1>] [latency=<ms>] [transit=<ms>] [stock=<n>]",
-     "the simulated participants' settings: failure modes to show live"},
-    {"STOCK", -2, CMD_WRITE, cmd_stock, "STOCK <sku> | STOCK SET <sku> <level>",
-     "the simulated inventory's stock of a SKU"},
+     "the simulated participants' settings: failure modes to show live", set_changes},
+    {"STOCK", -2, 0, cmd_stock, "STOCK <sku> | STOCK SET <sku> <level>",
+     "the simulated inventory's stock of a SKU", set_changes},
     {"CUSTOMER", 3, CMD_WRITE, cmd_customer, "CUSTOMER BLOCK|UNBLOCK <id>",
-     "blocks a customer (their orders fail validation) or unblocks them"},
-    {"DLQ", -2, CMD_WRITE, cmd_dlq,
+     "blocks a customer (their orders fail validation) or unblocks them", NULL},
+    {"DLQ", -2, 0, cmd_dlq,
      "DLQ LIST [channel=<ch>] [limit=<n>] | SHOW <id> | REPLAY <id>|ALL [channel=<ch>] [limit=<n>] | PURGE <id>|ALL [channel=<ch>]",
-     "the dead-letter queue: inspect, replay (oldest first) and purge"},
+     "the dead-letter queue: inspect, replay (oldest first) and purge", dlq_changes},
 };
 
 const struct command *command_table(size_t *count)
@@ -103,15 +153,22 @@ const struct command *command_lookup(const char *name, size_t len)
     return NULL;
 }
 
+bool command_changes(const struct command *cmd, const struct cmd_env *env,
+                     const struct request *req)
+{
+    return cmd->changes ? cmd->changes(env, req) : (cmd->flags & CMD_WRITE) != 0;
+}
+
 static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
                               const struct command *cmd)
 {
+    ctx->changes = false;
     if (cmd == NULL) {
         char shown[96];
         kv_printable(shown, sizeof shown, req->argv[0].ptr, req->argv[0].len);
         return reply_error(ERR_ERR, "unknown command '%s'", shown);
     }
-    if (ctx->conn && !(cmd->flags & CMD_PUBSUB) && pubsub_count(ctx->conn) > 0) {
+    if (ctx->client && !(cmd->flags & CMD_PUBSUB) && pubsub_count(&ctx->client->sub) > 0) {
         char lower[32];
         size_t i = 0;
         for (; cmd->name[i] && i < sizeof lower - 1; i++)
@@ -122,12 +179,17 @@ static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
                            "are allowed in this context",
                            lower);
     }
-    if ((cmd->flags & CMD_WRITE) && store_failed(ctx->srv->store))
-        return reply_error(ERR_STORE, "the journal cannot be written (see the server log); "
-                                      "changes are refused until it can");
     int argc = (int)req->argc;
     if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity))
         return reply_error(ERR_ERR, "wrong number of arguments for '%s'", cmd->name);
+    /* Refused before anything changes, never half done: a change the
+     * store cannot record must not be made at all. */
+    if (command_changes(cmd, ctx->env, req)) {
+        char why[200];
+        if (!store_writable(ctx->env->store, why, sizeof why))
+            return reply_error(ERR_STORE, "%s", why);
+        ctx->changes = true;
+    }
     return cmd->handler(ctx, req);
 }
 
@@ -136,7 +198,8 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req)
     const struct command *cmd = command_lookup(req->argv[0].ptr, req->argv[0].len);
     uint64_t start = metrics_now_us();
     struct reply *r = dispatch(ctx, req, cmd);
-    metrics_command(ctx->srv->metrics, cmd, metrics_now_us() - start,
+    size_t index = cmd ? (size_t)(cmd - commands) : SIZE_MAX;
+    metrics_command(ctx->env->metrics, index, metrics_now_us() - start,
                     r && r->type == REPLY_ERROR);
     return r;
 }

@@ -1,26 +1,69 @@
 /* The command table and dispatch. A handler gets the parsed request and
- * returns one reply value; it never sees how the reply will be rendered. */
-#ifndef SERVER_COMMAND_H
-#define SERVER_COMMAND_H
+ * returns one reply value; it never sees how the reply will be rendered.
+ *
+ * Every command declares whether it changes state, per subcommand where
+ * that differs (CHANNEL CREATE does, CHANNEL INFO does not). A request
+ * that would change state is refused with -STORE before its handler runs
+ * when the store cannot record it; one that changes nothing always runs,
+ * whatever the store's trouble. */
+#ifndef CMD_COMMAND_H
+#define CMD_COMMAND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "reply.h"
 #include "request.h"
 
-struct server;
-struct conn;
+struct event_base;
+struct clock;
+struct book;
+struct bus;
+struct engine;
+struct sim;
+struct store;
+struct metrics;
+struct cmd_client;
+
+/* What the server and its connections count and know, for INFO and the
+ * figures; kept by them, read here. */
+struct server_counters {
+    uint64_t connections_total;
+    uint64_t connections_rejected;
+    uint64_t commands;
+    uint64_t errors;
+    uint64_t clients_cut_off;   /* subscribers over the output limits */
+    size_t clients;             /* connected now */
+    int port;                   /* the protocol port, once bound */
+    int64_t started_ms;         /* server clock */
+    bool saga;                  /* orders run through sagas */
+    bool shutting_down;
+};
+
+/* The subsystems commands act on, all borrowed. */
+struct cmd_env {
+    struct event_base *base;
+    struct clock *clk;
+    struct book *book;
+    struct bus *bus;
+    struct engine *engine;
+    struct sim *sim;
+    struct store *store;
+    struct metrics *metrics;
+    struct server_counters *counters;
+};
 
 struct cmd_ctx {
-    struct server *srv;
-    struct conn *conn;  /* NULL when not called on behalf of a client */
+    struct cmd_env *env;
+    struct cmd_client *client;  /* NULL when not called on behalf of a client */
+    bool changes;               /* set by dispatch: the request is declared to change state */
 };
 
 typedef struct reply *(*cmd_handler)(struct cmd_ctx *ctx, const struct request *req);
 
 enum cmd_flags {
-    CMD_WRITE = 1 << 0,   /* changes state */
+    CMD_WRITE = 1 << 0,   /* changes state (unless `changes` says per request) */
     CMD_PUBSUB = 1 << 1,  /* allowed while the client is subscribed */
 };
 
@@ -31,14 +74,22 @@ struct command {
     cmd_handler handler;
     const char *synopsis;  /* the grammar, as HELP shows it */
     const char *summary;   /* one line on what it does */
+    /* For commands whose subcommands differ: whether this request changes
+     * state. NULL: CMD_WRITE says, for every form. */
+    bool (*changes)(const struct cmd_env *env, const struct request *req);
 };
 
 const struct command *command_lookup(const char *name, size_t len);
 const struct command *command_table(size_t *count);
 
+/* Whether req, a request for cmd, is declared to change state. */
+bool command_changes(const struct command *cmd, const struct cmd_env *env,
+                     const struct request *req);
+
 /* Looks the command up, checks its arity (and, for a subscribed client,
- * that the command is allowed) and runs it. NULL when the handler answered
- * through the connection itself (several replies, or a blocked request). */
+ * that the command is allowed), refuses a change the store cannot take,
+ * and runs it. NULL when the handler answered through the client itself
+ * (several replies, or a blocked request). Sets ctx->changes. */
 struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req);
 
 /* For handlers: a record field holding a time as RFC 3339 UTC, or nil

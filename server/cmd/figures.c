@@ -6,15 +6,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "orders/book.h"
+#include "channels/bus.h"
 #include "channels/channel.h"
-#include "lib/clock.h"
-#include "command.h"
 #include "channels/dlq.h"
-#include "saga/engine.h"
-#include "metrics.h"
 #include "channels/pubsub.h"
-#include "server.h"
+#include "command.h"
+#include "lib/clock.h"
+#include "lib/version.h"
+#include "metrics.h"
+#include "orders/book.h"
+#include "saga/engine.h"
 #include "store/store.h"
 
 void figure_key(const struct figure *f, char *out, size_t outlen)
@@ -71,56 +72,70 @@ static void lower(char *out, size_t n, const char *s)
     out[i] = '\0';
 }
 
-static void server_section(struct server *srv, struct walk *w)
+/* Resident memory in bytes, or 0 if unknown. */
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void server_section(struct cmd_env *env, struct walk *w)
 {
     const char *s = "server";
+    const struct server_counters *c = env->counters;
     char pid[24], port[24];
     snprintf(pid, sizeof pid, "%d", (int)getpid());
-    snprintf(port, sizeof port, "%d", srv->bound_port);
+    snprintf(port, sizeof port, "%d", c->port);
     text(w, s, "version", ORDERD_VERSION);
     num(w, s, FIG_GAUGE, "uptime_seconds", "uptime_seconds", "Seconds since start-up",
-        (double)((clock_mono_ms() - srv->started_mono_ms) / 1000));
+        (double)((env->clk->now_ms - c->started_ms) / 1000));
     text(w, s, "process_id", pid);
     text(w, s, "tcp_port", port);
-    text(w, s, "saga", srv->cfg.saga ? "on" : "off");
+    text(w, s, "saga", c->saga ? "on" : "off");
     num(w, s, FIG_GAUGE, "used_memory_rss", "resident_memory_bytes", "Resident memory",
-        (double)server_rss_bytes());
+        (double)rss_bytes());
     w->fn(w->arg, &(struct figure){.section = s, .name = "event_loop_lag_last_ms",
                                    .prom = "event_loop_lag_last_seconds",
                                    .help = "How late the last one-second tick fired",
                                    .kind = FIG_GAUGE,
-                                   .number = (double)srv->metrics->loop_lag_last_ms,
+                                   .number = (double)env->metrics->loop_lag_last_ms,
                                    .prom_scale = 1e-3});
     latency(w, s, "event_loop_lag", "event_loop_lag_seconds",
-            "How late the one-second tick fires", NULL, NULL, &srv->metrics->loop_lag_ms, 1e-3);
+            "How late the one-second tick fires", NULL, NULL, &env->metrics->loop_lag_ms, 1e-3);
 }
 
-static void clients_section(struct server *srv, struct walk *w)
+static void clients_section(struct cmd_env *env, struct walk *w)
 {
     const char *s = "clients";
+    const struct server_counters *c = env->counters;
     num(w, s, FIG_GAUGE, "connected_clients", "connected_clients", "Open client connections",
-        (double)srv->nconns);
+        (double)c->clients);
     num(w, s, FIG_COUNTER, "total_connections", "connections_total", "Connections accepted",
-        (double)srv->stats.connections_total);
+        (double)c->connections_total);
     num(w, s, FIG_COUNTER, "rejected_connections", "connections_rejected_total",
-        "Connections refused at --max-clients", (double)srv->stats.connections_rejected);
+        "Connections refused at --max-clients", (double)c->connections_rejected);
     num(w, s, FIG_COUNTER, "clients_cut_off", "clients_cut_off_total",
-        "Subscribers disconnected at the pub/sub output limits",
-        (double)srv->stats.clients_cut_off);
+        "Subscribers disconnected at the pub/sub output limits", (double)c->clients_cut_off);
     num(w, s, FIG_COUNTER, "limit_hits", "limit_hits_total", "Requests refused by a limit",
-        (double)srv->metrics->limit_hits);
+        (double)env->metrics->limit_hits);
 }
 
-static void commands_section(struct server *srv, struct walk *w)
+static void commands_section(struct cmd_env *env, struct walk *w)
 {
     const char *s = "commands";
     size_t n;
     const struct command *table = command_table(&n);
-    const struct metrics *m = srv->metrics;
+    const struct metrics *m = env->metrics;
     num(w, s, FIG_COUNTER, "total_commands", "commands_all_total", "Commands run",
-        (double)srv->stats.commands);
+        (double)env->counters->commands);
     num(w, s, FIG_COUNTER, "total_errors", "errors_all_total", "Error replies",
-        (double)srv->stats.errors);
+        (double)env->counters->errors);
     char name[32];
     for (size_t i = 0; i <= n; i++) {
         const struct command_metrics *cm = i < n ? &m->commands[i] : &m->unknown;
@@ -140,27 +155,27 @@ static void commands_section(struct server *srv, struct walk *w)
                  err_class_name((enum err_class)c), (double)m->errors[c]);
 }
 
-static void orders_section(struct server *srv, struct walk *w)
+static void orders_section(struct cmd_env *env, struct walk *w)
 {
     const char *s = "orders";
     char st[16];
     num(w, s, FIG_COUNTER, "orders", "orders_created_total", "Orders created",
-        (double)book_last_id(srv->book));
+        (double)book_last_id(env->book));
     for (int i = 0; i < ORDER_STATUS_COUNT; i++) {
         lower(st, sizeof st, order_status_name((enum order_status)i));
         labelled(w, s, FIG_GAUGE, "orders", "orders", "Orders by status", "status", st,
-                 (double)book_count_status(srv->book, (enum order_status)i));
+                 (double)book_count_status(env->book, (enum order_status)i));
     }
     latency(w, s, "order_completion", "order_completion_seconds",
             "Time from an order's creation to its final status", NULL, NULL,
-            &srv->metrics->completion_ms, 1e-3);
+            &env->metrics->completion_ms, 1e-3);
 }
 
-static void sagas_section(struct server *srv, struct walk *w)
+static void sagas_section(struct cmd_env *env, struct walk *w)
 {
     const char *s = "sagas";
     struct engine_stats es;
-    engine_stats(srv->engine, &es);
+    engine_stats(env->engine, &es);
     num(w, s, FIG_GAUGE, "sagas_running", "sagas_running", "Sagas in flight", (double)es.running);
     num(w, s, FIG_GAUGE, "sagas_attention", "sagas_attention",
         "Sagas waiting on a dead-lettered step", (double)es.attention);
@@ -183,9 +198,9 @@ static void sagas_section(struct server *srv, struct walk *w)
     for (int i = 0; i < SAGA_STEP_COUNT; i++)
         latency(w, s, "step_latency", "saga_step_latency_seconds",
                 "Time from sending a step to its answer", "step", saga_step_name(i),
-                &srv->metrics->step_latency_us[i], 1e-6);
+                &env->metrics->step_latency_us[i], 1e-6);
     for (int p = 0; p < PART_COUNT; p++) {
-        const struct breaker *b = engine_breaker(srv->engine, (enum participant)p);
+        const struct breaker *b = engine_breaker(env->engine, (enum participant)p);
         w->fn(w->arg, &(struct figure){
                           .section = s, .name = "breaker", .prom = "breaker_state",
                           .help = "Circuit breaker: 0 closed, 1 open, 2 half-open",
@@ -196,18 +211,18 @@ static void sagas_section(struct server *srv, struct walk *w)
     }
 }
 
-static void channels_section(struct server *srv, struct walk *w)
+static void channels_section(struct cmd_env *env, struct walk *w)
 {
     const char *s = "channels";
     num(w, s, FIG_COUNTER, "published", "published_total", "Messages published",
-        (double)srv->stats.published);
+        (double)bus_published(env->bus));
     num(w, s, FIG_GAUGE, "pubsub_channels", "pubsub_channels", "Live channels with subscribers",
-        (double)pubsub_channel_count(srv->pubsub));
+        (double)pubsub_channel_count(bus_pubsub(env->bus)));
     num(w, s, FIG_GAUGE, "pubsub_patterns", "pubsub_patterns", "Pattern subscriptions",
-        (double)pubsub_pattern_count(srv->pubsub));
+        (double)pubsub_pattern_count(bus_pubsub(env->bus)));
     size_t it = 0;
     struct channel *ch;
-    while (chreg_next(srv->channels, &it, &ch)) {
+    while (chreg_next(bus_channels(env->bus), &it, &ch)) {
         const char *name = chan_name(ch);
         labelled(w, s, FIG_COUNTER, "messages", "channel_messages_total",
                  "Messages appended to a durable channel", "channel", name,
@@ -235,24 +250,25 @@ static void channels_section(struct server *srv, struct walk *w)
     }
 }
 
-static void dlq_section(struct server *srv, struct walk *w)
+static void dlq_section(struct cmd_env *env, struct walk *w)
 {
     const char *s = "dlq";
-    const struct dlq_entry *oldest = dlq_at(srv->dlq, 0);
+    const struct dlq_entry *oldest = dlq_at(bus_dlq(env->bus), 0);
     num(w, s, FIG_GAUGE, "dlq_depth", "dlq_depth", "Messages in the dead-letter queue",
-        (double)dlq_count(srv->dlq));
+        (double)dlq_count(bus_dlq(env->bus)));
     num(w, s, FIG_GAUGE, "dlq_oldest_age_seconds", "dlq_oldest_age_seconds",
         "Age of the oldest dead letter",
-        oldest ? (double)((srv->now_ms - oldest->dead_ms) / 1000) : 0);
+        oldest ? (double)((env->clk->now_ms - oldest->dead_ms) / 1000) : 0);
     num(w, s, FIG_COUNTER, "dlq_dropped", "dlq_dropped_total",
-        "Dead letters dropped because the DLQ was full", (double)dlq_dropped(srv->dlq));
+        "Dead letters dropped because the DLQ was full", (double)dlq_dropped(bus_dlq(env->bus)));
 }
 
-static void store_section(struct server *srv, struct walk *w)
+static void store_section(struct cmd_env *env, struct walk *w)
 {
+    static const struct histogram no_fsyncs;  /* a store that never fsyncs */
     const char *s = "store";
     struct store_stats st;
-    store_stats(srv->store, &st);
+    store_stats(env->store, &st);
     text(w, s, "store", st.kind);
     text(w, s, "fsync", st.fsync);
     num(w, s, FIG_COUNTER, "store_records", "store_records_total",
@@ -267,8 +283,13 @@ static void store_section(struct server *srv, struct walk *w)
         "Compactions finished", (double)st.compactions);
     num(w, s, FIG_GAUGE, "journal_compacting", "journal_compacting",
         "1 while a compaction runs", st.compacting);
-    num(w, s, FIG_GAUGE, "journal_failed", "journal_failed", "1 while journal writes fail",
-        store_failed(srv->store));
+    num(w, s, FIG_GAUGE, "journal_reserved_bytes", "journal_reserved_bytes",
+        "Space reserved ahead of the journal's records", (double)st.reserved);
+    num(w, s, FIG_COUNTER, "store_write_errors", "store_write_errors_total",
+        "Writes that failed and were retried", (double)st.write_errors);
+    num(w, s, FIG_GAUGE, "store_refusing", "store_refusing",
+        "1 while changes are refused because the store cannot record them",
+        store_refusal(env->store) != NULL);
     num(w, s, FIG_GAUGE, "recovered_records", "recovered_records",
         "Records replayed at the last start-up", (double)st.recovered_records);
     w->fn(w->arg, &(struct figure){.section = s, .name = "recovery_ms",
@@ -276,18 +297,18 @@ static void store_section(struct server *srv, struct walk *w)
                                    .help = "Time the last recovery took", .kind = FIG_GAUGE,
                                    .number = (double)st.recovery_ms, .prom_scale = 1e-3});
     latency(w, s, "fsync_latency", "journal_fsync_latency_seconds", "Time one fsync takes",
-            NULL, NULL, store_fsync_histogram(srv->store), 1e-6);
+            NULL, NULL, st.fsync_us ? st.fsync_us : &no_fsyncs, 1e-6);
 }
 
-void figures_walk(struct server *srv, figure_fn fn, void *arg)
+void figures_walk(struct cmd_env *env, figure_fn fn, void *arg)
 {
     struct walk w = {fn, arg};
-    server_section(srv, &w);
-    clients_section(srv, &w);
-    commands_section(srv, &w);
-    orders_section(srv, &w);
-    sagas_section(srv, &w);
-    channels_section(srv, &w);
-    dlq_section(srv, &w);
-    store_section(srv, &w);
+    server_section(env, &w);
+    clients_section(env, &w);
+    commands_section(env, &w);
+    orders_section(env, &w);
+    sagas_section(env, &w);
+    channels_section(env, &w);
+    dlq_section(env, &w);
+    store_section(env, &w);
 }

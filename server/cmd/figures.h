@@ -15,7 +15,7 @@
 
 #include "lib/histogram.h"
 
-struct server;
+struct cmd_env;
 
 enum fig_kind {
     FIG_COUNTER,   /* only grows */
@@ -44,7 +44,7 @@ struct figure {
 
 typedef void (*figure_fn)(void *arg, const struct figure *f);
 
-void figures_walk(struct server *srv, figure_fn fn, void *arg);
+void figures_walk(struct cmd_env *env, figure_fn fn, void *arg);
 
 /* The METRICS/INFO key of a figure: name, then its label values, joined
  * with '_' ("orders_pending", "group_lag_jobs_workers"). */

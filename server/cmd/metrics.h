@@ -6,12 +6,13 @@
 #ifndef SERVER_METRICS_H
 #define SERVER_METRICS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/histogram.h"
 #include "saga/saga.h"
 
-struct command;
 struct order_event;
 struct order;
 
@@ -46,17 +47,18 @@ struct metrics {
     uint64_t step_timeouts[SAGA_STEP_COUNT];
     struct histogram completion_ms;    /* created -> final status */
     uint64_t finished[ORDER_STATUS_COUNT];
-    struct histogram fsync_us;
     struct histogram loop_lag_ms;      /* how late the one-second tick fires */
     int64_t loop_lag_last_ms;
     uint64_t limit_hits;
 };
 
-struct metrics *metrics_new(void);
+/* ncommands: the command table's length. */
+struct metrics *metrics_new(size_t ncommands);
 void metrics_free(struct metrics *m);
 
-/* A command ran (cmd NULL: an unknown one) in us microseconds. */
-void metrics_command(struct metrics *m, const struct command *cmd, uint64_t us, bool error);
+/* The command at index of the table ran (an index past it: an unknown
+ * command) in us microseconds. */
+void metrics_command(struct metrics *m, size_t index, uint64_t us, bool error);
 void metrics_error(struct metrics *m, const char *code);
 void metrics_step(struct metrics *m, enum saga_step st, enum step_outcome o, uint64_t us);
 void metrics_step_timeout(struct metrics *m, enum saga_step st);

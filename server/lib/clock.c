@@ -17,6 +17,31 @@ int64_t clock_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t real_wall(void *arg)
+{
+    (void)arg;
+    return clock_wall_ms();
+}
+
+static int64_t real_mono(void *arg)
+{
+    (void)arg;
+    return clock_mono_ms();
+}
+
+void clock_init(struct clock *c, const struct clock_source *src)
+{
+    c->src = src ? *src : (struct clock_source){real_wall, real_mono, NULL};
+    c->anchor = c->src.wall(c->src.arg) - c->src.mono(c->src.arg);
+    clock_tick(c);
+}
+
+void clock_tick(struct clock *c)
+{
+    c->wall_ms = c->src.wall(c->src.arg);
+    c->now_ms = c->src.mono(c->src.arg) + c->anchor;
+}
+
 /* Writes n decimal digits of v, zero-padded, at p. */
 static char *put_digits(char *p, int v, int n)
 {

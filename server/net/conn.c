@@ -1,10 +1,10 @@
-/* Connections. Each wake-up does a bounded amount of work: one read of at
- * most CONN_READ_CHUNK bytes, then every complete request in it, so one busy
- * client cannot starve the others. A client that stops reading its replies
- * is paused (not read, not parsed) until its output drains, so unread
- * replies cannot grow past max_output plus one reply. Pushes are different:
- * they come from other clients' requests and cannot be paused, so a
- * subscriber that stops reading is cut off at the pub/sub output limits. */
+/* Connections (see conn.h). Each wake-up does a bounded amount of work: one
+ * read of at most CONN_READ_CHUNK bytes, then every complete request in it,
+ * so one busy client cannot starve the others. A client that stops reading
+ * its replies is paused (not read, not parsed) until its output drains, so
+ * unread replies cannot grow past max_output plus one reply. Pushes are
+ * different: they come from other clients' requests and cannot be paused,
+ * so a subscriber that stops reading is cut off at the pub/sub limits. */
 #include "conn.h"
 
 #include <errno.h>
@@ -16,11 +16,15 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "channels/bus.h"
+#include "cmd/client.h"
 #include "cmd/command.h"
-#include "lib/log.h"
 #include "cmd/metrics.h"
+#include "conn_state.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "net.h"
 #include "render.h"
-#include "server.h"
 #include "store/store.h"
 #include "xalloc.h"
 
@@ -29,112 +33,109 @@
  * (see linger()). */
 #define CONN_LINGER_MS 2000
 
+/* Output from byte `start` on (in out_total terms) may not be sent before
+ * the store is durable up to store_pos. */
+struct barrier {
+    uint64_t start;
+    uint64_t store_pos;
+};
+
 struct conn {
-    struct server *srv;
-    struct conn *prev, *next;    /* in srv->conns */
-    struct conn *dnext;          /* in srv->deferred, when deferred */
-    uint64_t id;
+    struct cmd_client client;     /* first: handlers get this, we get it back */
+    struct net *net;
+    struct conn *prev, *next;     /* in net->conns */
+    struct conn *dnext;           /* in net->deferred, while deferred */
+    struct conn *hnext;           /* in net->held, while held */
     int fd;
     struct event *rev;
     struct event *wev;
-    struct event *linger_ev;     /* the linger deadline, once lingering */
-    struct req_parser *parser;   /* owned */
-    struct buf out;              /* rendered, not yet written */
-    /* Durability barriers (fsync=always): output from byte start on (in
-     * out_total terms) may not be sent before the store is durable up to
-     * store_pos. Oldest first; see guard() and flush(). */
-    struct barrier {
-        uint64_t start;
-        uint64_t store_pos;
-    } *barriers;
+    struct event *linger_ev;      /* the linger deadline, once lingering */
+    struct req_parser *parser;    /* owned */
+    struct buf out;               /* rendered, not yet written */
+    struct barrier *barriers;     /* oldest first */
     size_t nbarriers, capbarriers;
-    uint64_t out_total;          /* bytes ever put in out */
-    uint64_t sent_total;         /* bytes ever sent */
-    struct conn *hnext;          /* in srv->held, when held */
-    bool held;
-    enum proto_kind kind;        /* of the request being run */
-    enum proto_kind push_kind;
-    struct pubsub_client *pubsub;
+    uint64_t out_total;           /* bytes ever put in out */
+    uint64_t sent_total;          /* bytes ever sent */
+    enum conn_state state;
+    enum proto_kind kind;         /* framing of the request being run */
     void (*block_cancel)(void *arg);
     void *block_arg;
-    int64_t soft_since_ms;       /* over the pub/sub soft limit since, or 0 */
+    int64_t soft_since_ms;        /* over the pub/sub soft limit since, or 0 */
     const char *kill_reason;
-    bool deferred;               /* on srv->deferred */
-    bool running;                /* inside run(): it will write at the end */
-    bool reading;                /* rev is added */
-    bool writing;                /* wev is added */
-    bool paused;                 /* too much unread output: input waits */
-    bool blocked;                /* a request waits for conn_unblock() */
-    bool eof;                    /* the peer will send nothing more */
-    bool closing;                /* close once out is written */
-    bool killed;                 /* close at the end of the turn, unsent or not */
-    bool lingering;              /* our side is shut: draining the peer's */
+    /* The few facts that are not the state: */
+    bool eof;                     /* the peer will send nothing more */
+    bool running;                 /* inside conn_run(): it writes at the end */
+    bool deferred;                /* on net->deferred */
+    bool held;                    /* on net->held */
+    bool reading;                 /* rev is added (mirrors libevent) */
+    bool writing;                 /* wev is added (mirrors libevent) */
 };
 
 static void on_readable(evutil_socket_t fd, short what, void *arg);
 static void on_writable(evutil_socket_t fd, short what, void *arg);
+static const struct cmd_client_ops client_ops;
 
-struct conn *conn_new(struct server *srv, int fd)
+static struct conn *of_client(struct cmd_client *cl)
+{
+    return (struct conn *)cl;
+}
+
+static void schedule(struct conn *c);
+static void conn_run(struct conn *c);
+
+/* A push from pub/sub (struct subscriber's push). */
+static void push(struct subscriber *s, const char *bytes, size_t n);
+
+struct conn *conn_new(struct net *n, int fd)
 {
     struct conn *c = xcalloc(1, sizeof *c);
-    c->srv = srv;
-    c->id = ++srv->next_conn_id;
+    c->client.ops = &client_ops;
+    c->client.id = ++n->next_conn_id;
+    c->client.sub.push = push;
+    c->net = n;
     c->fd = fd;
-    c->parser = req_parser_new(&srv->cfg.limits);
+    c->parser = req_parser_new(&n->cfg.limits);
     buf_init(&c->out);
-    c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, c);
-    c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
+    c->rev = event_new(n->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+    c->wev = event_new(n->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
     event_add(c->rev, NULL);
     c->reading = true;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->nconns++;
+    c->state = CONN_OPEN;
+    c->next = n->conns;
+    if (n->conns)
+        n->conns->prev = c;
+    n->conns = c;
+    n->env->counters->clients++;
     return c;
 }
 
-static void unhold(struct conn *c)
+static void list_remove(struct conn **head, struct conn *c, size_t link_offset)
 {
-    if (!c->held)
-        return;
-    for (struct conn **p = &c->srv->held; *p; p = &(*p)->hnext) {
+    for (struct conn **p = head; *p; p = (struct conn **)((char *)*p + link_offset)) {
         if (*p == c) {
-            *p = c->hnext;
-            break;
+            *p = *(struct conn **)((char *)c + link_offset);
+            return;
         }
     }
-    c->held = false;
-}
-
-static void undefer(struct conn *c)
-{
-    if (!c->deferred)
-        return;
-    for (struct conn **p = &c->srv->deferred; *p; p = &(*p)->dnext) {
-        if (*p == c) {
-            *p = c->dnext;
-            break;
-        }
-    }
-    c->deferred = false;
 }
 
 void conn_free(struct conn *c)
 {
-    struct server *srv = c->srv;
-    if (c->blocked && c->block_cancel)
+    struct net *n = c->net;
+    if (c->state == CONN_BLOCKED && c->block_cancel)
         c->block_cancel(c->block_arg);
-    server_conn_closing(srv, c);
-    undefer(c);
-    unhold(c);
+    bus_client_gone(n->env->bus, &c->client.sub, c->client.id, n->shutting_down);
+    if (c->deferred)
+        list_remove(&n->deferred, c, offsetof(struct conn, dnext));
+    if (c->held)
+        list_remove(&n->held, c, offsetof(struct conn, hnext));
     if (c->prev)
         c->prev->next = c->next;
     else
-        srv->conns = c->next;
+        n->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    srv->nconns--;
+    n->env->counters->clients--;
     event_free(c->rev);
     event_free(c->wev);
     if (c->linger_ev)
@@ -144,32 +145,8 @@ void conn_free(struct conn *c)
     buf_free(&c->out);
     free(c->barriers);
     free(c);
-    server_conn_closed(srv);
-}
-
-static void schedule(struct conn *c)
-{
-    if (c->deferred || c->running)
-        return;
-    c->deferred = true;
-    c->dnext = c->srv->deferred;
-    c->srv->deferred = c;
-    server_wake_deferred(c->srv);
-}
-
-void conn_kill(struct conn *c, const char *reason)
-{
-    if (c->killed)
-        return;
-    c->killed = true;
-    c->kill_reason = reason;
-    c->running = false;  /* whatever runs it now must not write again */
-    schedule(c);
-}
-
-uint64_t conn_id(const struct conn *c)
-{
-    return c->id;
+    if (n->shutting_down && n->conns == NULL && n->hooks.drained)
+        n->hooks.drained(n->hooks.ctx);
 }
 
 struct conn *conn_next(const struct conn *c)
@@ -177,40 +154,57 @@ struct conn *conn_next(const struct conn *c)
     return c->next;
 }
 
-size_t conn_output_pending(const struct conn *c)
+void conn_run_deferred(struct net *n)
 {
-    return buf_used(&c->out);
+    while (n->deferred) {
+        struct conn *c = n->deferred;
+        n->deferred = c->dnext;
+        c->deferred = false;
+        conn_run(c);
+    }
 }
 
-struct pubsub_client **conn_pubsub(struct conn *c)
+/* Ends in the deferred list, once: written at the end of the turn. */
+static void schedule(struct conn *c)
 {
-    return &c->pubsub;
-}
-
-enum proto_kind conn_push_kind(const struct conn *c)
-{
-    return c->push_kind;
-}
-
-enum proto_kind conn_request_kind(const struct conn *c)
-{
-    return c->kind;
-}
-
-void conn_set_push_kind(struct conn *c, enum proto_kind kind)
-{
-    c->push_kind = kind;
-}
-
-/* Output from `start` on was produced after changes the store has not made
- * durable yet: with fsync=always it must wait for them. */
-static void guard(struct conn *c, uint64_t start)
-{
-    const struct store *st = c->srv->store;
-    if (!store_holds_replies(st))
+    if (c->deferred || c->running)
         return;
+    c->deferred = true;
+    c->dnext = c->net->deferred;
+    c->net->deferred = c;
+    c->net->hooks.wake(c->net->hooks.ctx);
+}
+
+static void kill_conn(struct conn *c, const char *reason)
+{
+    if (c->state == CONN_KILLED)
+        return;
+    if (c->state == CONN_BLOCKED && c->block_cancel) {
+        c->block_cancel(c->block_arg);
+        c->block_cancel = NULL;
+    }
+    c->state = CONN_KILLED;
+    c->kill_reason = reason;
+    c->running = false;  /* whatever runs it now must not write again */
+    schedule(c);
+}
+
+/* --- output and durability ----------------------------------------------- */
+
+/* Output from `start` on comes after changes the store may not have made
+ * durable yet, and must wait for them. Every change made before it counts
+ * (a read must not show another client's change before it is durable),
+ * except while the store is stalled: then nothing it holds is becoming
+ * durable, and output that is no change's consequence goes out anyway. */
+static void guard(struct conn *c, uint64_t start, bool consequence)
+{
+    const struct store *st = c->net->env->store;
     uint64_t pos = store_end(st);
-    if (c->nbarriers > 0 && c->barriers[c->nbarriers - 1].store_pos == pos)
+    if (pos <= store_durable(st))
+        return;
+    if (!consequence && store_stalled(st))
+        return;
+    if (c->nbarriers > 0 && c->barriers[c->nbarriers - 1].store_pos >= pos)
         return;  /* the last barrier already holds from an earlier byte */
     if (c->nbarriers == c->capbarriers) {
         c->capbarriers = c->capbarriers ? c->capbarriers * 2 : 4;
@@ -219,57 +213,135 @@ static void guard(struct conn *c, uint64_t start)
     c->barriers[c->nbarriers++] = (struct barrier){start, pos};
 }
 
-static void append_output(struct conn *c, const char *bytes, size_t n)
+static void append_output(struct conn *c, const char *bytes, size_t n, bool consequence)
 {
     uint64_t start = c->out_total;
     buf_append(&c->out, bytes, n);
     c->out_total += n;
-    guard(c, start);
+    guard(c, start, consequence);
 }
 
-static void emit(struct conn *c, struct reply *r, enum proto_kind kind)
+static void emit(struct conn *c, struct reply *r, enum proto_kind kind, bool consequence)
 {
+    struct server_counters *counters = c->net->env->counters;
     if (r->type == REPLY_ERROR) {
-        c->srv->stats.errors++;
-        metrics_error(c->srv->metrics, r->code);
+        counters->errors++;
+        metrics_error(c->net->env->metrics, r->code);
     }
     size_t before = buf_used(&c->out);
     uint64_t start = c->out_total;
     render_reply(&c->out, r, kind);
     c->out_total += buf_used(&c->out) - before;
     reply_free(r);
-    guard(c, start);
+    guard(c, start, consequence);
 }
 
-void conn_reply(struct conn *c, struct reply *r)
+/* Drops the barriers the store has passed. */
+static void pass_barriers(struct conn *c, uint64_t durable)
 {
-    if (c->killed || c->lingering) {
+    size_t drop = 0;
+    while (drop < c->nbarriers && c->barriers[drop].store_pos <= durable)
+        drop++;
+    if (drop > 0) {
+        memmove(c->barriers, c->barriers + drop, (c->nbarriers - drop) * sizeof *c->barriers);
+        c->nbarriers -= drop;
+    }
+}
+
+/* How much of out may go now: all of it, or up to the first barrier the
+ * store has not passed. */
+static size_t sendable(struct conn *c)
+{
+    pass_barriers(c, store_durable(c->net->env->store));
+    size_t n = buf_used(&c->out);
+    if (c->nbarriers > 0 && c->barriers[0].start - c->sent_total < n)
+        n = (size_t)(c->barriers[0].start - c->sent_total);
+    return n;
+}
+
+void conn_release_held(struct net *n, uint64_t pos)
+{
+    struct conn *c = n->held;
+    n->held = NULL;
+    while (c) {
+        struct conn *next = c->hnext;
+        pass_barriers(c, pos);
+        if (c->nbarriers > 0 && c->barriers[0].start == c->sent_total) {
+            c->hnext = n->held;  /* still nothing to send: the next event, then */
+            n->held = c;
+        } else {
+            c->held = false;
+            schedule(c);
+        }
+        c = next;
+    }
+}
+
+/* --- the client interface handlers see --------------------------------- */
+
+static void client_reply(struct cmd_client *cl, struct reply *r)
+{
+    struct conn *c = of_client(cl);
+    if (c->state == CONN_KILLED || c->state == CONN_LINGERING) {
         reply_free(r);
         return;
     }
-    emit(c, r, c->kind);
+    emit(c, r, c->kind, true);
     schedule(c);
 }
 
-void conn_push_rendered(struct conn *c, const char *bytes, size_t n)
+static void client_block(struct cmd_client *cl, void (*cancel)(void *arg), void *arg)
 {
-    const struct server_config *cfg = &c->srv->cfg;
-    if (c->killed || c->lingering)
+    struct conn *c = of_client(cl);
+    c->state = CONN_BLOCKED;
+    c->block_cancel = cancel;
+    c->block_arg = arg;
+}
+
+static void client_unblock(struct cmd_client *cl, struct reply *r)
+{
+    struct conn *c = of_client(cl);
+    if (c->state == CONN_BLOCKED)
+        c->state = CONN_OPEN;
+    c->block_cancel = NULL;
+    c->block_arg = NULL;
+    client_reply(cl, r);
+}
+
+static void client_close_after_reply(struct cmd_client *cl)
+{
+    struct conn *c = of_client(cl);
+    if (c->state == CONN_OPEN || c->state == CONN_BLOCKED)
+        c->state = CONN_CLOSING;
+}
+
+static const struct cmd_client_ops client_ops = {
+    .reply = client_reply,
+    .block = client_block,
+    .unblock = client_unblock,
+    .close_after_reply = client_close_after_reply,
+};
+
+static void push(struct subscriber *s, const char *bytes, size_t n)
+{
+    struct conn *c = (struct conn *)((char *)s - offsetof(struct conn, client.sub));
+    const struct net_config *cfg = &c->net->cfg;
+    if (c->state == CONN_KILLED || c->state == CONN_LINGERING)
         return;
-    append_output(c, bytes, n);
+    append_output(c, bytes, n, true);
     size_t used = buf_used(&c->out);
     if (used > cfg->pubsub_hard_limit) {
-        c->srv->stats.clients_cut_off++;
-        conn_kill(c, "pubsub output over the hard limit");
+        c->net->env->counters->clients_cut_off++;
+        kill_conn(c, "pubsub output over the hard limit");
         return;
     }
     if (used > cfg->pubsub_soft_limit) {
-        int64_t now = c->srv->now_ms;
+        int64_t now = c->net->env->clk->now_ms;
         if (c->soft_since_ms == 0) {
             c->soft_since_ms = now;
         } else if (now - c->soft_since_ms > (int64_t)cfg->pubsub_soft_seconds * 1000) {
-            c->srv->stats.clients_cut_off++;
-            conn_kill(c, "pubsub output over the soft limit for too long");
+            c->net->env->counters->clients_cut_off++;
+            kill_conn(c, "pubsub output over the soft limit for too long");
             return;
         }
     } else {
@@ -278,64 +350,54 @@ void conn_push_rendered(struct conn *c, const char *bytes, size_t n)
     schedule(c);
 }
 
-void conn_block(struct conn *c, void (*cancel)(void *arg), void *arg)
-{
-    c->blocked = true;
-    c->block_cancel = cancel;
-    c->block_arg = arg;
-}
+/* --- running requests ----------------------------------------------------- */
 
-void conn_unblock(struct conn *c, struct reply *r)
+static struct conn_facts facts(struct conn *c)
 {
-    c->blocked = false;
-    c->block_cancel = NULL;
-    c->block_arg = NULL;
-    conn_reply(c, r);
-}
-
-bool conn_is_blocked(const struct conn *c)
-{
-    return c->blocked;
+    return (struct conn_facts){
+        .state = c->state,
+        .eof = c->eof,
+        .unsent = buf_used(&c->out),
+        .sendable = sendable(c),
+        .max_output = c->net->cfg.max_output,
+        .buffered = req_parser_pending(c->parser),
+        .max_buffered = c->net->cfg.limits.max_pending,
+    };
 }
 
 /* Runs every complete request, until input runs out, the client has too
  * much unread output, a request blocks, or the connection is closing. */
 static void process_input(struct conn *c)
 {
-    struct cmd_ctx ctx = {c->srv, c};
+    struct cmd_ctx ctx = {c->net->env, &c->client, false};
     struct request req;
     struct req_error err;
 
-    while (!c->closing && !c->blocked && !c->killed) {
-        if (buf_used(&c->out) >= c->srv->cfg.max_output) {
-            c->paused = true;
-            return;
-        }
-        c->paused = false;
+    while (c->state == CONN_OPEN && buf_used(&c->out) < c->net->cfg.max_output) {
         switch (req_parser_next(c->parser, &req, &err)) {
         case REQ_READY: {
-            c->srv->stats.commands++;
+            c->net->env->counters->commands++;
             c->kind = req.kind;
             struct reply *r = command_dispatch(&ctx, &req);
             if (r)
-                emit(c, r, req.kind);
+                emit(c, r, req.kind, ctx.changes);
             break;
         }
         case REQ_NEED_MORE:
             /* Whatever is left after the peer's EOF is an unfinished
              * request: there is nothing more to do. */
             if (c->eof)
-                c->closing = true;
+                c->state = CONN_CLOSING;
             return;
         case REQ_BAD:
-            emit(c, reply_error(err.code, "%s", err.msg), PROTO_INLINE);
+            emit(c, reply_error(err.code, "%s", err.msg), PROTO_INLINE, false);
             break;
         case REQ_FATAL:
-            log_limited(&c->srv->log_limits, c->srv->now_ms, "warn",
+            log_limited(&c->net->log_limits, c->net->env->clk->now_ms, "warn",
                         "event=client_refused client=%llu error=\"%s %s\"",
-                        (unsigned long long)c->id, err.code, err.msg);
-            emit(c, reply_error(err.code, "%s", err.msg), PROTO_RESP);
-            c->closing = true;
+                        (unsigned long long)c->client.id, err.code, err.msg);
+            emit(c, reply_error(err.code, "%s", err.msg), PROTO_RESP, false);
+            c->state = CONN_CLOSING;
             return;
         }
     }
@@ -352,60 +414,27 @@ static void on_linger_timeout(evutil_socket_t fd, short what, void *arg)
  * unread input makes the kernel send RST, and an RST can destroy replies
  * the peer has not read yet (a pipelining client, or one whose request hit
  * a limit). So when input is left unread we send FIN, then read and discard
- * until the peer closes or CONN_LINGER_MS passes. */
-static void linger(struct conn *c)
+ * until the peer closes or CONN_LINGER_MS passes. Returns false when the
+ * connection is gone. */
+static bool linger(struct conn *c)
 {
-    if (c->lingering)
-        return;
     /* Only bytes still in the kernel make close() reset the connection;
      * what the parser holds is already read. */
     int unread = 0;
     if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread == 0) {
-        /* Nothing unread: close() sends a plain FIN. */
-        conn_free(c);
-        return;
+        conn_free(c);  /* nothing unread: close() sends a plain FIN */
+        return false;
     }
-    c->lingering = true;
+    c->state = CONN_LINGERING;
     shutdown(c->fd, SHUT_WR);
-    if (!c->reading) {
-        event_add(c->rev, NULL);
-        c->reading = true;
-    }
-    c->linger_ev = evtimer_new(c->srv->base, on_linger_timeout, c);
+    c->linger_ev = evtimer_new(c->net->base, on_linger_timeout, c);
     struct timeval tv = {CONN_LINGER_MS / 1000, (CONN_LINGER_MS % 1000) * 1000};
     evtimer_add(c->linger_ev, &tv);
+    return true;
 }
 
-/* Writes what it can. Returns false when the connection is gone or only
- * lingering. */
-/* How much of out may go now: all of it, or up to the first barrier
- * whose changes are not durable yet. */
-static size_t sendable(struct conn *c)
-{
-    uint64_t durable = store_durable(c->srv->store);
-    size_t drop = 0;
-    while (drop < c->nbarriers && c->barriers[drop].store_pos <= durable)
-        drop++;
-    if (drop > 0) {
-        memmove(c->barriers, c->barriers + drop, (c->nbarriers - drop) * sizeof *c->barriers);
-        c->nbarriers -= drop;
-    }
-    size_t n = buf_used(&c->out);
-    if (c->nbarriers > 0 && c->barriers[0].start - c->sent_total < n)
-        n = (size_t)(c->barriers[0].start - c->sent_total);
-    return n;
-}
-
-static void hold(struct conn *c)
-{
-    if (c->held)
-        return;
-    c->held = true;
-    c->hnext = c->srv->held;
-    c->srv->held = c;
-    server_wake_deferred(c->srv);
-}
-
+/* Writes what durability lets go, as far as the socket takes it. Returns
+ * false when the peer is gone (and so is the connection). */
 static bool flush(struct conn *c)
 {
     size_t n_ok;
@@ -418,103 +447,92 @@ static bool flush(struct conn *c)
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!c->writing) {
-                event_add(c->wev, NULL);
-                c->writing = true;
-            }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return true;
-        }
-        log_limited(&c->srv->log_conn_errors, c->srv->now_ms, "info",
+        log_limited(&c->net->log_conn_errors, c->net->env->clk->now_ms, "info",
                     "event=connection_error client=%llu error=\"%s\"",
-                    (unsigned long long)c->id, strerror(errno));
+                    (unsigned long long)c->client.id, strerror(errno));
         conn_free(c);  /* the peer is gone: nobody to answer */
-        return false;
-    }
-    if (buf_used(&c->out) > 0) {
-        /* What is left waits for the store: see conn_release_held(). */
-        hold(c);
-        return true;
-    }
-    if (c->writing) {
-        event_del(c->wev);
-        c->writing = false;
-    }
-    if (c->closing && !c->blocked) {
-        linger(c);
         return false;
     }
     return true;
 }
 
-static void set_reading(struct conn *c, bool on)
+static void watch(struct event *ev, bool *on, bool want)
 {
-    if (c->lingering || on == c->reading)
+    if (want == *on)
         return;
-    if (on)
-        event_add(c->rev, NULL);
+    if (want)
+        event_add(ev, NULL);
     else
-        event_del(c->rev);
-    c->reading = on;
+        event_del(ev);
+    *on = want;
 }
 
-/* Process, write, and process again while writing freed enough room. */
-static void run(struct conn *c)
+/* Carries out a plan. Returns false when the connection is gone. */
+static bool apply(struct conn *c, const struct conn_plan *p)
 {
-    if (c->lingering)
-        return;
-    if (c->killed) {
-        log_event("info", "event=client_cut_off client=%llu reason=\"%s\"",
-                  (unsigned long long)c->id, c->kill_reason);
-        conn_free(c);
-        return;
-    }
-    c->running = true;
-    for (;;) {
-        process_input(c);
-        if (c->killed) {
-            run(c);
-            return;
+    if (p->close) {
+        if (c->state == CONN_KILLED) {
+            log_event("info", "event=client_cut_off client=%llu reason=\"%s\"",
+                      (unsigned long long)c->client.id, c->kill_reason);
+            conn_free(c);
+            return false;
         }
+        if (!linger(c))
+            return false;
+    }
+    watch(c->rev, &c->reading, p->read || c->state == CONN_LINGERING);
+    watch(c->wev, &c->writing, p->write && c->state != CONN_LINGERING);
+    if (p->held && !c->held) {
+        /* Released by net_durable(), when the store says so; nothing
+         * wakes up for it before. */
+        c->held = true;
+        c->hnext = c->net->held;
+        c->net->held = c;
+    }
+    return true;
+}
+
+/* Run requests, write, and run again while writing freed enough room. */
+static void conn_run(struct conn *c)
+{
+    if (c->state == CONN_LINGERING)
+        return;
+    c->running = true;
+    struct conn_facts f;
+    struct conn_plan p;
+    for (;;) {
+        f = facts(c);
+        p = conn_plan(&f);
+        if (p.run)
+            process_input(c);
+        if (c->state == CONN_KILLED)
+            break;
+        f = facts(c);
+        /* Requests stopped for the client's unread output: once the
+         * socket takes some of it, they go on. */
+        bool paused = f.state == CONN_OPEN && conn_paused(&f);
         if (!flush(c))
             return;
-        if (c->paused && buf_used(&c->out) < c->srv->cfg.max_output)
-            continue;
-        break;
+        if (!paused)
+            break;
+        f = facts(c);
+        if (conn_paused(&f))
+            break;
     }
     c->running = false;
-    /* A blocked client is still read from (its next requests wait in the
-     * parser, up to the request limit) so that its hanging up is seen. */
-    set_reading(c, !c->paused && !c->closing && !c->eof &&
-                       (!c->blocked || req_parser_pending(c->parser) < c->srv->cfg.limits.max_pending));
-}
-
-void conn_release_held(struct server *srv)
-{
-    while (srv->held) {
-        struct conn *c = srv->held;
-        srv->held = c->hnext;
-        c->held = false;
-        schedule(c);
-    }
-}
-
-void conn_run_deferred(struct server *srv)
-{
-    while (srv->deferred) {
-        struct conn *c = srv->deferred;
-        srv->deferred = c->dnext;
-        c->deferred = false;
-        run(c);
-    }
+    f = facts(c);
+    p = conn_plan(&f);
+    apply(c, &p);
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     (void)what;
-    server_tick(c->srv);
-    if (c->lingering) {
+    clock_tick(c->net->env->clk);
+    if (c->state == CONN_LINGERING) {
         char sink[CONN_READ_CHUNK];
         ssize_t n = read(fd, sink, sizeof sink);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
@@ -530,7 +548,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         /* A blocked client that hangs up is gone, as Redis treats it:
          * otherwise it would hold its place in line (and be handed
          * messages) until its block ran out, or forever. */
-        if (c->blocked) {
+        if (c->state == CONN_BLOCKED) {
             conn_free(c);
             return;
         }
@@ -540,7 +558,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         conn_free(c);
         return;
     }
-    run(c);
+    conn_run(c);
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
@@ -548,30 +566,27 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     (void)fd;
     (void)what;
-    server_tick(c->srv);
-    if (!c->lingering)
-        run(c);
-}
-
-void conn_close_after_reply(struct conn *c)
-{
-    c->closing = true;
-    set_reading(c, false);
+    clock_tick(c->net->env->clk);
+    conn_run(c);
 }
 
 void conn_finish(struct conn *c)
 {
-    if (c->lingering)
+    if (c->state == CONN_LINGERING || c->state == CONN_KILLED)
         return;
-    conn_close_after_reply(c);
-    if (c->blocked && c->block_cancel) {
+    if (c->state == CONN_BLOCKED && c->block_cancel) {
         /* Shutting down: a blocked request is withdrawn, unanswered, so
          * the connection can close once its earlier replies are out. */
         void (*cancel)(void *) = c->block_cancel;
         void *arg = c->block_arg;
-        c->blocked = false;
         c->block_cancel = NULL;
+        c->block_arg = NULL;
         cancel(arg);
     }
-    flush(c);
+    c->state = CONN_CLOSING;
+    if (!flush(c))
+        return;
+    struct conn_facts f = facts(c);
+    struct conn_plan p = conn_plan(&f);
+    apply(c, &p);
 }

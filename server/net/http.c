@@ -11,11 +11,19 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cmd/command.h"
 #include "cmd/figures.h"
+#include "lib/clock.h"
 #include "lib/log.h"
-#include "server.h"
+#include "lib/version.h"
 #include "store/store.h"
 #include "xalloc.h"
+
+struct http {
+    struct evhttp *evh;
+    struct cmd_env *env;
+    int port;
+};
 
 /* Prometheus wants each family's samples together under one HELP and
  * TYPE; the figures come interleaved, so samples are gathered per family
@@ -122,13 +130,13 @@ static void add(void *arg, const struct figure *f)
     buf_printf(&fam->samples, "%.17g\n", f->number * (f->prom_scale ? f->prom_scale : 1));
 }
 
-void http_prometheus(struct server *srv, struct buf *out)
+void http_prometheus(struct cmd_env *env, struct buf *out)
 {
     struct exposition x = {NULL, 0, 0};
     buf_printf(out, "# HELP orderd_build_info The running version\n"
                     "# TYPE orderd_build_info gauge\n"
                     "orderd_build_info{version=\"%s\"} 1\n", ORDERD_VERSION);
-    figures_walk(srv, add, &x);
+    figures_walk(env, add, &x);
     for (size_t i = 0; i < x.n; i++) {
         struct family *f = &x.fams[i];
         buf_printf(out, "# HELP orderd_%s %s\n# TYPE orderd_%s %s\n", f->name,
@@ -151,11 +159,11 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
 
 static void on_metrics(struct evhttp_request *req, void *arg)
 {
-    struct server *srv = arg;
+    struct http *h = arg;
     struct buf out;
-    server_tick(srv);
+    clock_tick(h->env->clk);
     buf_init(&out);
-    http_prometheus(srv, &out);
+    http_prometheus(h->env, &out);
     reply_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", buf_head(&out),
                buf_used(&out));
     buf_free(&out);
@@ -169,13 +177,18 @@ static void on_healthz(struct evhttp_request *req, void *arg)
 
 static void on_readyz(struct evhttp_request *req, void *arg)
 {
-    struct server *srv = arg;
-    if (srv->shutting_down)
+    struct http *h = arg;
+    const char *refusal = store_refusal(h->env->store);
+    char body[256];
+    if (h->env->counters->shutting_down) {
         reply_text(req, 503, "Service Unavailable", "text/plain", "shutting down\n", 14);
-    else if (store_failed(srv->store))
-        reply_text(req, 503, "Service Unavailable", "text/plain", "store failing\n", 14);
-    else
+    } else if (refusal) {
+        int n = snprintf(body, sizeof body, "store refusing changes: %s\n", refusal);
+        reply_text(req, 503, "Service Unavailable", "text/plain", body,
+                   (size_t)n < sizeof body ? (size_t)n : sizeof body - 1);
+    } else {
         reply_text(req, 200, "OK", "text/plain", "ready\n", 6);
+    }
 }
 
 static void on_other(struct evhttp_request *req, void *arg)
@@ -185,38 +198,40 @@ static void on_other(struct evhttp_request *req, void *arg)
     reply_text(req, 404, "Not Found", "text/plain", body, sizeof body - 1);
 }
 
-int http_start(struct server *srv, const char *bind, int port, char *err, size_t errlen)
+struct http *http_start(struct event_base *base, struct cmd_env *env, const char *bind,
+                        int port, char *err, size_t errlen)
 {
-    srv->http = evhttp_new(srv->base);
+    struct evhttp *evh = evhttp_new(base);
     struct evhttp_bound_socket *sock =
-        srv->http ? evhttp_bind_socket_with_handle(srv->http, bind, (ev_uint16_t)port) : NULL;
+        evh ? evhttp_bind_socket_with_handle(evh, bind, (ev_uint16_t)port) : NULL;
     if (sock == NULL) {
         snprintf(err, errlen, "cannot listen for HTTP on %s:%d", bind, port);
-        if (srv->http)
-            evhttp_free(srv->http);
-        srv->http = NULL;
-        return -1;
+        if (evh)
+            evhttp_free(evh);
+        return NULL;
     }
-    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-    evhttp_set_cb(srv->http, "/metrics", on_metrics, srv);
-    evhttp_set_cb(srv->http, "/healthz", on_healthz, srv);
-    evhttp_set_cb(srv->http, "/readyz", on_readyz, srv);
-    evhttp_set_gencb(srv->http, on_other, srv);
+    struct http *h = xcalloc(1, sizeof *h);
+    h->evh = evh;
+    h->env = env;
+    evhttp_set_allowed_methods(evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_cb(evh, "/metrics", on_metrics, h);
+    evhttp_set_cb(evh, "/healthz", on_healthz, h);
+    evhttp_set_cb(evh, "/readyz", on_readyz, h);
+    evhttp_set_gencb(evh, on_other, h);
     /* Which port (0 picks one): the log says, as for the main port. */
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    int bound = port;
+    h->port = port;
     if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
-        bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    srv->http_port = bound;
-    log_event("info", "event=http_listening addr=%s:%d", bind, bound);
-    return 0;
+        h->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    log_event("info", "event=http_listening addr=%s:%d", bind, h->port);
+    return h;
 }
 
-void http_stop(struct server *srv)
+void http_stop(struct http *h)
 {
-    if (srv->http) {
-        evhttp_free(srv->http);
-        srv->http = NULL;
-    }
+    if (h == NULL)
+        return;
+    evhttp_free(h->evh);
+    free(h);
 }

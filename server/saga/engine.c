@@ -5,19 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orders/book.h"
 #include "buf.h"
 #include "channels/bus.h"
 #include "channels/channel.h"
-#include "lib/clock.h"
 #include "channels/dlq.h"
-#include "orders/events.h"
+#include "lib/clock.h"
+#include "lib/gate.h"
 #include "lib/heap.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "cmd/metrics.h"
-#include "server.h"
-#include "store/store.h"
+#include "orders/book.h"
+#include "orders/order_json.h"
 #include "xalloc.h"
 
 static const char *const participants[PART_COUNT] = {
@@ -67,7 +65,12 @@ struct holds {
 };
 
 struct engine {
-    struct server *srv;
+    struct clock *clk;            /* borrowed, like everything below to hooks */
+    struct gate *gate;
+    struct book *book;
+    struct bus *bus;
+    struct chan_registry *channels;
+    struct engine_hooks hooks;
     struct saga_rt **sagas;   /* owned; sagas[order - 1], NULL when none */
     size_t cap;
     struct heap due;          /* sagas by their earliest step deadline */
@@ -94,21 +97,32 @@ static uint64_t rng_next(struct engine *e)
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void on_breaker_timer(evutil_socket_t fd, short what, void *arg);
 
-struct engine *engine_new(struct server *srv)
+static void on_gate_opened(void *arg);
+
+struct engine *engine_new(struct event_base *base, struct clock *clk, struct gate *gate,
+                          struct book *book, struct bus *bus, const struct engine_hooks *hooks)
 {
     struct engine *e = xcalloc(1, sizeof *e);
-    e->srv = srv;
+    e->clk = clk;
+    e->gate = gate;
+    e->book = book;
+    e->bus = bus;
+    e->channels = bus_channels(bus);
+    if (hooks)
+        e->hooks = *hooks;
     heap_init(&e->due);
-    e->timer = evtimer_new(srv->base, on_timer, e);
+    e->timer = evtimer_new(base, on_timer, e);
     struct breaker_config bc;
     breaker_config_default(&bc);
     for (int p = 0; p < PART_COUNT; p++) {
         breaker_init(&e->breakers[p], &bc);
-        e->breaker_timer[p] = evtimer_new(srv->base, on_breaker_timer, e);
+        e->breaker_timer[p] = evtimer_new(base, on_breaker_timer, e);
     }
     for (int i = 0; i < SAGA_STEP_COUNT; i++)
         saga_policy_default(&e->policy[i]);
-    e->rng = (uint64_t)clock_wall_ms() | 1;
+    e->rng = (uint64_t)clk->wall_ms | 1;
+    if (gate)
+        gate_listen(gate, on_gate_opened, e);
     return e;
 }
 
@@ -167,7 +181,7 @@ static void arm(struct engine *e)
         evtimer_del(e->timer);
         return;
     }
-    int64_t wait = top->due_ms - clock_wall_ms();
+    int64_t wait = top->due_ms - e->clk->now_ms;
     if (wait < 0)
         wait = 0;
     struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
@@ -227,6 +241,7 @@ struct saga_print {
     int state;
     bool cancelling, attention;
     uintptr_t reason;
+    int64_t updated;
     struct step_print steps[SAGA_STEP_COUNT];
 };
 
@@ -236,6 +251,7 @@ static void print(const struct saga *s, struct saga_print *p)
     p->cancelling = s->cancelling;
     p->attention = s->attention;
     p->reason = (uintptr_t)s->reason;
+    p->updated = s->updated_ms;
     for (int i = 0; i < SAGA_STEP_COUNT; i++) {
         const struct saga_step_info *info = &s->steps[i];
         p->steps[i] = (struct step_print){info->state, info->attempts, info->msg,
@@ -247,15 +263,17 @@ static void print(const struct saga *s, struct saga_print *p)
 
 static void record(struct engine *e, const struct saga *s, const struct saga_print *before)
 {
+    if (e->hooks.saga_changed == NULL)
+        return;
     struct saga_print after;
     print(s, &after);
     if (before == NULL || after.state != before->state ||
         after.cancelling != before->cancelling || after.attention != before->attention ||
-        after.reason != before->reason)
-        store_on_saga(e->srv->store, s, -1);
+        after.reason != before->reason || after.updated != before->updated)
+        e->hooks.saga_changed(e->hooks.ctx, s, -1);
     for (int i = 0; i < SAGA_STEP_COUNT; i++)
         if (before == NULL || memcmp(&after.steps[i], &before->steps[i], sizeof after.steps[i]))
-            store_on_saga(e->srv->store, s, i);
+            e->hooks.saga_changed(e->hooks.ctx, s, i);
 }
 
 /* --- messages ---------------------------------------------------------- */
@@ -265,7 +283,7 @@ static void record(struct engine *e, const struct saga *s, const struct saga_pri
 static void step_payload(struct engine *e, const struct saga_rt *rt, enum saga_step st,
                          uint32_t attempt, struct buf *b)
 {
-    const struct order *o = book_get(e->srv->book, rt->s.order);
+    const struct order *o = book_get(e->book, rt->s.order);
     buf_appendc(b, '{');
     json_key(b, "order", 1);
     json_int(b, (long long)rt->s.order);
@@ -274,7 +292,7 @@ static void step_payload(struct engine *e, const struct saga_rt *rt, enum saga_s
     json_key(b, "attempt", 0);
     json_int(b, attempt);
     if (o)
-        events_order_goods(b, o);
+        order_json_goods(b, o);
     buf_appendc(b, '}');
 }
 
@@ -297,7 +315,7 @@ static void announce_breaker(struct engine *e, enum participant p, enum breaker_
     char ts[CLOCK_RFC3339_LEN];
     struct buf msg;
     buf_init(&msg);
-    clock_format_rfc3339(e->srv->now_ms, ts);
+    clock_format_rfc3339(e->clk->wall_ms, ts);
     buf_appendc(&msg, '{');
     json_key(&msg, "participant", 1);
     json_cstr(&msg, participant_name(p));
@@ -310,7 +328,7 @@ static void announce_breaker(struct engine *e, enum participant p, enum breaker_
     json_key(&msg, "time", 0);
     json_cstr(&msg, ts);
     buf_appendc(&msg, '}');
-    bus_publish(e->srv, "breaker", 7, buf_head(&msg), buf_used(&msg));
+    bus_publish(e->bus, "breaker", 7, buf_head(&msg), buf_used(&msg));
     buf_free(&msg);
     log_event("warn", "event=breaker participant=%s from=%s to=%s", participant_name(p),
               breaker_state_name(from), breaker_state_name(b->state));
@@ -323,7 +341,7 @@ static void drain_held(struct engine *e, enum participant p);
  * disagree by a millisecond, and a wake-up a little early comes back here. */
 static void arm_breaker(struct engine *e, enum participant p)
 {
-    int64_t wait = breaker_retry_at(&e->breakers[p]) - e->srv->now_ms;
+    int64_t wait = breaker_retry_at(&e->breakers[p]) - e->clk->now_ms;
     if (wait < 1)
         wait = 1;
     struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
@@ -334,7 +352,7 @@ static void breaker_outcome(struct engine *e, enum participant p, bool failed)
 {
     struct breaker *b = &e->breakers[p];
     enum breaker_state from = b->state;
-    if (!breaker_record(b, failed, e->srv->now_ms))
+    if (!breaker_record(b, failed, e->clk->now_ms))
         return;
     announce_breaker(e, p, from);
     if (b->state == BREAKER_OPEN)
@@ -372,7 +390,7 @@ static void hold(struct engine *e, enum participant p, uint64_t order, enum saga
 static void dispatch(struct engine *e, struct saga_rt *rt, enum saga_step st)
 {
     enum participant p = step_participant(st);
-    int64_t now = e->srv->now_ms;
+    int64_t now = e->clk->now_ms;
     struct breaker *b = &e->breakers[p];
     enum breaker_state from = b->state;
     /* The only caller of breaker_allow(): each call sent takes one trial
@@ -388,7 +406,7 @@ static void dispatch(struct engine *e, struct saga_rt *rt, enum saga_step st)
     struct buf payload;
     buf_init(&payload);
     step_payload(e, rt, st, rt->s.steps[st].attempts + 1u, &payload);
-    uint64_t msg = bus_append(e->srv, e->step_ch[st], buf_head(&payload), buf_used(&payload));
+    uint64_t msg = bus_append(e->bus, e->step_ch[st], buf_head(&payload), buf_used(&payload));
     buf_free(&payload);
     saga_dispatched(&rt->s, st, msg, now);
     rt->progress_ms[st] = 0;
@@ -406,7 +424,7 @@ static void drain_held(struct engine *e, enum participant p)
         if (info && info->state == STEP_WAITING && info->next_retry_ms == 0 &&
             !saga_finished(&rt->s)) {
             const struct breaker *b = &e->breakers[p];
-            if (!breaker_ready(b, e->srv->now_ms)) {
+            if (!breaker_ready(b, e->clk->now_ms)) {
                 /* Still OPEN (woken a little early): wait for the rest.
                  * HALF_OPEN with every trial out: their outcomes decide. */
                 if (b->state == BREAKER_OPEN)
@@ -429,7 +447,9 @@ static void on_breaker_timer(evutil_socket_t fd, short what, void *arg)
     struct engine *e = arg;
     (void)fd;
     (void)what;
-    server_tick(e->srv);
+    clock_tick(e->clk);
+    if (gate_closed(e->gate))
+        return;  /* dispatching changes state: on_gate_opened() comes back */
     for (int p = 0; p < PART_COUNT; p++)
         if (e->held[p].n > 0 && !evtimer_pending(e->breaker_timer[p], NULL))
             drain_held(e, p);
@@ -438,7 +458,7 @@ static void on_breaker_timer(evutil_socket_t fd, short what, void *arg)
 static void set_status(struct engine *e, struct saga_rt *rt, enum order_status to,
                        const char *note)
 {
-    switch (book_transition(e->srv->book, rt->s.order, to, "saga", note, e->srv->now_ms)) {
+    switch (book_transition(e->book, rt->s.order, to, "saga", note, e->clk->wall_ms)) {
     case BOOK_OK:
         break;
     default:
@@ -463,8 +483,8 @@ static void deadletter(struct engine *e, struct saga_rt *rt, enum saga_step st, 
     buf_init(&rebuilt);
     if (group_peek(e->step_group[st], info->msg, &payload, &len)) {
         /* still pending: that is the message */
-    } else if (chan_read(e->srv->channels, e->step_ch[st], info->msg, 1, &d,
-                         e->srv->now_ms) == 1 && d.offset == info->msg) {
+    } else if (chan_read(e->channels, e->step_ch[st], info->msg, 1, &d,
+                         e->clk->now_ms) == 1 && d.offset == info->msg) {
         payload = d.payload;
         len = d.len;
     } else {
@@ -472,8 +492,8 @@ static void deadletter(struct engine *e, struct saga_rt *rt, enum saga_step st, 
         payload = buf_head(&rebuilt);
         len = buf_used(&rebuilt);
     }
-    chreg_dead_letter(e->srv->channels, e->step_group[st], info->msg, payload, len, why,
-                      info->attempts, info->started_ms, e->srv->now_ms);
+    chreg_dead_letter(e->channels, e->step_group[st], info->msg, payload, len, why,
+                      info->attempts, info->started_ms, e->clk->now_ms);
     buf_free(&rebuilt);
     e->st.deadlettered++;
 }
@@ -529,7 +549,7 @@ static void notify(struct engine *e, const struct order *o, int from)
     json_key(&b, "time", 0);
     json_cstr(&b, ts);
     buf_appendc(&b, '}');
-    bus_append(e->srv, e->notify_ch, buf_head(&b), buf_used(&b));
+    bus_append(e->bus, e->notify_ch, buf_head(&b), buf_used(&b));
     buf_free(&b);
 }
 
@@ -541,11 +561,17 @@ void engine_on_order(void *engine, const struct order_event *ev, const struct or
         return;
     struct saga_rt *rt = rt_new(e, o->id);
     struct saga_actions acts = {.n = 0};
-    saga_start(&rt->s, o->id, e->srv->now_ms, &acts);
+    saga_start(&rt->s, o->id, e->clk->now_ms, &acts);
     e->st.started++;
     run_actions(e, rt, &acts);
     record(e, &rt->s, NULL);
     reschedule(e, rt);
+}
+
+static void tracking_changed(struct engine *e, const struct saga_rt *rt)
+{
+    if (e->hooks.tracking_changed)
+        e->hooks.tracking_changed(e->hooks.ctx, rt->s.order, rt->track);
 }
 
 /* Returns whether there was anything to set (then it is recorded). */
@@ -578,8 +604,8 @@ enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_g
         return STEP_NOT_PENDING;
     uint64_t order = engine_payload_order(payload, len);
     int st = saga_step_parse(chan_name(ch));
-    group_ack(e->srv->channels, g, msg, e->srv->now_ms);
-    bus_rearm(e->srv);
+    group_ack(e->channels, g, msg, e->clk->now_ms);
+    bus_rearm(e->bus);
     struct saga_rt *rt = st >= 0 ? rt_get(e, order) : NULL;
     if (rt == NULL) {
         e->st.stale++;
@@ -588,7 +614,7 @@ enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_g
     struct saga_print before;
     print(&rt->s, &before);
     struct saga_actions acts = {.n = 0};
-    if (!saga_outcome(&rt->s, (enum saga_step)st, msg, o, reason, e->srv->now_ms, rng_next(e),
+    if (!saga_outcome(&rt->s, (enum saga_step)st, msg, o, reason, e->clk->now_ms, rng_next(e),
                       &e->policy[st], &acts)) {
         e->st.stale++;
         return STEP_STALE;
@@ -602,9 +628,10 @@ enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_g
         tracked = true;
     }
     if (tracked)
-        store_on_tracking(e->srv->store, rt->s.order, rt->track);
-    metrics_step(e->srv->metrics, (enum saga_step)st, o,
-                 (uint64_t)(e->srv->now_ms - before.steps[st].sent) * 1000);
+        tracking_changed(e, rt);
+    if (e->hooks.step_answered)
+        e->hooks.step_answered(e->hooks.ctx, (enum saga_step)st, o,
+                               (uint64_t)(e->clk->now_ms - before.steps[st].sent) * 1000);
     breaker_outcome(e, step_participant((enum saga_step)st), o == OUTCOME_RETRY);
     run_actions(e, rt, &acts);
     record(e, &rt->s, &before);
@@ -619,11 +646,11 @@ bool engine_progress(struct engine *e, enum saga_step st, uint64_t msg, uint64_t
     if (rt == NULL || saga_finished(&rt->s) || rt->s.steps[st].state != STEP_RUNNING ||
         rt->s.steps[st].msg != msg)
         return false;
-    rt->progress_ms[st] = e->srv->now_ms;
+    rt->progress_ms[st] = e->clk->now_ms;
     reschedule(e, rt);
     struct step_extra x = {NULL, location, eta_ms};
     if ((st == SAGA_DISPATCH || st == SAGA_DELIVER) && set_tracking(rt, &x))
-        store_on_tracking(e->srv->store, rt->s.order, rt->track);
+        tracking_changed(e, rt);
     return true;
 }
 
@@ -637,7 +664,7 @@ void engine_on_replay(struct engine *e, const struct dlq_entry *entry)
         return;
     struct saga_print before;
     print(&rt->s, &before);
-    if (saga_replayed(&rt->s, (enum saga_step)st, e->srv->now_ms)) {
+    if (saga_replayed(&rt->s, (enum saga_step)st, e->clk->now_ms)) {
         rt->progress_ms[st] = 0;
         record(e, &rt->s, &before);
         reschedule(e, rt);
@@ -654,7 +681,7 @@ enum cancel_result engine_cancel(struct engine *e, uint64_t order, const char *r
     struct saga_print before;
     print(&rt->s, &before);
     struct saga_actions acts = {.n = 0};
-    if (!saga_cancel(&rt->s, reason, e->srv->now_ms, &acts))
+    if (!saga_cancel(&rt->s, reason, e->clk->now_ms, &acts))
         return CANCEL_TOO_LATE;
     run_actions(e, rt, &acts);
     record(e, &rt->s, &before);
@@ -668,10 +695,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct engine *e = arg;
     (void)fd;
     (void)what;
-    server_tick(e->srv);
-    int64_t now = e->srv->now_ms;
+    clock_tick(e->clk);
+    if (gate_closed(e->gate))
+        return;  /* timeouts and retries change state: on_gate_opened() re-arms */
+    int64_t now = e->clk->now_ms;
     struct heap_node *top;
-    while ((top = heap_peek(&e->due)) && top->due_ms <= now) {
+    size_t done = 0;
+    while (done++ < ENGINE_TIMER_BATCH && (top = heap_peek(&e->due)) && top->due_ms <= now) {
         struct saga_rt *rt = (struct saga_rt *)top;
         heap_remove(&e->due, top);
         struct saga_print before;
@@ -683,9 +713,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
                 /* Settle the unanswered message, taken or not: a retry
                  * sends a new one, a late answer to this one is refused,
                  * and no worker starting later is handed it. */
-                group_settle(e->srv->channels, e->step_group[i], info->msg, now);
+                group_settle(e->channels, e->step_group[i], info->msg, now);
                 e->st.timeouts++;
-                metrics_step_timeout(e->srv->metrics, (enum saga_step)i);
+                if (e->hooks.step_timed_out)
+                    e->hooks.step_timed_out(e->hooks.ctx, (enum saga_step)i);
                 breaker_outcome(e, step_participant((enum saga_step)i), true);
                 saga_timeout(&rt->s, (enum saga_step)i, info->msg, now, rng_next(e),
                              &e->policy[i], &acts);
@@ -698,8 +729,17 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         record(e, &rt->s, &before);
         reschedule(e, rt);
     }
-    bus_rearm(e->srv);
+    bus_rearm(e->bus);
+    arm(e);  /* at once again when more than a batch was due */
+}
+
+static void on_gate_opened(void *arg)
+{
+    struct engine *e = arg;
     arm(e);
+    for (int p = 0; p < PART_COUNT; p++)
+        if (e->held[p].n > 0 && e->breakers[p].state != BREAKER_OPEN)
+            event_active(e->breaker_timer[p], EV_TIMEOUT, 0);
 }
 
 /* --- start-up, queries, recovery --------------------------------------- */
@@ -718,11 +758,11 @@ void engine_start(struct engine *e)
     s.maxlen = ENGINE_STEP_HISTORY;
     for (int i = 0; i < SAGA_STEP_COUNT; i++) {
         struct channel *ch;
-        chreg_declare(e->srv->channels, saga_step_name(i), &s, &ch);
+        chreg_declare(e->channels, saga_step_name(i), &s, &ch);
         e->step_ch[i] = ch;
         e->step_group[i] = chan_group(ch, saga_step_participant(i), true);
     }
-    chreg_declare(e->srv->channels, ENGINE_NOTIFY_CHANNEL, &s, &e->notify_ch);
+    chreg_declare(e->channels, ENGINE_NOTIFY_CHANNEL, &s, &e->notify_ch);
     chan_group(e->notify_ch, participant_name(PART_NOTIFY), true);
     /* Recovered sagas: timers again, and held steps back in line. */
     for (size_t i = 0; i < e->cap; i++) {
@@ -768,12 +808,6 @@ struct saga_policy *engine_policy(struct engine *e, enum saga_step st)
 const struct breaker *engine_breaker(const struct engine *e, enum participant p)
 {
     return &e->breakers[p];
-}
-
-void engine_breaker_config(struct engine *e, const struct breaker_config *cfg)
-{
-    for (int p = 0; p < PART_COUNT; p++)
-        breaker_init(&e->breakers[p], cfg);
 }
 
 void engine_stats(const struct engine *e, struct engine_stats *st)

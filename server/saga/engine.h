@@ -16,7 +16,11 @@
 #include "breaker.h"
 #include "saga.h"
 
-struct server;
+struct event_base;
+struct clock;
+struct gate;
+struct book;
+struct bus;
 struct engine;
 struct channel;
 struct chan_group;
@@ -42,7 +46,27 @@ enum participant step_participant(enum saga_step st);
 /* Messages kept on each step channel for READ. */
 #define ENGINE_STEP_HISTORY 4096
 
-struct engine *engine_new(struct server *srv);
+/* Sagas whose deadlines are handled per wake-up; the rest come next turn. */
+#define ENGINE_TIMER_BATCH 512
+
+struct tracking;
+
+/* What the engine reports, for the store and the figures. */
+struct engine_hooks {
+    void *ctx;
+    /* step -1: the saga's own state changed; else that step did. */
+    void (*saga_changed)(void *ctx, const struct saga *s, int step);
+    /* A saga's parcel tracking changed (TRACK shows it). */
+    void (*tracking_changed)(void *ctx, uint64_t order, const struct tracking *t);
+    /* A participant answered step st, us microseconds after it was sent. */
+    void (*step_answered)(void *ctx, enum saga_step st, enum step_outcome o, uint64_t us);
+    void (*step_timed_out)(void *ctx, enum saga_step st);
+};
+
+/* Everything passed is borrowed. Deadlines run on clk's server clock; while
+ * gate is closed, timeouts, retries and held steps wait. */
+struct engine *engine_new(struct event_base *base, struct clock *clk, struct gate *gate,
+                          struct book *book, struct bus *bus, const struct engine_hooks *hooks);
 void engine_free(struct engine *e);
 
 /* Declares every step channel with its participant's group (start-up,
@@ -109,7 +133,6 @@ const struct tracking *engine_tracking(const struct engine *e, uint64_t order);
 
 struct saga_policy *engine_policy(struct engine *e, enum saga_step st);
 const struct breaker *engine_breaker(const struct engine *e, enum participant p);
-void engine_breaker_config(struct engine *e, const struct breaker_config *cfg);
 
 struct engine_stats {
     uint64_t started, done, failed, cancelled;

@@ -8,14 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orders/book.h"
 #include "channels/bus.h"
 #include "channels/channel.h"
+#include "lib/clock.h"
+#include "lib/gate.h"
 #include "lib/heap.h"
-#include "lib/log.h"
-#include "server.h"
-#include "store/store.h"
 #include "lib/strmap.h"
+#include "orders/book.h"
 #include "xalloc.h"
 
 /* The consumer group owner the simulators consume as: no connection, so
@@ -57,7 +56,12 @@ struct later {
 };
 
 struct sim {
-    struct server *srv;
+    struct clock *clk;         /* borrowed, like the four below */
+    struct gate *gate;
+    struct book *book;
+    struct bus *bus;
+    struct engine *engine;
+    struct sim_hooks hooks;
     struct sim_settings settings[PART_COUNT];
     struct feed feeds[NFEEDS];
     struct event *work;        /* deferred: consume what woke us */
@@ -74,22 +78,34 @@ struct sim {
 static void on_work(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
-struct sim *sim_new(struct server *srv, unsigned enabled_mask)
+static void on_gate_opened(void *arg);
+
+struct sim *sim_new(struct event_base *base, struct clock *clk, struct gate *gate,
+                    struct book *book, struct bus *bus, struct engine *engine,
+                    unsigned enabled_mask, const struct sim_hooks *hooks)
 {
     struct sim *s = xcalloc(1, sizeof *s);
-    s->srv = srv;
+    s->clk = clk;
+    s->gate = gate;
+    s->book = book;
+    s->bus = bus;
+    s->engine = engine;
+    if (hooks)
+        s->hooks = *hooks;
     for (int p = 0; p < PART_COUNT; p++)
         s->settings[p] = (struct sim_settings){.enabled = enabled_mask & (1u << p)};
     s->settings[PART_SHIPPING].transit_ms = SIM_TRANSIT_DEFAULT_MS;
-    s->work = event_new(srv->base, -1, 0, on_work, s);
-    s->timer = evtimer_new(srv->base, on_timer, s);
+    s->work = event_new(base, -1, 0, on_work, s);
+    s->timer = evtimer_new(base, on_timer, s);
     heap_init(&s->later);
     strmap_init(&s->stock);
     strmap_init(&s->reserved);
     strmap_init(&s->charged);
     strmap_init(&s->blocked);
     s->stock_default = SIM_STOCK_DEFAULT;
-    s->rng = 0x2545f4914f6cdd1dULL ^ (uint64_t)srv->now_ms;
+    s->rng = 0x2545f4914f6cdd1dULL ^ (uint64_t)clk->wall_ms;
+    if (gate)
+        gate_listen(gate, on_gate_opened, s);
     return s;
 }
 
@@ -156,7 +172,8 @@ static void set_value(struct strmap *m, const char *key, int64_t value)
 
 static void note(struct sim *s, enum sim_record type, const char *key, int64_t value)
 {
-    store_on_sim(s->srv->store, type, key, value);
+    if (s->hooks.changed)
+        s->hooks.changed(s->hooks.ctx, type, key, value);
 }
 
 int sim_apply(struct sim *s, enum sim_record type, const char *key, int64_t value)
@@ -344,7 +361,7 @@ static void decide(struct sim *s, int st, const struct order *o, struct answer *
         snprintf(a->tracking, sizeof a->tracking, "TRK%08llu", (unsigned long long)o->id);
         a->extra.tracking = a->tracking;
         a->extra.location = "warehouse";
-        a->extra.eta_ms = s->srv->now_ms + s->settings[PART_SHIPPING].transit_ms;
+        a->extra.eta_ms = s->clk->wall_ms + s->settings[PART_SHIPPING].transit_ms;
         return;
     case SAGA_DELIVER:
         a->extra.location = "delivered";
@@ -358,24 +375,24 @@ static void send_notification(struct sim *s, struct feed *f, const struct chan_d
     char line[512];
     const char *status = strstr(d->payload, "\"status\":\"");
     uint64_t id = engine_payload_order(d->payload, d->len);
-    const struct order *o = book_get(s->srv->book, id);
+    const struct order *o = book_get(s->book, id);
     char st[16] = "?";
     if (status)
         sscanf(status + 10, "%15[A-Z]", st);
     int n = snprintf(line, sizeof line, "email to %s: your order %llu is now %s",
                      o ? o->customer : "?", (unsigned long long)id, st);
-    bus_publish(s->srv, "notify", 6, line, (size_t)n);
-    group_ack(s->srv->channels, f->g, d->offset, s->srv->now_ms);
+    bus_publish(s->bus, "notify", 6, line, (size_t)n);
+    group_ack(bus_channels(s->bus), f->g, d->offset, s->clk->now_ms);
 }
 
 static void answer_now(struct sim *s, struct feed *f, uint64_t msg, uint64_t order)
 {
-    const struct order *o = book_get(s->srv->book, order);
+    const struct order *o = book_get(s->book, order);
     struct answer a = {0};
     if (o == NULL)
         return;
     decide(s, f->step, o, &a);
-    engine_step(s->srv->engine, f->ch, f->g, msg, a.outcome, a.reason, &a.extra);
+    engine_step(s->engine, f->ch, f->g, msg, a.outcome, a.reason, &a.extra);
 }
 
 static void arm(struct sim *s)
@@ -385,7 +402,7 @@ static void arm(struct sim *s)
         evtimer_del(s->timer);
         return;
     }
-    int64_t wait = top->due_ms - s->srv->now_ms;
+    int64_t wait = top->due_ms - s->clk->now_ms;
     if (wait < 0)
         wait = 0;
     struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
@@ -413,12 +430,12 @@ static void take(struct sim *s, int fi, const struct chan_delivery *d)
     }
     uint64_t order = engine_payload_order(d->payload, d->len);
     const struct sim_settings *set = &s->settings[feeds[fi].p];
-    int64_t at = s->srv->now_ms + set->latency_ms;
+    int64_t at = s->clk->now_ms + set->latency_ms;
     if (f->step == SAGA_DELIVER && set->transit_ms > 0) {
         at += set->transit_ms;
-        answer_later(s, fi, d->offset, order, s->srv->now_ms + set->transit_ms / 2, true);
+        answer_later(s, fi, d->offset, order, s->clk->now_ms + set->transit_ms / 2, true);
     }
-    if (at > s->srv->now_ms)
+    if (at > s->clk->now_ms)
         answer_later(s, fi, d->offset, order, at, false);
     else
         answer_now(s, f, d->offset, order);
@@ -436,22 +453,31 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     struct sim *s = arg;
     (void)fd;
     (void)what;
+    clock_tick(s->clk);
+    /* Taking a message changes state: not while the store cannot record
+     * it (on_gate_opened() comes back). */
+    if (gate_closed(s->gate))
+        return;
     struct chan_delivery d[SIM_BATCH];
+    bool more = false;
+    /* One batch per feed and wake-up, like a client's one read: a deep
+     * backlog is taken in slices, with everyone else served in between. */
     for (size_t i = 0; i < NFEEDS; i++) {
         struct feed *f = &s->feeds[i];
         if (!s->settings[feeds[i].p].enabled || f->g == NULL)
             continue;
-        size_t n;
-        do {
-            n = group_consume(s->srv->channels, f->g, "sim", SIM_OWNER, SIM_BATCH, d,
-                              s->srv->now_ms);
-            for (size_t k = 0; k < n; k++)
-                take(s, (int)i, &d[k]);
-        } while (n == SIM_BATCH);
-        if (f->w.group == NULL)
+        size_t n = group_consume(bus_channels(s->bus), f->g, "sim", SIM_OWNER, SIM_BATCH, d,
+                                 s->clk->now_ms);
+        for (size_t k = 0; k < n; k++)
+            take(s, (int)i, &d[k]);
+        if (n == SIM_BATCH)
+            more = true;
+        else if (f->w.group == NULL)
             group_wait(f->g, &f->w);
     }
-    bus_rearm(s->srv);
+    if (more)
+        event_active(s->work, 0, 0);
+    bus_rearm(s->bus);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -459,20 +485,30 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct sim *s = arg;
     (void)fd;
     (void)what;
-    server_tick(s->srv);
+    clock_tick(s->clk);
+    if (gate_closed(s->gate))
+        return;
     struct heap_node *top;
-    while ((top = heap_peek(&s->later)) && top->due_ms <= s->srv->now_ms) {
+    size_t done = 0;
+    while (done++ < SIM_BATCH && (top = heap_peek(&s->later)) && top->due_ms <= s->clk->now_ms) {
         struct later *l = (struct later *)top;
         heap_remove(&s->later, top);
         struct feed *f = &s->feeds[l->feed];
         if (l->progress)
-            engine_progress(s->srv->engine, SAGA_DELIVER, l->msg, l->order, "in transit",
-                            s->srv->now_ms + s->settings[PART_SHIPPING].transit_ms / 2);
+            engine_progress(s->engine, SAGA_DELIVER, l->msg, l->order, "in transit",
+                            s->clk->wall_ms + s->settings[PART_SHIPPING].transit_ms / 2);
         else if (s->settings[feeds[l->feed].p].enabled)
             answer_now(s, f, l->msg, l->order);
         free(l);
     }
-    bus_rearm(s->srv);
+    bus_rearm(s->bus);
+    arm(s);  /* at once again when more than a batch was due */
+}
+
+static void on_gate_opened(void *arg)
+{
+    struct sim *s = arg;
+    event_active(s->work, 0, 0);
     arm(s);
 }
 
@@ -482,7 +518,7 @@ void sim_start(struct sim *s)
         struct feed *f = &s->feeds[i];
         f->sim = s;
         f->w.ready = on_ready;
-        f->ch = chreg_find(s->srv->channels, feeds[i].channel);
+        f->ch = chreg_find(bus_channels(s->bus), feeds[i].channel);
         f->g = f->ch ? chan_group(f->ch, participant_name(feeds[i].p), true) : NULL;
         f->step = saga_step_parse(feeds[i].channel);
     }

@@ -13,9 +13,12 @@
 
 #include "engine.h"
 
-struct server;
+struct event_base;
+struct clock;
+struct gate;
+struct book;
+struct bus;
 struct sim;
-struct buf;
 
 struct sim_settings {
     bool enabled;
@@ -28,7 +31,17 @@ struct sim_settings {
 #define SIM_STOCK_DEFAULT 1000000
 #define SIM_TRANSIT_DEFAULT_MS 200
 
-struct sim *sim_new(struct server *srv, unsigned enabled_mask /* bit per participant */);
+struct sim_hooks {
+    void *ctx;
+    /* The participants' own state changed: for the store to record. */
+    void (*changed)(void *ctx, int type /* enum sim_record */, const char *key, int64_t value);
+};
+
+/* Everything passed is borrowed; enabled_mask has a bit per participant.
+ * While gate is closed, nothing is taken or answered. */
+struct sim *sim_new(struct event_base *base, struct clock *clk, struct gate *gate,
+                    struct book *book, struct bus *bus, struct engine *engine,
+                    unsigned enabled_mask, const struct sim_hooks *hooks);
 void sim_free(struct sim *s);
 
 /* After the engine declared its channels: start consuming. */

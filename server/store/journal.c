@@ -30,8 +30,13 @@ struct journal {
     uint64_t synced;        /* logical: fsynced */
     uint64_t fsyncs;
     uint64_t last_fsync_us;
-    /* fsync=everysec: the thread that fdatasyncs off the loop, and what it
-     * had done at the last look. */
+    /* The file itself, in its own offsets: how long it is, and up to where
+     * space is allocated for it (fallocate, keeping the size), so that
+     * writing what is reserved cannot run out of space. */
+    uint64_t file_size;
+    uint64_t reserved_to;
+    /* always and everysec: the thread that fdatasyncs off the loop, and
+     * what it had done at the last look. */
     struct syncer *syncer;
     uint64_t bg_fsyncs;
     uint64_t bg_requested;  /* logical: the last offset asked for */
@@ -209,10 +214,10 @@ static enum scan_end scan(const unsigned char *map, uint64_t size, journal_recor
 }
 
 static struct journal *journal_new(const char *path, int fd, enum fsync_policy policy,
-                                   char *err, size_t errlen)
+                                   uint64_t size, char *err, size_t errlen)
 {
     struct syncer *syncer = NULL;
-    if (policy == FSYNC_EVERYSEC && (syncer = syncer_start()) == NULL) {
+    if (policy != FSYNC_NO && (syncer = syncer_start()) == NULL) {
         snprintf(err, errlen, "cannot start the fsync thread: %s", strerror(errno));
         close(fd);
         return NULL;
@@ -222,6 +227,7 @@ static struct journal *journal_new(const char *path, int fd, enum fsync_policy p
     j->fd = fd;
     j->policy = policy;
     j->syncer = syncer;
+    j->file_size = j->reserved_to = size;
     buf_init(&j->pending);
     return j;
 }
@@ -260,7 +266,7 @@ struct journal *journal_open(const char *path, enum fsync_policy policy, bool re
             snprintf(err, errlen, "cannot open %s for appending: %s", path, strerror(errno));
             return NULL;
         }
-        return journal_new(path, fd, policy, err, errlen);
+        return journal_new(path, fd, policy, JOURNAL_MAGIC_LEN, err, errlen);
     }
     unsigned char *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
@@ -329,16 +335,35 @@ struct journal *journal_open(const char *path, enum fsync_policy policy, bool re
         snprintf(err, errlen, "cannot open %s for appending: %s", path, strerror(errno));
         return NULL;
     }
-    return journal_new(path, fd, policy, err, errlen);
+    return journal_new(path, fd, policy, rec->good_end, err, errlen);
 }
 
-void journal_close(struct journal *j)
+int journal_close(struct journal *j)
+{
+    if (j == NULL)
+        return 0;
+    /* The last fsync is the loop's own, after the thread is gone. */
+    syncer_stop(j->syncer);
+    int rc = journal_write(j);
+    if (rc == 0 && j->policy != FSYNC_NO)
+        rc = journal_sync_now(j);
+    int saved = errno;
+    /* Whatever was reserved past the end goes back to the filesystem. */
+    if (j->reserved_to > j->file_size)
+        ftruncate(j->fd, (off_t)j->file_size);
+    close(j->fd);
+    buf_free(&j->pending);
+    free(j->path);
+    free(j);
+    errno = saved;
+    return rc;
+}
+
+void journal_close_unsynced(struct journal *j)
 {
     if (j == NULL)
         return;
-    /* The last fsync is the loop's own, after the thread is gone. */
     syncer_stop(j->syncer);
-    journal_write(j, j->policy != FSYNC_NO);
     close(j->fd);
     buf_free(&j->pending);
     free(j->path);
@@ -359,7 +384,7 @@ uint64_t journal_append_framed(struct journal *j, const void *bytes, size_t len)
     return j->appended;
 }
 
-int journal_write(struct journal *j, bool sync)
+int journal_write(struct journal *j)
 {
     while (buf_used(&j->pending) > 0) {
         ssize_t w = write(j->fd, buf_head(&j->pending), buf_used(&j->pending));
@@ -370,25 +395,58 @@ int journal_write(struct journal *j, bool sync)
         }
         buf_consume(&j->pending, (size_t)w);
         j->written += (uint64_t)w;
-    }
-    if (sync && j->synced < j->written) {
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        if (fdatasync(j->fd) != 0)
-            return -1;
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        j->last_fsync_us = (uint64_t)((b.tv_sec - a.tv_sec) * 1000000 +
-                                      (b.tv_nsec - a.tv_nsec) / 1000);
-        j->synced = j->written;
-        j->fsyncs++;
+        j->file_size += (uint64_t)w;
+        if (j->reserved_to < j->file_size)
+            j->reserved_to = j->file_size;
     }
     return 0;
+}
+
+int journal_sync_now(struct journal *j)
+{
+    if (j->synced >= j->written)
+        return 0;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    if (fdatasync(j->fd) != 0)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    j->last_fsync_us = (uint64_t)((b.tv_sec - a.tv_sec) * 1000000 +
+                                  (b.tv_nsec - a.tv_nsec) / 1000);
+    j->synced = j->written;
+    j->fsyncs++;
+    return 0;
+}
+
+int journal_reserve(struct journal *j, uint64_t bytes)
+{
+    uint64_t want = j->file_size + buf_used(&j->pending) + bytes;
+    if (want <= j->reserved_to)
+        return 0;
+    /* KEEP_SIZE: the file's size (what recovery reads) stays the end of
+     * the last record; only blocks are allocated past it. */
+    if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->reserved_to,
+                  (off_t)(want - j->reserved_to)) != 0)
+        return -1;
+    j->reserved_to = want;
+    return 0;
+}
+
+uint64_t journal_headroom(const struct journal *j)
+{
+    uint64_t used = j->file_size + buf_used(&j->pending);
+    return j->reserved_to > used ? j->reserved_to - used : 0;
+}
+
+int journal_sync_fd(const struct journal *j)
+{
+    return j->syncer ? syncer_fd(j->syncer) : -1;
 }
 
 int journal_sync_background(struct journal *j)
 {
     if (j->syncer == NULL)
-        return journal_write(j, true);
+        return journal_sync_now(j);
     if (j->written <= j->synced || j->written <= j->bg_requested)
         return 0;
     if (syncer_post(j->syncer, j->fd, j->written) != 0)
@@ -411,8 +469,9 @@ int journal_sync_collect(struct journal *j)
     if (r.synced > j->synced)
         j->synced = r.synced;
     if (r.error != 0) {
-        /* Ask again next time: what failed is not durable. */
-        j->bg_requested = j->synced;
+        /* Not asked again: after a failed fdatasync the kernel may have
+         * dropped the dirty pages, and a second one could report success
+         * for data that is lost (PostgreSQL's "fsyncgate"). */
         errno = r.error;
         return -1;
     }
@@ -423,7 +482,7 @@ uint64_t journal_end(const struct journal *j) { return j->appended; }
 uint64_t journal_written(const struct journal *j) { return j->written; }
 uint64_t journal_synced(const struct journal *j) { return j->synced; }
 enum fsync_policy journal_policy(const struct journal *j) { return j->policy; }
-const char *journal_path(const struct journal *j) { return j->path; }
+uint64_t journal_file_size(const struct journal *j) { return j->file_size; }
 uint64_t journal_fsyncs(const struct journal *j) { return j->fsyncs; }
 uint64_t journal_last_fsync_us(const struct journal *j) { return j->last_fsync_us; }
 
@@ -442,10 +501,14 @@ int journal_install(struct journal *j, const char *tmp_path, char *err, size_t e
         snprintf(err, errlen, "cannot reopen %s: %s", j->path, strerror(errno));
         return -1;
     }
+    struct stat st;
+    uint64_t size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     close(j->fd);
     j->fd = fd;
-    /* The new file holds everything appended so far, fsynced. */
+    /* The new file holds everything appended so far, fsynced; nothing is
+     * reserved past its end yet. */
     buf_clear(&j->pending);
     j->written = j->synced = j->appended;
+    j->file_size = j->reserved_to = size;
     return 0;
 }

@@ -27,7 +27,7 @@
 #define JOURNAL_RECORD_MAX (64u * 1024 * 1024)
 
 enum fsync_policy {
-    FSYNC_ALWAYS,    /* replies wait for fsync; one fsync per loop turn */
+    FSYNC_ALWAYS,    /* replies wait for fsync: one per loop turn, off the loop */
     FSYNC_EVERYSEC,  /* fsync once a second, on a background thread */
     FSYNC_NO,        /* the kernel decides */
 };
@@ -56,7 +56,13 @@ struct journal;
 struct journal *journal_open(const char *path, enum fsync_policy policy, bool repair,
                              journal_record_fn fn, void *arg, struct journal_recovery *rec,
                              char *err, size_t errlen);
-void journal_close(struct journal *j);
+/* Writes and (unless FSYNC_NO) fsyncs what is buffered, gives back what
+ * was reserved past the end, and closes. Returns 0, or -1 with errno set
+ * when the last write or fsync failed. */
+int journal_close(struct journal *j);
+/* Closes without writing or fsyncing anything more: after a failed fsync,
+ * when nothing may claim durability again. */
+void journal_close_unsynced(struct journal *j);
 
 /* Buffers a record; returns the journal's end position after it. */
 uint64_t journal_append(struct journal *j, uint8_t type, const void *payload, size_t len);
@@ -66,24 +72,38 @@ uint64_t journal_append_framed(struct journal *j, const void *bytes, size_t len)
 /* Frames a record into b, for writing elsewhere (snapshots). */
 void journal_frame(struct buf *b, uint8_t type, const void *payload, size_t len);
 
-/* Writes what is buffered; with sync, fdatasyncs too. Returns 0, or -1
- * with errno set (the data stays buffered for the next try). */
-int journal_write(struct journal *j, bool sync);
+/* Writes what is buffered. Returns 0, or -1 with errno set: what was not
+ * written stays buffered for the next try. */
+int journal_write(struct journal *j);
+/* fdatasyncs what is written, here and now (start-up and shutdown only:
+ * the loop never waits for the disk). Returns 0, or -1 with errno set. */
+int journal_sync_now(struct journal *j);
 
-/* fsync=everysec: asks the background thread to fdatasync what is written
- * so far, without waiting (other policies: fdatasyncs here). Returns 0, or
- * -1 with errno set. */
+/* Space: makes sure `bytes` more can be written after what is buffered
+ * without the filesystem running out (fallocate; the file's size does
+ * not change). Returns 0, or -1 with errno set (ENOSPC: the disk is full). */
+int journal_reserve(struct journal *j, uint64_t bytes);
+/* Bytes reserved beyond what is written and buffered. */
+uint64_t journal_headroom(const struct journal *j);
+
+/* always and everysec: asks the background thread to fdatasync what is
+ * written so far, without waiting (no: fdatasyncs here). Returns 0, or -1
+ * with errno set. */
 int journal_sync_background(struct journal *j);
+/* Readable when a background fdatasync finished (-1 with fsync=no). */
+int journal_sync_fd(const struct journal *j);
 /* Takes in what the background thread finished: journal_synced(),
  * journal_fsyncs() and journal_last_fsync_us() move only then. Returns 0,
- * or -1 with errno set when a background fdatasync failed. */
+ * or -1 with errno set when a background fdatasync failed: that is final,
+ * the data may be lost whatever a later fsync says. */
 int journal_sync_collect(struct journal *j);
 
 uint64_t journal_end(const struct journal *j);      /* appended */
 uint64_t journal_written(const struct journal *j);  /* in the file */
 uint64_t journal_synced(const struct journal *j);   /* fsynced */
 enum fsync_policy journal_policy(const struct journal *j);
-const char *journal_path(const struct journal *j);
+/* The file's size now (its own offsets, not logical positions). */
+uint64_t journal_file_size(const struct journal *j);
 uint64_t journal_fsyncs(const struct journal *j);
 /* How long the last fdatasync took, in microseconds. */
 uint64_t journal_last_fsync_us(const struct journal *j);

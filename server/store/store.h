@@ -1,95 +1,138 @@
 /* The store: where every state change is recorded so that it survives a
  * restart, and the one interface the rest of the server uses for that.
- * Back-ends: the embedded journal (the default) and "memory" (nothing is
- * recorded: for throwaway servers and benchmarks). A PostgreSQL back-end
- * would sit behind the same calls.
+ * Back-ends sit behind a table of operations (struct store_ops), each in
+ * its own files: the embedded journal (journal_store.h, the default) and
+ * memory (memory_store.h: nothing is recorded). Their own knobs (fsync
+ * policy, repair, compaction, file sizes) are theirs: this interface has
+ * none.
  *
- * Durability is reported, not waited for: store_end() is where the last
- * change was recorded, store_durable() how far the back-end guarantees;
- * with fsync=always a reply waits (its bytes are held by the connection)
- * until durable passes the changes made before it. */
-#ifndef SERVER_STORE_H
-#define SERVER_STORE_H
+ * Durability is an event. Changes are recorded as they are made, the
+ * back-end is asked once per loop turn to make them durable (commit), and
+ * it answers later, on the loop, "durable up to position P" (hooks.durable):
+ * from a write, from the fsync thread, or from a database's COMMIT. A
+ * reply that depends on a change is held until then; nothing polls.
+ *
+ * Refusal comes first. A back-end that cannot take a change now (no space
+ * reserved, a write being retried) says so before the change is made:
+ * store_writable() is false, the gate is closed, and whoever would change
+ * state waits or refuses. It opens the gate again by itself when it can. */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "lib/histogram.h"
-#include "journal.h"
-#include "persist.h"
-
-enum store_kind {
-    STORE_JOURNAL,
-    STORE_MEMORY,
-};
-
-struct store_config {
-    enum store_kind kind;
-    const char *dir;          /* journal: the data directory */
-    enum fsync_policy fsync;
-    bool repair;
-    uint64_t compact_min;     /* no compaction below this journal size */
-};
-
-#define STORE_COMPACT_MIN_DEFAULT (64u * 1024 * 1024)
-#define STORE_JOURNAL_NAME "journal"
-
-struct store;
+struct gate;
+struct histogram;
 struct order_event;
 struct order;
 struct chan_change;
+struct saga;
+struct tracking;
+struct store;
+struct store_stats;
 
-/* Opens the store and recovers its state into t. NULL with err filled on
- * failure (the server must not start). */
-struct store *store_open(const struct store_config *cfg, struct persist_target *t,
-                         char *err, size_t errlen);
-void store_close(struct store *s);
+struct store_hooks {
+    void *ctx;
+    /* Something was recorded: commit at the end of this loop turn. Called
+     * once until the next store_commit(). */
+    void (*wake)(void *ctx);
+    /* Every change up to position pos is durable (as the back-end's policy
+     * defines it). Positions only grow. */
+    void (*durable)(void *ctx, uint64_t pos);
+    /* Durability is lost for good (a failed fsync): what the store holds is
+     * no longer known, so the process must stop without answering anyone
+     * and recover from the store on the next start. */
+    void (*fatal)(void *ctx, const char *why);
+};
 
-/* Called (once until the next store_flush) when a change is recorded, so
- * the server can flush at the end of the loop turn. */
-void store_set_wake(struct store *s, void (*wake)(void *arg), void *arg);
+/* What a back-end does; be is its own state. */
+struct store_ops {
+    const char *name;
+    /* Record a change. Only called while writable() is true, or for the
+     * consequences of a change admitted then. */
+    void (*order)(void *be, const struct order_event *ev);
+    void (*change)(void *be, const struct chan_change *c);
+    void (*saga)(void *be, const struct saga *sg, int step);
+    void (*sim)(void *be, int type, const char *key, int64_t value);
+    void (*tracking)(void *be, uint64_t order, const struct tracking *t);
+    /* End of a loop turn: start making everything recorded durable. */
+    void (*commit)(void *be);
+    /* The position after the last change recorded. */
+    uint64_t (*end)(const void *be);
+    /* Can a change be recorded now? If not, why (for the -STORE reply). */
+    bool (*writable)(void *be, char *why, size_t whylen);
+    /* Is durability stuck: changes recorded that are not being made
+     * durable (a write that keeps failing)? NULL: never. */
+    bool (*stalled)(const void *be);
+    void (*stats)(const void *be, struct store_stats *st);
+    /* Commits what is left and closes. Returns 0, or -1 when that failed. */
+    int (*close)(void *be);
+};
 
-/* Observers: record a change. */
+/* What back-ends are given to report with. */
+struct store_env {
+    struct store_hooks hooks;
+    struct gate *gate;   /* closed while changes are refused; borrowed */
+};
+
+/* For back-ends: wraps be behind ops. */
+struct store *store_new(const struct store_ops *ops, void *be, const struct store_env *env);
+/* For back-ends, on the loop: changes up to pos are durable. */
+void store_report_durable(struct store *s, uint64_t pos);
+/* For back-ends: changes can be taken again (why NULL), or cannot (why). */
+void store_report_writable(struct store *s, const char *why);
+/* For back-ends: durability is lost for good (see hooks.fatal). */
+void store_report_fatal(struct store *s, const char *why);
+
+/* Closes the back-end. Returns 0, or -1 when its last commit failed. */
+int store_close(struct store *s);
+
+/* Recording, for the subsystems' hooks (the order book's observer has
+ * the book's signature). */
 void store_on_order(void *store, const struct order_event *ev, const struct order *o, int from);
 void store_on_change(struct store *s, const struct chan_change *c);
-struct saga;
 /* step -1: the saga's own state changed; else that step did. */
 void store_on_saga(struct store *s, const struct saga *sg, int step);
 void store_on_sim(struct store *s, int type, const char *key, int64_t value);
-struct tracking;
-/* A saga's parcel tracking changed (TRACK shows it). */
 void store_on_tracking(struct store *s, uint64_t order, const struct tracking *t);
 
-/* End of a loop turn: write what was recorded, fsync with always. Returns
- * 0, or -1 (logged once) when the disk refused; the data stays buffered. */
-int store_flush(struct store *s);
-/* Once a second: fsync with everysec; start a compaction when due. */
-void store_tick(struct store *s, const struct persist_target *t);
-/* A child process exited: a compaction may have finished. */
-void store_child_exited(struct store *s);
+/* End of a loop turn: hands what was recorded to the back-end. */
+void store_commit(struct store *s);
 
+/* Where the last change recorded ends, and how far changes are durable:
+ * a reply made after changes up to store_end() may go once store_durable()
+ * reaches that. */
 uint64_t store_end(const struct store *s);
 uint64_t store_durable(const struct store *s);
-/* Replies must wait for durability (fsync=always) and some change is not
- * durable yet. */
-bool store_holds_replies(const struct store *s);
-/* The last write failed: writes are refused until one succeeds. */
-bool store_failed(const struct store *s);
+
+/* Whether a change may be made now; when not, why fills why. May try to
+ * reserve space (a system call), so it is asked only before a change. */
+bool store_writable(struct store *s, char *why, size_t whylen);
+/* Whether what the store holds has stopped becoming durable (see
+ * store_ops.stalled): output that no change caused need not wait then. */
+bool store_stalled(const struct store *s);
+
+/* Why changes are refused, as last reported, or NULL while they are not:
+ * for INFO and /readyz, which must not have effects. */
+const char *store_refusal(const struct store *s);
 
 struct store_stats {
     const char *kind;
-    const char *fsync;
+    const char *fsync;        /* the durability policy */
     uint64_t records;
     uint64_t bytes;           /* recorded since start */
     uint64_t file_size;       /* the journal now */
+    uint64_t reserved;        /* space reserved ahead of it */
     uint64_t fsyncs;
+    uint64_t write_errors;    /* writes that failed (and were retried) */
     uint64_t compactions;
     bool compacting;
     uint64_t recovered_records;
     int64_t recovery_ms;
+    const struct histogram *fsync_us;  /* microseconds per fsync, or NULL */
 };
 void store_stats(const struct store *s, struct store_stats *st);
-/* Microseconds per fsync. */
-const struct histogram *store_fsync_histogram(const struct store *s);
 
 #endif

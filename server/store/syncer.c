@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@ struct syncer {
     pthread_mutex_t lock;
     pthread_cond_t wake;     /* a request, or stop */
     pthread_cond_t idle;     /* a request was done */
+    int done_fd;             /* eventfd: the loop's wake-up */
     /* Everything below is under lock. */
     int fd;                  /* waiting request: our dup, or -1 */
     uint64_t upto;
@@ -64,6 +67,9 @@ static void *syncer_main(void *arg)
             s->res.error = err;
         }
         pthread_cond_broadcast(&s->idle);
+        uint64_t one = 1;
+        if (write(s->done_fd, &one, sizeof one) < 0)
+            (void)0;  /* the counter is full: the loop is woken anyway */
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -73,6 +79,11 @@ struct syncer *syncer_start(void)
 {
     struct syncer *s = xcalloc(1, sizeof *s);
     s->fd = -1;
+    s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->done_fd < 0) {
+        free(s);
+        return NULL;
+    }
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
     pthread_cond_init(&s->idle, NULL);
@@ -87,6 +98,7 @@ struct syncer *syncer_start(void)
         pthread_cond_destroy(&s->idle);
         pthread_cond_destroy(&s->wake);
         pthread_mutex_destroy(&s->lock);
+        close(s->done_fd);
         free(s);
         errno = rc;
         return NULL;
@@ -105,6 +117,7 @@ void syncer_stop(struct syncer *s)
     pthread_join(s->thread, NULL);
     if (s->fd >= 0)
         close(s->fd);
+    close(s->done_fd);
     pthread_cond_destroy(&s->idle);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
@@ -129,8 +142,16 @@ int syncer_post(struct syncer *s, int fd, uint64_t upto)
     return 0;
 }
 
+int syncer_fd(const struct syncer *s)
+{
+    return s->done_fd;
+}
+
 void syncer_poll(struct syncer *s, struct syncer_result *r)
 {
+    uint64_t n;
+    if (read(s->done_fd, &n, sizeof n) < 0)
+        (void)0;  /* EAGAIN: nothing finished since the last poll */
     pthread_mutex_lock(&s->lock);
     *r = s->res;
     s->res.error = 0;

@@ -2,8 +2,10 @@
  * the event loop never waits for the disk with fsync=everysec (what Redis's
  * bio thread does for appendfsync everysec). The loop posts "sync this fd,
  * which holds everything up to logical offset upto"; a request made while
- * one is waiting replaces it (the newer one covers more). Results are read
- * back by the loop with syncer_poll(); the thread never logs. */
+ * one is waiting replaces it (the newer one covers more). Each finished
+ * fdatasync makes syncer_fd() readable, so the loop hears of it as an
+ * event; it then reads the results with syncer_poll(). The thread never
+ * logs. */
 #ifndef SERVER_SYNCER_H
 #define SERVER_SYNCER_H
 
@@ -28,7 +30,11 @@ struct syncer_result {
     uint64_t last_us;     /* how long the last one took */
     int error;            /* errno of a failed fdatasync since the last poll, or 0 */
 };
-/* What the thread has done; a reported error is cleared. */
+/* Readable (an eventfd) when an fdatasync finished since the last poll. */
+int syncer_fd(const struct syncer *s);
+
+/* What the thread has done; a reported error is cleared, and so is
+ * syncer_fd()'s readiness. */
 void syncer_poll(struct syncer *s, struct syncer_result *r);
 
 /* Waits until nothing is waiting or running, at most timeout_ms. Returns

@@ -144,9 +144,9 @@ static void test_unacked_message_comes_back_after_ack_wait(void **state)
     struct chan_delivery d[4];
     assert_int_equal(consume(f, g, "w1", 1, 4, d, 0), 1);
     assert_int_equal(chreg_next_due(f->reg), 1000);
-    chreg_expire(f->reg, 999);
+    chreg_expire(f->reg, 999, SIZE_MAX);
     assert_int_equal(consume(f, g, "w2", 2, 4, d, 999), 0);
-    chreg_expire(f->reg, 1000);
+    chreg_expire(f->reg, 1000, SIZE_MAX);
     assert_int_equal(consume(f, g, "w2", 2, 4, d, 1000), 1);
     assert_int_equal(d[0].offset, 1);
     assert_int_equal(d[0].deliveries, 2);
@@ -174,7 +174,7 @@ static void test_nack_with_delay_redelivers_after_it(void **state)
     assert_int_equal(group_nack(f->reg, g, 1, 250, "busy", 10), 0);  /* not in flight */
     assert_int_equal(chreg_next_due(f->reg), 260);
     assert_int_equal(consume(f, g, "w1", 1, 4, d, 100), 0);
-    chreg_expire(f->reg, 260);
+    chreg_expire(f->reg, 260, SIZE_MAX);
     assert_int_equal(consume(f, g, "w1", 1, 4, d, 260), 1);
     assert_int_equal(d[0].deliveries, 2);
 }
@@ -196,7 +196,7 @@ static void test_nack_without_delay_waits_a_jittered_backoff(void **state)
         assert_true(wait <= steps[i]);
         assert_int_equal(consume(f, g, "w1", 1, 4, d, now + wait - 1), 0);
         now += wait;
-        chreg_expire(f->reg, now);
+        chreg_expire(f->reg, now, SIZE_MAX);
     }
 }
 
@@ -239,7 +239,7 @@ static void test_ack_timeouts_count_toward_the_dlq(void **state)
     for (int i = 0; i < 3; i++) {
         assert_int_equal(consume(f, g, "w1", 1, 4, d, now), 1);
         now += 1000;
-        chreg_expire(f->reg, now);
+        chreg_expire(f->reg, now, SIZE_MAX);
     }
     assert_int_equal(dlq_count(f->dlq), 1);
     assert_string_equal(f->last_reason, "ack timeout");
@@ -308,10 +308,10 @@ static void test_retention_by_count_and_age(void **state)
     assert_int_equal(chan_length(ch), 3);
     assert_int_equal(chan_first_offset(ch), 3);
     assert_int_equal(chreg_next_due(f->reg), 1200);  /* offset 3 was published at 200 */
-    chreg_expire(f->reg, 1300);
+    chreg_expire(f->reg, 1300, SIZE_MAX);
     assert_int_equal(chan_first_offset(ch), 5);
     assert_int_equal(chan_length(ch), 1);
-    chreg_expire(f->reg, 1400);
+    chreg_expire(f->reg, 1400, SIZE_MAX);
     assert_int_equal(chan_length(ch), 0);
     assert_int_equal(chreg_next_due(f->reg), -1);
 }
@@ -330,7 +330,7 @@ static void test_in_flight_messages_survive_retention(void **state)
     struct chan_delivery d[4];
     assert_int_equal(group_consume(f->reg, g, "w", 1, 1, d, 0), 1);
     chan_append(f->reg, ch, "second", 6, 1);  /* pushes "first" out of the log */
-    chreg_expire(f->reg, 100);
+    chreg_expire(f->reg, 100, SIZE_MAX);
     assert_int_equal(group_consume(f->reg, g, "w", 1, 4, d, 100), 2);
     assert_int_equal(d[0].offset, 1);
     assert_memory_equal(d[0].payload, "first", 5);

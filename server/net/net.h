@@ -1,0 +1,98 @@
+/* The network side of the server: the protocol port's listener and every
+ * client connection, each run through the command table (cmd/). Replies
+ * that depend on changes not yet durable are held, and released by the
+ * store's durability event (net_durable), never by polling.
+ *
+ * Work that other code asks of a connection (a push, an answer to a
+ * blocked request, a reply released by the store) is never written on
+ * the spot: the connection is put on a list and written once, at the end
+ * of the loop turn, by net_run_deferred(), so a burst of pushes costs one
+ * write per client. */
+#ifndef NET_NET_H
+#define NET_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+#include "request.h"
+
+struct event_base;
+struct event;
+struct evconnlistener;
+struct cmd_env;
+struct conn;
+
+struct net_config {
+    char bind[64];
+    int port;                 /* 0: any free one */
+    struct proto_limits limits;
+    size_t max_clients;       /* connections beyond this are refused */
+    size_t max_output;        /* a client with this many reply bytes unread is
+                                 not read from until it catches up */
+    /* Pushes cannot be paused: a subscriber with more than the hard limit
+     * unread, or more than the soft limit for soft_seconds, is cut off
+     * (Redis's client-output-buffer-limit for pubsub, same defaults). */
+    size_t pubsub_hard_limit;
+    size_t pubsub_soft_limit;
+    unsigned pubsub_soft_seconds;
+};
+
+#define NET_MAX_CLIENTS_DEFAULT 10000
+#define NET_MAX_OUTPUT_DEFAULT (1024u * 1024)
+#define NET_PUBSUB_HARD_DEFAULT (32u * 1024 * 1024)
+#define NET_PUBSUB_SOFT_DEFAULT (8u * 1024 * 1024)
+#define NET_PUBSUB_SOFT_SECONDS_DEFAULT 60u
+
+void net_config_default(struct net_config *cfg);
+
+struct net_hooks {
+    void *ctx;
+    /* Make net_run_deferred() run at the end of this loop turn. */
+    void (*wake)(void *ctx);
+    /* Shutting down, and the last connection has closed. */
+    void (*drained)(void *ctx);
+};
+
+/* Everything below is net/'s own; the struct is here for conn.c. */
+struct net {
+    struct net_config cfg;
+    struct event_base *base;
+    struct cmd_env *env;            /* borrowed */
+    struct net_hooks hooks;
+    struct evconnlistener *listener;
+    struct event *accept_retry;     /* re-enables accepting after EMFILE */
+    int64_t last_accept_warn_ms;
+    struct conn *conns;             /* every open connection */
+    struct conn *deferred;          /* with work for the end of the turn */
+    struct conn *held;              /* output waiting for durability */
+    uint64_t next_conn_id;
+    bool shutting_down;
+    struct log_limiter log_limits;  /* clients hitting a limit */
+    struct log_limiter log_conn_errors;
+};
+
+struct net *net_new(const struct net_config *cfg, struct event_base *base, struct cmd_env *env,
+                    const struct net_hooks *hooks);
+/* Closes every connection at once, unsent output dropped. */
+void net_free(struct net *n);
+
+/* Binds and listens; the port bound goes to env->counters->port. Returns
+ * 0, or -1 with err filled. */
+int net_listen(struct net *n, char *err, size_t errlen);
+
+/* Stop accepting, send every reply already due, then close; drained()
+ * when the last connection is gone (at once if there is none). */
+void net_shutdown(struct net *n);
+
+/* Runs deferred work: writes, resumed requests and closes queued this turn. */
+void net_run_deferred(struct net *n);
+
+/* The store made every change up to pos durable: connections whose output
+ * waited for that are written at the end of the turn. */
+void net_durable(struct net *n, uint64_t pos);
+
+size_t net_clients(const struct net *n);
+
+#endif

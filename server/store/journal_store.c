@@ -1,0 +1,557 @@
+/* The journal back-end (see journal_store.h): recording, group commit,
+ * durability reports, space reservation and compaction. */
+#include "journal_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/histogram.h"
+#include "lib/log.h"
+#include "orders/book.h"
+#include "persist.h"
+#include "xalloc.h"
+
+#define REWRITE_PREFIX "journal.rewrite."
+/* How long a failed compaction waits before the next try (doubling), so a
+ * full disk is not filled again every second by a snapshot that cannot
+ * fit. */
+#define COMPACT_RETRY_MS 30000
+#define COMPACT_RETRY_MAX_MS (10 * 60 * 1000)
+
+/* What the back-end can do now. */
+enum jstate {
+    JS_OK,           /* takes changes */
+    JS_NO_SPACE,     /* could not reserve ahead: changes refused, retried each second */
+    JS_WRITE_FAILED, /* buffered records not written: changes refused, retried each second */
+    JS_FATAL,        /* an fsync failed: nothing more is written */
+};
+
+struct jstore {
+    struct store *store;          /* the interface wrapping us */
+    struct journal *j;
+    struct clock *clk;
+    const struct persist_target *target;
+    char path[PATH_MAX];
+    char dir[PATH_MAX / 2];       /* room left in path and tmp for a name */
+    struct journal_options opt;
+    enum jstate state;
+    char why[200];                /* JS_NO_SPACE, JS_WRITE_FAILED: the reason */
+    struct event *tick;           /* once a second: everysec fsync, retries, compaction */
+    struct event *synced;         /* the fsync thread finished one */
+    struct event *sigchld;        /* a compaction child exited */
+    struct buf rec;               /* scratch for encoding */
+    uint64_t records;
+    uint64_t write_errors;
+    struct histogram fsync_us;
+    /* Compaction: the child writing tmp, and every record made since it
+     * forked, to append to tmp before it replaces the journal. */
+    uint64_t base_size;           /* journal size after the last rewrite */
+    pid_t child;
+    char tmp[PATH_MAX];
+    struct buf rewrite;
+    int64_t rewrite_started_ms;
+    uint64_t compactions;
+    int64_t compact_not_before;   /* server clock; after a failure */
+    int64_t compact_backoff_ms;
+    uint64_t recovered_records;
+    int64_t recovery_ms;
+};
+
+/* --- state -------------------------------------------------------------- */
+
+static void set_ok(struct jstore *s)
+{
+    s->state = JS_OK;
+    s->why[0] = '\0';
+    store_report_writable(s->store, NULL);
+}
+
+/* Moves to a state where changes are refused, saying why. */
+static void set_state(struct jstore *s, enum jstate st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_state(struct jstore *s, enum jstate st, const char *fmt, ...)
+{
+    s->state = st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->why, sizeof s->why, fmt, ap);
+    va_end(ap);
+    if (st == JS_FATAL)
+        store_report_fatal(s->store, s->why);
+    else
+        store_report_writable(s->store, s->why);
+}
+
+/* Keeps opt.reserve bytes reserved ahead once headroom falls under half
+ * of it. Returns false (state JS_NO_SPACE) when the disk refused. */
+static bool keep_reserved(struct jstore *s)
+{
+    if (journal_headroom(s->j) >= s->opt.reserve / 2)
+        return true;
+    if (journal_reserve(s->j, s->opt.reserve) == 0)
+        return true;
+    set_state(s, JS_NO_SPACE,
+              "the journal cannot reserve space ahead (%s); changes are refused until it "
+              "can, retried every second",
+              strerror(errno));
+    return false;
+}
+
+/* Durability after a successful write: with always, once the fsync thread
+ * is done; otherwise now (everysec and no promise no more). */
+static void written(struct jstore *s)
+{
+    if (journal_policy(s->j) != FSYNC_ALWAYS) {
+        store_report_durable(s->store, journal_written(s->j));
+        return;
+    }
+    if (journal_sync_background(s->j) != 0)
+        set_state(s, JS_FATAL, "cannot hand the journal to the fsync thread: %s",
+                  strerror(errno));
+}
+
+/* Writes what is buffered. Returns false (state JS_WRITE_FAILED) when the
+ * disk refused: the records stay buffered, to be written by the retry. */
+static bool write_out(struct jstore *s)
+{
+    if (journal_written(s->j) == journal_end(s->j))
+        return true;
+    if (journal_write(s->j) != 0) {
+        s->write_errors++;
+        set_state(s, JS_WRITE_FAILED,
+                  "a journal write failed (%s); changes are refused until it succeeds, "
+                  "retried every second",
+                  strerror(errno));
+        return false;
+    }
+    written(s);
+    return true;
+}
+
+/* --- the operations ------------------------------------------------------ */
+
+static void record(struct jstore *s, uint8_t type)
+{
+    journal_append(s->j, type, buf_head(&s->rec), buf_used(&s->rec));
+    if (s->child > 0)
+        journal_frame(&s->rewrite, type, buf_head(&s->rec), buf_used(&s->rec));
+    s->records++;
+    buf_clear(&s->rec);
+}
+
+static void op_order(void *be, const struct order_event *ev)
+{
+    struct jstore *s = be;
+    uint8_t type;
+    persist_encode_order(&s->rec, ev, &type);
+    record(s, type);
+}
+
+static void op_change(void *be, const struct chan_change *c)
+{
+    struct jstore *s = be;
+    uint8_t type;
+    persist_encode_change(&s->rec, c, &type);
+    record(s, type);
+}
+
+static void op_saga(void *be, const struct saga *sg, int step)
+{
+    struct jstore *s = be;
+    uint8_t type;
+    persist_encode_saga(&s->rec, sg, step, &type);
+    record(s, type);
+}
+
+static void op_sim(void *be, int type, const char *key, int64_t value)
+{
+    struct jstore *s = be;
+    persist_encode_sim(&s->rec, type, key, value);
+    record(s, REC_SIM);
+}
+
+static void op_tracking(void *be, uint64_t order, const struct tracking *t)
+{
+    struct jstore *s = be;
+    persist_encode_tracking(&s->rec, order, t);
+    record(s, REC_SAGA_TRACK);
+}
+
+/* The end of a loop turn: one write for everything it recorded. */
+static void op_commit(void *be)
+{
+    struct jstore *s = be;
+    /* After a failed write, only the retry writes: the order of records
+     * in the file must stay the order they were made in. */
+    if (s->state == JS_WRITE_FAILED || s->state == JS_FATAL)
+        return;
+    if (write_out(s) && s->state == JS_OK)
+        keep_reserved(s);
+}
+
+static uint64_t op_end(const void *be)
+{
+    const struct jstore *s = be;
+    return journal_end(s->j);
+}
+
+static bool op_writable(void *be, char *why, size_t whylen)
+{
+    struct jstore *s = be;
+    if (s->state == JS_OK && keep_reserved(s))
+        return true;
+    snprintf(why, whylen, "%s", s->why);
+    return false;
+}
+
+static bool op_stalled(const void *be)
+{
+    const struct jstore *s = be;
+    return s->state == JS_WRITE_FAILED || s->state == JS_FATAL;
+}
+
+static void op_stats(const void *be, struct store_stats *st)
+{
+    const struct jstore *s = be;
+    st->fsync = fsync_policy_name(journal_policy(s->j));
+    st->records = s->records;
+    st->recovered_records = s->recovered_records;
+    st->recovery_ms = s->recovery_ms;
+    st->bytes = journal_end(s->j);
+    st->file_size = journal_file_size(s->j);
+    st->reserved = journal_headroom(s->j);
+    st->fsyncs = journal_fsyncs(s->j);
+    st->write_errors = s->write_errors;
+    st->compactions = s->compactions;
+    st->compacting = s->child > 0;
+    st->fsync_us = &s->fsync_us;
+}
+
+static int op_close(void *be)
+{
+    struct jstore *s = be;
+    int rc = 0;
+    if (s->child > 0) {
+        /* A compaction still running: its result would be stale. */
+        kill(s->child, SIGKILL);
+        waitpid(s->child, NULL, 0);
+        unlink(s->tmp);
+    }
+    event_free(s->tick);
+    if (s->synced)
+        event_free(s->synced);
+    event_free(s->sigchld);
+    if (s->state == JS_FATAL) {
+        /* Nothing more may claim durability: the file is what it is. */
+        journal_close_unsynced(s->j);
+    } else if (journal_close(s->j) != 0) {
+        log_event("error", "event=journal_close_failed path=%s error=\"%s\"", s->path,
+                  strerror(errno));
+        rc = -1;
+    }
+    buf_free(&s->rec);
+    buf_free(&s->rewrite);
+    free(s);
+    return rc;
+}
+
+static const struct store_ops journal_ops = {
+    .name = "journal",
+    .order = op_order,
+    .change = op_change,
+    .saga = op_saga,
+    .sim = op_sim,
+    .tracking = op_tracking,
+    .commit = op_commit,
+    .end = op_end,
+    .writable = op_writable,
+    .stalled = op_stalled,
+    .stats = op_stats,
+    .close = op_close,
+};
+
+/* --- durability events --------------------------------------------------- */
+
+/* The fsync thread finished an fdatasync. */
+static void on_synced(evutil_socket_t fd, short what, void *arg)
+{
+    struct jstore *s = arg;
+    (void)fd;
+    (void)what;
+    if (s->state == JS_FATAL)
+        return;
+    uint64_t before = journal_fsyncs(s->j);
+    int rc = journal_sync_collect(s->j);
+    if (journal_fsyncs(s->j) != before)
+        hist_record(&s->fsync_us, journal_last_fsync_us(s->j));
+    if (rc != 0) {
+        set_state(s, JS_FATAL, "fdatasync of %s failed: %s", s->path, strerror(errno));
+        return;
+    }
+    if (journal_policy(s->j) == FSYNC_ALWAYS)
+        store_report_durable(s->store, journal_synced(s->j));
+}
+
+/* --- compaction ---------------------------------------------------------- */
+
+static int write_chunk(void *arg, struct buf *out)
+{
+    if (journal_write_all(*(int *)arg, buf_head(out), buf_used(out)) != 0)
+        return -1;
+    buf_clear(out);
+    return 0;
+}
+
+/* In the child: the snapshot, from the memory it shares with the parent
+ * as of the fork. Only _exit: nothing of the parent's may run here. */
+static void child_write_snapshot(const char *tmp, const struct persist_target *t)
+{
+    /* Let go of the parent's sockets (and its listener), or a connection
+     * the parent closes stays open until the child is done, and an orphan
+     * keeps the port. stdin/out/err stay. */
+    close_range(3, ~0U, 0);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        _exit(2);
+    struct buf out;
+    buf_init(&out);
+    buf_append(&out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+    if (persist_snapshot(t, &out, write_chunk, &fd) != 0 || fsync(fd) != 0)
+        _exit(3);
+    close(fd);
+    _exit(0);
+}
+
+static void compaction_failed(struct jstore *s, const char *why)
+{
+    log_event("error", "event=compaction_failed error=\"%s\"", why);
+    unlink(s->tmp);
+    s->compact_backoff_ms = s->compact_backoff_ms ? s->compact_backoff_ms * 2 : COMPACT_RETRY_MS;
+    if (s->compact_backoff_ms > COMPACT_RETRY_MAX_MS)
+        s->compact_backoff_ms = COMPACT_RETRY_MAX_MS;
+    s->compact_not_before = s->clk->now_ms + s->compact_backoff_ms;
+}
+
+static void start_compaction(struct jstore *s)
+{
+    /* Everything recorded so far must be in the file or in the snapshot:
+     * it is in memory, so in the snapshot. */
+    snprintf(s->tmp, sizeof s->tmp, "%s/" REWRITE_PREFIX "%lld", s->dir,
+             (long long)s->clk->wall_ms);
+    buf_clear(&s->rewrite);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        compaction_failed(s, strerror(errno));
+        return;
+    }
+    if (pid == 0)
+        child_write_snapshot(s->tmp, s->target);
+    s->child = pid;
+    s->rewrite_started_ms = clock_mono_ms();
+    log_event("info", "event=compaction_started pid=%d journal_bytes=%llu", (int)pid,
+              (unsigned long long)journal_file_size(s->j));
+}
+
+static void finish_compaction(struct jstore *s)
+{
+    char err[PATH_MAX + 128];
+    int fd = open(s->tmp, O_WRONLY | O_APPEND | O_CLOEXEC);
+    /* The records made while the child wrote, then the swap. */
+    if (fd < 0 || write_chunk(&fd, &s->rewrite) != 0 || fsync(fd) != 0) {
+        snprintf(err, sizeof err, "finishing %.*s: %s", PATH_MAX, s->tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        compaction_failed(s, err);
+        return;
+    }
+    close(fd);
+    /* The journal's own unwritten tail is in the rewrite buffer too: the
+     * new file holds everything recorded so far. */
+    if (journal_install(s->j, s->tmp, err, sizeof err) != 0) {
+        compaction_failed(s, err);
+        return;
+    }
+    s->base_size = journal_file_size(s->j);
+    s->compactions++;
+    s->compact_backoff_ms = 0;
+    log_event("info", "event=compaction_done journal_bytes=%llu ms=%lld",
+              (unsigned long long)s->base_size,
+              (long long)(clock_mono_ms() - s->rewrite_started_ms));
+    /* Everything up to the end is in the new file, fsynced. */
+    store_report_durable(s->store, journal_end(s->j));
+    if (s->state == JS_WRITE_FAILED)
+        set_ok(s);
+    keep_reserved(s);
+}
+
+static void on_child(evutil_socket_t sig, short what, void *arg)
+{
+    struct jstore *s = arg;
+    int status;
+    (void)sig;
+    (void)what;
+    if (s->child <= 0 || waitpid(s->child, &status, WNOHANG) != s->child)
+        return;
+    s->child = 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        if (s->state != JS_FATAL)
+            finish_compaction(s);
+    } else {
+        char why[64];
+        snprintf(why, sizeof why, "snapshot child exited with %d",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        compaction_failed(s, why);
+    }
+    buf_clear(&s->rewrite);
+}
+
+/* --- once a second -------------------------------------------------------- */
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct jstore *s = arg;
+    (void)fd;
+    (void)what;
+    clock_tick(s->clk);
+    switch (s->state) {
+    case JS_FATAL:
+        return;
+    case JS_WRITE_FAILED:
+        /* The records are in our buffer: write them from there. */
+        if (journal_write(s->j) != 0)
+            return;
+        log_event("info", "event=journal_write_recovered path=%s", s->path);
+        written(s);
+        if (keep_reserved(s))
+            set_ok(s);
+        break;
+    case JS_NO_SPACE:
+        if (journal_reserve(s->j, s->opt.reserve) != 0)
+            return;
+        set_ok(s);
+        break;
+    case JS_OK:
+        break;
+    }
+    if (journal_policy(s->j) == FSYNC_EVERYSEC && journal_sync_background(s->j) != 0) {
+        set_state(s, JS_FATAL, "cannot hand the journal to the fsync thread: %s",
+                  strerror(errno));
+        return;
+    }
+    if (s->child > 0 || s->state != JS_OK || s->clk->now_ms < s->compact_not_before)
+        return;
+    uint64_t size = journal_file_size(s->j);
+    uint64_t threshold = s->base_size * 2 > s->opt.compact_min ? s->base_size * 2
+                                                                : s->opt.compact_min;
+    if (size >= threshold)
+        start_compaction(s);
+}
+
+/* --- opening ------------------------------------------------------------- */
+
+/* Leftovers of a compaction that a crash interrupted: the journal itself
+ * is whole (the rename never happened), so they are simply removed. */
+static void remove_stale_rewrites(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    char path[PATH_MAX];
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, REWRITE_PREFIX, strlen(REWRITE_PREFIX)) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0)
+            log_event("warn", "event=stale_rewrite_removed path=%s", path);
+    }
+    closedir(d);
+}
+
+static int make_dir(const char *dir, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+        return 0;
+    snprintf(err, errlen, "cannot create data directory %s: %s", dir, strerror(errno));
+    return -1;
+}
+
+struct store *journal_store_open(const struct journal_options *o, struct event_base *base,
+                                 struct clock *clk, struct persist_target *t,
+                                 const struct store_env *env, char *err, size_t errlen)
+{
+    if (strlen(o->dir) >= sizeof ((struct jstore *)0)->dir) {
+        snprintf(err, errlen, "data directory path is too long");
+        return NULL;
+    }
+    if (make_dir(o->dir, err, errlen) != 0)
+        return NULL;
+    struct jstore *s = xcalloc(1, sizeof *s);
+    s->opt = *o;
+    if (s->opt.reserve < JOURNAL_RESERVE_MIN)
+        s->opt.reserve = JOURNAL_RESERVE_MIN;
+    s->clk = clk;
+    s->target = t;
+    buf_init(&s->rec);
+    buf_init(&s->rewrite);
+    snprintf(s->dir, sizeof s->dir, "%s", o->dir);
+    snprintf(s->path, sizeof s->path, "%s/%s", o->dir, JOURNAL_NAME);
+    remove_stale_rewrites(o->dir);
+
+    int64_t start = clock_mono_ms();
+    struct journal_recovery rec;
+    s->j = journal_open(s->path, o->fsync, o->repair, persist_apply, t, &rec, err, errlen);
+    if (s->j == NULL) {
+        buf_free(&s->rec);
+        buf_free(&s->rewrite);
+        free(s);
+        return NULL;
+    }
+    s->recovery_ms = clock_mono_ms() - start;
+    s->recovered_records = rec.records;
+    /* How much of a recovered journal is live is unknown: compact once it
+     * reaches the minimum, and measure from the result. (Taking its whole
+     * size as live let frequent restarts put compaction off for ever.) */
+    s->base_size = 0;
+    if (rec.torn)
+        log_event("warn", "event=journal_torn_tail path=%s offset=%llu cut_bytes=%llu copy=%s",
+                  s->path, (unsigned long long)rec.good_end,
+                  (unsigned long long)rec.cut_bytes, rec.bad_copy);
+    if (rec.repaired)
+        log_event("warn", "event=journal_repaired path=%s offset=%llu cut_bytes=%llu copy=%s",
+                  s->path, (unsigned long long)rec.good_end,
+                  (unsigned long long)rec.cut_bytes, rec.bad_copy);
+    log_event("info", "event=recovered path=%s records=%llu orders=%llu ms=%lld fsync=%s",
+              s->path, (unsigned long long)rec.records,
+              (unsigned long long)book_last_id(t->book), (long long)s->recovery_ms,
+              fsync_policy_name(o->fsync));
+
+    s->store = store_new(&journal_ops, s, env);
+    s->tick = event_new(base, -1, EV_PERSIST, on_tick, s);
+    event_add(s->tick, &(struct timeval){1, 0});
+    s->sigchld = evsignal_new(base, SIGCHLD, on_child, s);
+    evsignal_add(s->sigchld, NULL);
+    if (journal_sync_fd(s->j) >= 0) {
+        s->synced = event_new(base, journal_sync_fd(s->j), EV_READ | EV_PERSIST, on_synced, s);
+        event_add(s->synced, NULL);
+    }
+    /* A full disk at start-up is not fatal: reads are served, changes
+     * refused, and the reservation retried like any other time. */
+    keep_reserved(s);
+    return s->store;
+}
