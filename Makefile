@@ -38,10 +38,14 @@ LDFLAGS_ALL := $(OPT) -pthread $(LDFLAGS)
 PROTO_SRC  := $(wildcard protocol/*.c)
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/*/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+# What several server unit tests share: a world of real subsystems around
+# a store double (tests/unit/support/).
+SUPPORT_SRC := $(wildcard tests/unit/support/*.c)
 
 PROTO_OBJ  := $(PROTO_SRC:%.c=$(OUT)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(OUT)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(OUT)/%.o)
 
 # Keep test objects: make would otherwise delete them as intermediates.
 .SECONDARY:
@@ -94,7 +98,9 @@ $(OUT)/tests/console_%: $(OUT)/tests/unit/console_%.o $(CONSOLE_OBJ) $(OUT)/libp
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS) $(CMOCKA_LIBS)
 
-$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(SERVER_OBJ) $(OUT)/libproto.a
+$(OUT)/tests/unit/%.o: ALL_CFLAGS += -Itests/unit
+
+$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(SUPPORT_OBJ) $(SERVER_OBJ) $(OUT)/libproto.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm

@@ -82,7 +82,9 @@ static void on_due(evutil_socket_t fd, short what, void *arg)
 
 static void on_gate_opened(void *arg)
 {
-    bus_rearm(arg);
+    struct bus *b = arg;
+    chreg_resumed(b->channels, b->clk->now_ms);
+    bus_rearm(b);
 }
 
 void bus_rearm(struct bus *b)

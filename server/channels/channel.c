@@ -31,14 +31,19 @@ struct chan_msg {
 
 struct chan_owner;
 
+/* A link in one of a connection's lists (struct chan_owner). */
+struct owner_link {
+    struct owner_link *prev, *next;
+};
+
 struct chan_consumer {
     char *name;       /* owned */
     struct chan_group *group;
     uint64_t owner;   /* connection that used it last; 0 once it is gone */
     int64_t seen_ms;
     size_t refs;      /* pending entries naming it as their last consumer */
-    struct chan_owner *on;                /* owner's record, while owner != 0 */
-    struct chan_consumer *oprev, *onext;  /* in on->consumers */
+    struct chan_owner *on;        /* owner's record, while owner != 0 */
+    struct owner_link olink;      /* in on->consumers */
 };
 
 struct chan_pending {
@@ -54,7 +59,7 @@ struct chan_pending {
     char *reason;                 /* owned: why it last failed */
     struct chan_pending *rprev, *rnext;  /* READY queue, in arrival order */
     struct chan_owner *on;        /* INFLIGHT on a connection: its record */
-    struct chan_pending *oprev, *onext;  /* in on->inflight */
+    struct owner_link olink;      /* in on->inflight */
 };
 
 /* What one connection holds, across every group: the messages in flight
@@ -62,9 +67,11 @@ struct chan_pending {
  * settled from here, without walking every pending entry of every group. */
 struct chan_owner {
     uint64_t id;
-    struct chan_pending *inflight;
-    struct chan_consumer *consumers;
+    struct owner_link *inflight;   /* of struct chan_pending */
+    struct owner_link *consumers;  /* of struct chan_consumer */
 };
+
+#define OWNED(ptr, type) ((type *)((char *)(ptr) - offsetof(type, olink)))
 
 struct chan_group {
     char *name;                   /* owned */
@@ -103,6 +110,7 @@ struct chan_registry {
     struct chan_hooks hooks;
     struct heap due;
     struct strmap owners;         /* 8-byte connection id -> struct chan_owner */
+    int64_t resumed_ms;           /* see chreg_resumed() */
     uint64_t rng;
     bool applying;                /* recovery: hooks stay quiet */
 };
@@ -233,27 +241,35 @@ static struct chan_owner *owner_get(struct chan_registry *r, uint64_t id, bool c
     return o;
 }
 
+static void link_out(struct owner_link *l, struct owner_link **head)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        *head = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    l->prev = l->next = NULL;
+}
+
+static void link_in(struct owner_link *l, struct owner_link **head)
+{
+    l->prev = NULL;
+    l->next = *head;
+    if (l->next)
+        l->next->prev = l;
+    *head = l;
+}
+
 /* p is in flight on connection id (0: on none, or not in flight). */
 static void pending_own(struct chan_registry *r, struct chan_pending *p, uint64_t id)
 {
-    if (p->on) {
-        if (p->oprev)
-            p->oprev->onext = p->onext;
-        else
-            p->on->inflight = p->onext;
-        if (p->onext)
-            p->onext->oprev = p->oprev;
-        p->on = NULL;
-        p->oprev = p->onext = NULL;
-    }
+    if (p->on)
+        link_out(&p->olink, &p->on->inflight);
     p->owner = id;
-    if (id == 0)
-        return;
-    p->on = owner_get(r, id, true);
-    p->onext = p->on->inflight;
-    if (p->onext)
-        p->onext->oprev = p;
-    p->on->inflight = p;
+    p->on = id ? owner_get(r, id, true) : NULL;
+    if (p->on)
+        link_in(&p->olink, &p->on->inflight);
 }
 
 /* c was used last on connection id (0: that connection is gone). */
@@ -261,24 +277,12 @@ static void consumer_own(struct chan_registry *r, struct chan_consumer *c, uint6
 {
     if (c->owner == id && (id == 0 || c->on))
         return;
-    if (c->on) {
-        if (c->oprev)
-            c->oprev->onext = c->onext;
-        else
-            c->on->consumers = c->onext;
-        if (c->onext)
-            c->onext->oprev = c->oprev;
-        c->on = NULL;
-        c->oprev = c->onext = NULL;
-    }
+    if (c->on)
+        link_out(&c->olink, &c->on->consumers);
     c->owner = id;
-    if (id == 0)
-        return;
-    c->on = owner_get(r, id, true);
-    c->onext = c->on->consumers;
-    if (c->onext)
-        c->onext->oprev = c;
-    c->on->consumers = c;
+    c->on = id ? owner_get(r, id, true) : NULL;
+    if (c->on)
+        link_in(&c->olink, &c->on->consumers);
 }
 
 static void due_set(struct chan_registry *r, struct heap_node *node, int64_t due_ms)
@@ -811,15 +815,15 @@ void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now)
         return;
     struct chan_group **groups = NULL;
     size_t n = 0, cap = 0;
-    struct chan_consumer *c;
-    while ((c = o->consumers)) {
+    while (o->consumers) {
+        struct chan_consumer *c = OWNED(o->consumers, struct chan_consumer);
         touch(c->group, &groups, &n, &cap);
         consumer_own(r, c, 0);
     }
     /* Each failed delivery takes its entry off the list (it is ready,
      * delayed or dead-lettered now). */
-    struct chan_pending *p;
-    while ((p = o->inflight)) {
+    while (o->inflight) {
+        struct chan_pending *p = OWNED(o->inflight, struct chan_pending);
         touch(p->group, &groups, &n, &cap);
         failed_delivery(r, p, "consumer lost", 0, now);
     }
@@ -1029,6 +1033,11 @@ const char *pending_state_name(enum pending_state s)
     return "?";
 }
 
+void chreg_resumed(struct chan_registry *r, int64_t now)
+{
+    r->resumed_ms = now;
+}
+
 int64_t chreg_next_due(struct chan_registry *r)
 {
     struct heap_node *top = heap_peek(&r->due);
@@ -1049,6 +1058,13 @@ size_t chreg_expire(struct chan_registry *r, int64_t now, size_t max)
         }
         struct chan_pending *p = (struct chan_pending *)top;
         struct chan_group *g = p->group;
+        if (p->state == PENDING_INFLIGHT && r->resumed_ms > p->last_ms &&
+            r->resumed_ms + g->ch->s.ackwait_ms > now) {
+            /* Delivered before changes were refused: its ack wait
+             * starts over from when they were taken again. */
+            due_set(r, &p->due, r->resumed_ms + g->ch->s.ackwait_ms);
+            continue;
+        }
         heap_remove(&r->due, top);
         if (p->state == PENDING_INFLIGHT)
             failed_delivery(r, p, "ack timeout", 0, now);

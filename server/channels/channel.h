@@ -250,6 +250,10 @@ const char *pending_state_name(enum pending_state s);
 /* Deadlines: the earliest, or -1 when none; and processing at most max of
  * those due by now (redelivery, DLQ, retention). Returns how many were. */
 int64_t chreg_next_due(struct chan_registry *r);
+/* Changes were refused for a while (the store could not record them) and
+ * are taken again from now: a consumer could not ACK meanwhile, so an ack
+ * wait that began before starts over from now instead of running out. */
+void chreg_resumed(struct chan_registry *r, int64_t now);
 size_t chreg_expire(struct chan_registry *r, int64_t now, size_t max);
 
 #endif

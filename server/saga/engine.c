@@ -83,6 +83,9 @@ struct engine {
     struct chan_group *step_group[SAGA_STEP_COUNT];
     struct channel *notify_ch;
     uint64_t rng;
+    /* When the gate last opened: time the store refused changes is not
+     * charged to a participant, whose answers could not be taken. */
+    int64_t resumed_ms;
     struct engine_stats st;
 };
 
@@ -196,6 +199,8 @@ static int64_t step_deadline(const struct engine *e, const struct saga_rt *rt, i
     int64_t from = rt->s.steps[st].sent_ms;
     if (rt->progress_ms[st] > from)
         from = rt->progress_ms[st];
+    if (e->resumed_ms > from)
+        from = e->resumed_ms;
     return from + e->policy[st].timeout_ms;
 }
 
@@ -736,6 +741,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 static void on_gate_opened(void *arg)
 {
     struct engine *e = arg;
+    e->resumed_ms = e->clk->now_ms;
     arm(e);
     for (int p = 0; p < PART_COUNT; p++)
         if (e->held[p].n > 0 && e->breakers[p].state != BREAKER_OPEN)

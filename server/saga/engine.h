@@ -64,7 +64,9 @@ struct engine_hooks {
 };
 
 /* Everything passed is borrowed. Deadlines run on clk's server clock; while
- * gate is closed, timeouts, retries and held steps wait. */
+ * gate is closed, timeouts, retries and held steps wait, and when it opens
+ * a running step's timeout starts over: the time the store refused changes
+ * is not charged to a participant whose answer could not be taken. */
 struct engine *engine_new(struct event_base *base, struct clock *clk, struct gate *gate,
                           struct book *book, struct bus *bus, const struct engine_hooks *hooks);
 void engine_free(struct engine *e);

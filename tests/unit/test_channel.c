@@ -152,6 +152,40 @@ static void test_unacked_message_comes_back_after_ack_wait(void **state)
     assert_int_equal(d[0].deliveries, 2);
 }
 
+static void test_an_ack_wait_starts_over_when_changes_resume(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "a", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    assert_int_equal(consume(f, g, "w1", 1, 4, d, 0), 1);
+    /* Changes were refused from 100 to 900: w1 could not ACK then. */
+    chreg_resumed(f->reg, 900);
+    chreg_expire(f->reg, 1000, SIZE_MAX);
+    assert_int_equal(consume(f, g, "w2", 2, 4, d, 1000), 0);
+    assert_int_equal(chreg_next_due(f->reg), 1900);
+    chreg_expire(f->reg, 1900, SIZE_MAX);
+    assert_int_equal(consume(f, g, "w2", 2, 4, d, 1900), 1);
+    assert_int_equal(d[0].deliveries, 2);
+}
+
+/* Each wake-up handles a bounded number of deadlines; the rest stay due. */
+static void test_expiry_takes_a_bounded_batch(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 10; i++)
+        publish(f, "x", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[10];
+    assert_int_equal(consume(f, g, "w1", 1, 10, d, 0), 10);
+    assert_int_equal(chreg_expire(f->reg, 1000, 4), 4);
+    assert_int_equal(chreg_next_due(f->reg), 1000);
+    assert_int_equal(chreg_expire(f->reg, 1000, 4), 4);
+    assert_int_equal(chreg_expire(f->reg, 1000, 4), 2);
+    assert_int_equal(chreg_next_due(f->reg), -1);
+    assert_int_equal(consume(f, g, "w2", 2, 10, d, 1000), 10);
+}
+
 static void test_ack_removes_the_deadline(void **state)
 {
     struct fixture *f = *state;
@@ -262,6 +296,45 @@ static void test_lost_consumer_releases_its_messages_at_once(void **state)
     struct group_stats st;
     group_stats(g, &st);
     assert_int_equal(st.consumers, 1);
+}
+
+/* What a connection held is found from the connection, across channels
+ * and groups: its own messages come back, nobody else's. */
+static void test_a_lost_connection_releases_what_it_held_everywhere(void **state)
+{
+    struct fixture *f = *state;
+    struct chan_settings s;
+    chan_settings_default(&s);
+    struct channel *other;
+    assert_int_equal(chreg_declare(f->reg, "other", &s, &other), CHAN_CREATED);
+    for (int i = 0; i < 3; i++) {
+        publish(f, "a", 0);
+        chan_append(f->reg, other, "b", 1, 0);
+    }
+    struct chan_group *g1 = chan_group(f->ch, "workers", true);
+    struct chan_group *g2 = chan_group(other, "workers", true);
+    struct chan_group *g3 = chan_group(other, "auditors", true);
+    struct chan_delivery d[4];
+    assert_int_equal(consume(f, g1, "w1", 7, 2, d, 0), 2);
+    assert_int_equal(group_consume(f->reg, g2, "w1", 7, 1, d, 0), 1);
+    assert_int_equal(group_consume(f->reg, g3, "a1", 8, 3, d, 0), 3);
+    assert_int_equal(group_ack(f->reg, g1, 2, 0), 1);  /* settled: stays settled */
+    chreg_owner_gone(f->reg, 7, 10);
+    chreg_owner_gone(f->reg, 7, 10);  /* twice is once */
+    struct group_stats st;
+    group_stats(g1, &st);
+    assert_int_equal(st.consumers, 0);
+    group_stats(g3, &st);
+    assert_int_equal(st.consumers, 1);
+    assert_int_equal(st.pending, 3);
+    /* 1 of g1 and 1 of g2 are ready again, at once; g3's are untouched. */
+    assert_int_equal(consume(f, g1, "w2", 9, 4, d, 10), 2);
+    assert_int_equal(d[0].offset, 1);
+    assert_int_equal(d[0].deliveries, 2);
+    assert_int_equal(d[1].offset, 3);
+    assert_int_equal(group_consume(f->reg, g2, "w2", 9, 4, d, 10), 3);
+    assert_int_equal(d[0].deliveries, 2);
+    assert_int_equal(group_consume(f->reg, g3, "a2", 9, 4, d, 10), 0);
 }
 
 static void test_replay_returns_a_dead_letter_with_a_fresh_count(void **state)
@@ -566,6 +639,9 @@ int main(void)
         T(test_group_starts_at_oldest_and_counts_deliveries),
         T(test_two_consumers_never_share_a_message),
         T(test_unacked_message_comes_back_after_ack_wait),
+        T(test_an_ack_wait_starts_over_when_changes_resume),
+        T(test_expiry_takes_a_bounded_batch),
+        T(test_a_lost_connection_releases_what_it_held_everywhere),
         T(test_ack_removes_the_deadline),
         T(test_nack_with_delay_redelivers_after_it),
         T(test_nack_without_delay_waits_a_jittered_backoff),
