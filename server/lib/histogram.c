@@ -62,12 +62,3 @@ uint64_t hist_percentile(const struct histogram *h, double p)
     return h->max;
 }
 
-void hist_merge(struct histogram *into, const struct histogram *from)
-{
-    for (unsigned b = 0; b < HIST_BUCKETS; b++)
-        into->counts[b] += from->counts[b];
-    into->total += from->total;
-    into->sum += from->sum;
-    if (from->max > into->max)
-        into->max = from->max;
-}

@@ -25,6 +25,5 @@ void hist_record(struct histogram *h, uint64_t value);
 /* The value at percentile p (0..100): the upper edge of the bucket holding
  * it, never above the largest value recorded. 0 when empty. */
 uint64_t hist_percentile(const struct histogram *h, double p);
-void hist_merge(struct histogram *into, const struct histogram *from);
 
 #endif

@@ -12,6 +12,7 @@ sanitizer report, a crash, a non-zero status):
 Helpers read from plain sockets with deadlines, so a server that hangs
 fails the test instead of stalling it.
 """
+import contextlib
 import os
 import shutil
 import signal
@@ -294,3 +295,32 @@ def wait_for(what, cond, timeout=READ_TIMEOUT, step=0.02):
         if time.monotonic() > deadline:
             raise TestFailure("timed out waiting for " + what)
         time.sleep(step)
+
+
+@contextlib.contextmanager
+def tmpfs(size, who):
+    """A fresh tmpfs of `size` ("24m"), mounted on a temp dir and unmounted
+    on leaving, failure or not: a real small disk to fill. Needs root, as
+    CI runs; without it the test fails, it does not skip."""
+    if os.geteuid() != 0:
+        raise TestFailure("%s needs root: it mounts a tmpfs (CI runs as root)" % who)
+    mnt = tempfile.mkdtemp(prefix="orderd-tmpfs-")
+    try:
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mnt],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise TestFailure("cannot mount a tmpfs on %s: %s" % (mnt, r.stderr.strip()))
+        try:
+            yield mnt
+        finally:
+            r = subprocess.run(["umount", mnt], capture_output=True, text=True, timeout=30)
+            if r.returncode != 0:
+                # Something still holds it (a server a failure left
+                # running): detach it, so that nothing stays mounted.
+                print("umount %s: %s; detaching it" % (mnt, r.stderr.strip()), file=sys.stderr)
+                subprocess.run(["umount", "-l", mnt], timeout=30)
+    finally:
+        try:
+            os.rmdir(mnt)
+        except OSError as e:
+            print("cannot remove %s: %s" % (mnt, e), file=sys.stderr)

@@ -30,14 +30,13 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Orderd, Reader, TestFailure, check, expect, resp_command,  # noqa: E402
-                     wait_for)
+                     tmpfs, wait_for)
 
 POLICIES = ("always", "everysec")
 # 32 MiB of tmpfs with a 16 MiB filler: about 16 MiB of journal (some
@@ -84,31 +83,8 @@ def running(data, policy):
             raise
 
 
-@contextlib.contextmanager
 def small_disk():
-    """A fresh tmpfs of TMPFS_SIZE, unmounted on leaving, failure or not."""
-    if os.geteuid() != 0:
-        raise TestFailure("test_full_disk needs root: it mounts a tmpfs (CI runs as root)")
-    mnt = tempfile.mkdtemp(prefix="orderd-full-disk-")
-    try:
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + TMPFS_SIZE, "tmpfs", mnt],
-                           capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            raise TestFailure("cannot mount a tmpfs on %s: %s" % (mnt, r.stderr.strip()))
-        try:
-            yield mnt
-        finally:
-            r = subprocess.run(["umount", mnt], capture_output=True, text=True, timeout=30)
-            if r.returncode != 0:
-                # Something still holds it (a server a failure left
-                # running): detach it, so that nothing stays mounted.
-                print("umount %s: %s; detaching it" % (mnt, r.stderr.strip()), file=sys.stderr)
-                subprocess.run(["umount", "-l", mnt], timeout=30)
-    finally:
-        try:
-            os.rmdir(mnt)
-        except OSError as e:
-            print("cannot remove %s: %s" % (mnt, e), file=sys.stderr)
+    return tmpfs(TMPFS_SIZE, "test_full_disk")
 
 
 def http_port(srv):

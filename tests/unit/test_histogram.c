@@ -85,22 +85,6 @@ static void test_huge_values_are_clamped_not_lost(void **state)
     free(h);
 }
 
-static void test_merge_adds_up(void **state)
-{
-    (void)state;
-    struct histogram *a = fresh(), *b = fresh();
-    for (uint64_t v = 1; v <= 50; v++)
-        hist_record(a, v);
-    for (uint64_t v = 51; v <= 100; v++)
-        hist_record(b, v);
-    hist_merge(a, b);
-    assert_int_equal(a->total, 100);
-    assert_int_equal(a->max, 100);
-    assert_int_equal(hist_percentile(a, 50), 50);
-    free(a);
-    free(b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,7 +93,6 @@ int main(void)
         cmocka_unit_test(test_percentiles_of_a_known_distribution),
         cmocka_unit_test(test_never_reports_above_the_max),
         cmocka_unit_test(test_huge_values_are_clamped_not_lost),
-        cmocka_unit_test(test_merge_adds_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
