@@ -48,6 +48,7 @@ struct jstore {
     char dir[PATH_MAX / 2];       /* room left in path and tmp for a name */
     struct journal_options opt;
     enum jstate state;
+    bool cannot_reserve;          /* the filesystem has no fallocate */
     char why[200];                /* JS_NO_SPACE, JS_WRITE_FAILED: the reason */
     struct event *tick;           /* once a second: everysec fsync, retries, compaction */
     struct event *synced;         /* the fsync thread finished one */
@@ -100,10 +101,18 @@ static void set_state(struct jstore *s, enum jstate st, const char *fmt, ...)
  * of it. Returns false (state JS_NO_SPACE) when the disk refused. */
 static bool keep_reserved(struct jstore *s)
 {
-    if (journal_headroom(s->j) >= s->opt.reserve / 2)
+    if (s->cannot_reserve || journal_headroom(s->j) >= s->opt.reserve / 2)
         return true;
     if (journal_reserve(s->j, s->opt.reserve) == 0)
         return true;
+    if (errno == EOPNOTSUPP || errno == ENOSYS) {
+        /* Writing is all there is then: a full disk is met by a write
+         * that fails, and is retried, rather than by a refusal first. */
+        log_event("warn", "event=journal_reserve_unsupported path=%s error=\"%s\"", s->path,
+                  strerror(errno));
+        s->cannot_reserve = true;
+        return true;
+    }
     set_state(s, JS_NO_SPACE,
               "the journal cannot reserve space ahead (%s); changes are refused until it "
               "can, retried every second",
