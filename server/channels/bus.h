@@ -30,7 +30,7 @@ struct subscriber;
 /* Deadlines handled per wake-up: a burst of them (every message of a dead
  * consumer timing out at once) is taken in slices, with other clients
  * served in between. */
-#define BUS_EXPIRE_BATCH 1024
+#define BUS_EXPIRE_BATCH 4096
 
 struct bus_hooks {
     void *ctx;

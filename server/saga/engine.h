@@ -46,8 +46,10 @@ enum participant step_participant(enum saga_step st);
 /* Messages kept on each step channel for READ. */
 #define ENGINE_STEP_HISTORY 4096
 
-/* Sagas whose deadlines are handled per wake-up; the rest come next turn. */
-#define ENGINE_TIMER_BATCH 512
+/* Sagas whose deadlines are handled per wake-up; the rest come next turn.
+ * Well above what falls due in a normal turn, so the bound only slices a
+ * burst (every step timing out at once). */
+#define ENGINE_TIMER_BATCH 4096
 
 struct tracking;
 

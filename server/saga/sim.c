@@ -21,6 +21,11 @@
  * never "gone". */
 #define SIM_OWNER UINT64_MAX
 #define SIM_BATCH 256
+/* Messages taken, and answers given, per wake-up: enough to keep up with
+ * what a loop turn of busy clients creates (a bound below that lets a
+ * backlog grow until steps time out), small enough (a few ms) that clients
+ * are served in between when a backlog is deep. */
+#define SIM_WORK_MAX 8192
 
 /* The channels each participant consumes. */
 static const struct {
@@ -459,21 +464,27 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     if (gate_closed(s->gate))
         return;
     struct chan_delivery d[SIM_BATCH];
-    bool more = false;
-    /* One batch per feed and wake-up, like a client's one read: a deep
-     * backlog is taken in slices, with everyone else served in between. */
-    for (size_t i = 0; i < NFEEDS; i++) {
-        struct feed *f = &s->feeds[i];
-        if (!s->settings[feeds[i].p].enabled || f->g == NULL)
-            continue;
-        size_t n = group_consume(bus_channels(s->bus), f->g, "sim", SIM_OWNER, SIM_BATCH, d,
-                                 s->clk->now_ms);
-        for (size_t k = 0; k < n; k++)
-            take(s, (int)i, &d[k]);
-        if (n == SIM_BATCH)
-            more = true;
-        else if (f->w.group == NULL)
-            group_wait(f->g, &f->w);
+    size_t taken = 0;
+    bool more = true;
+    /* Batches from every feed in turn, up to SIM_WORK_MAX a wake-up: a
+     * deep backlog is taken in slices, with everyone else served in
+     * between. A feed with nothing left waits to be woken. */
+    while (more && taken < SIM_WORK_MAX) {
+        more = false;
+        for (size_t i = 0; i < NFEEDS; i++) {
+            struct feed *f = &s->feeds[i];
+            if (!s->settings[feeds[i].p].enabled || f->g == NULL)
+                continue;
+            size_t n = group_consume(bus_channels(s->bus), f->g, "sim", SIM_OWNER, SIM_BATCH,
+                                     d, s->clk->now_ms);
+            for (size_t k = 0; k < n; k++)
+                take(s, (int)i, &d[k]);
+            taken += n;
+            if (n == SIM_BATCH)
+                more = true;
+            else if (f->w.group == NULL)
+                group_wait(f->g, &f->w);
+        }
     }
     if (more)
         event_active(s->work, 0, 0);
@@ -490,7 +501,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     struct heap_node *top;
     size_t done = 0;
-    while (done++ < SIM_BATCH && (top = heap_peek(&s->later)) && top->due_ms <= s->clk->now_ms) {
+    while (done++ < SIM_WORK_MAX && (top = heap_peek(&s->later)) &&
+           top->due_ms <= s->clk->now_ms) {
         struct later *l = (struct later *)top;
         heap_remove(&s->later, top);
         struct feed *f = &s->feeds[l->feed];
