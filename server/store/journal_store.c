@@ -30,6 +30,9 @@
  * fit. */
 #define COMPACT_RETRY_MS 30000
 #define COMPACT_RETRY_MAX_MS (10 * 60 * 1000)
+/* With fsync=always, an fdatasync running this long means the disk has
+ * stalled: reads stop waiting behind it (see store_ops.stalled). */
+#define SYNC_STALL_MS 1000
 
 /* What the back-end can do now. */
 enum jstate {
@@ -57,6 +60,7 @@ struct jstore {
     uint64_t records;
     uint64_t write_errors;
     struct histogram fsync_us;
+    int64_t syncing_since;        /* always: the oldest fsync asked for and not done, or 0 */
     /* Compaction: the child writing tmp, and every record made since it
      * forked, to append to tmp before it replaces the journal. */
     uint64_t base_size;           /* journal size after the last rewrite */
@@ -128,9 +132,13 @@ static void written(struct jstore *s)
         store_report_durable(s->store, journal_written(s->j));
         return;
     }
-    if (journal_sync_background(s->j) != 0)
+    if (journal_sync_background(s->j) != 0) {
         set_state(s, JS_FATAL, "cannot hand the journal to the fsync thread: %s",
                   strerror(errno));
+        return;
+    }
+    if (s->syncing_since == 0)
+        s->syncing_since = s->clk->now_ms;
 }
 
 /* Writes what is buffered. Returns false (state JS_WRITE_FAILED) when the
@@ -230,7 +238,8 @@ static bool op_writable(void *be, char *why, size_t whylen)
 static bool op_stalled(const void *be)
 {
     const struct jstore *s = be;
-    return s->state == JS_WRITE_FAILED || s->state == JS_FATAL;
+    return s->state == JS_WRITE_FAILED || s->state == JS_FATAL ||
+           (s->syncing_since != 0 && s->clk->now_ms - s->syncing_since > SYNC_STALL_MS);
 }
 
 static void op_stats(const void *be, struct store_stats *st)
@@ -311,8 +320,13 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
         set_state(s, JS_FATAL, "fdatasync of %s failed: %s", s->path, strerror(errno));
         return;
     }
-    if (journal_policy(s->j) == FSYNC_ALWAYS)
-        store_report_durable(s->store, journal_synced(s->j));
+    if (journal_policy(s->j) != FSYNC_ALWAYS)
+        return;
+    /* What was written after the finished fsync was asked for is being
+     * synced now (the thread coalesces): its clock starts here. */
+    clock_tick(s->clk);
+    s->syncing_since = journal_synced(s->j) < journal_written(s->j) ? s->clk->now_ms : 0;
+    store_report_durable(s->store, journal_synced(s->j));
 }
 
 /* --- compaction ---------------------------------------------------------- */

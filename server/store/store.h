@@ -64,7 +64,8 @@ struct store_ops {
     /* Can a change be recorded now? If not, why (for the -STORE reply). */
     bool (*writable)(void *be, char *why, size_t whylen);
     /* Is durability stuck: changes recorded that are not being made
-     * durable (a write that keeps failing)? NULL: never. */
+     * durable (a write that keeps failing, an fsync that does not come
+     * back)? NULL: never. */
     bool (*stalled)(const void *be);
     void (*stats)(const void *be, struct store_stats *st);
     /* Commits what is left and closes. Returns 0, or -1 when that failed. */
