@@ -94,11 +94,7 @@ void bus_rearm(struct bus *b)
         evtimer_del(b->due_timer);
         return;
     }
-    int64_t wait = due - b->clk->now_ms;
-    if (wait < 0)
-        wait = 0;
-    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
-    evtimer_add(b->due_timer, &tv);
+    clock_arm(b->clk, b->due_timer, due);
 }
 
 struct bus *bus_new(struct event_base *base, struct clock *clk, struct gate *gate,

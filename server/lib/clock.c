@@ -1,6 +1,7 @@
 /* Clock readings and the one time format orderd prints. */
 #include "clock.h"
 
+#include <event2/event.h>
 #include <time.h>
 
 int64_t clock_wall_ms(void)
@@ -40,6 +41,15 @@ void clock_tick(struct clock *c)
 {
     c->wall_ms = c->src.wall(c->src.arg);
     c->now_ms = c->src.mono(c->src.arg) + c->anchor;
+}
+
+void clock_arm(const struct clock *c, struct event *ev, int64_t due_ms)
+{
+    int64_t wait = due_ms - c->now_ms;
+    if (wait < 0)
+        wait = 0;
+    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
+    evtimer_add(ev, &tv);
 }
 
 /* Writes n decimal digits of v, zero-padded, at p. */

@@ -36,6 +36,11 @@ void clock_init(struct clock *c, const struct clock_source *src);
 /* Reads both clocks again: once per wake-up. */
 void clock_tick(struct clock *c);
 
+/* Arms the timer ev to fire at due_ms on the server clock (at once when
+ * that has passed). */
+struct event;
+void clock_arm(const struct clock *c, struct event *ev, int64_t due_ms);
+
 /* Milliseconds since the Unix epoch. */
 int64_t clock_wall_ms(void);
 

@@ -184,11 +184,7 @@ static void arm(struct engine *e)
         evtimer_del(e->timer);
         return;
     }
-    int64_t wait = top->due_ms - e->clk->now_ms;
-    if (wait < 0)
-        wait = 0;
-    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
-    evtimer_add(e->timer, &tv);
+    clock_arm(e->clk, e->timer, top->due_ms);
 }
 
 /* When a running attempt times out: so long after it was sent or, when
@@ -342,15 +338,12 @@ static void announce_breaker(struct engine *e, enum participant p, enum breaker_
 static void drain_held(struct engine *e, enum participant p);
 
 /* Wakes drain_held() when an OPEN breaker lets trials through. At least
- * 1 ms: libevent's timers and the wall clock the breaker is judged by can
- * disagree by a millisecond, and a wake-up a little early comes back here. */
+ * 1 ms: libevent's timers and the millisecond clock the breaker is judged
+ * by can disagree by one, and a wake-up a little early comes back here. */
 static void arm_breaker(struct engine *e, enum participant p)
 {
-    int64_t wait = breaker_retry_at(&e->breakers[p]) - e->clk->now_ms;
-    if (wait < 1)
-        wait = 1;
-    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
-    evtimer_add(e->breaker_timer[p], &tv);
+    int64_t at = breaker_retry_at(&e->breakers[p]);
+    clock_arm(e->clk, e->breaker_timer[p], at > e->clk->now_ms ? at : e->clk->now_ms + 1);
 }
 
 static void breaker_outcome(struct engine *e, enum participant p, bool failed)

@@ -407,11 +407,7 @@ static void arm(struct sim *s)
         evtimer_del(s->timer);
         return;
     }
-    int64_t wait = top->due_ms - s->clk->now_ms;
-    if (wait < 0)
-        wait = 0;
-    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
-    evtimer_add(s->timer, &tv);
+    clock_arm(s->clk, s->timer, top->due_ms);
 }
 
 static void answer_later(struct sim *s, int feed, uint64_t msg, uint64_t order, int64_t at,
