@@ -457,20 +457,20 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     case JS_WRITE_FAILED:
         /* The records are in our buffer: write them from there. */
         if (journal_write(s->j) != 0)
-            return;
+            break;
         log_event("info", "event=journal_write_recovered path=%s", s->path);
         written(s);
         if (keep_reserved(s))
             set_ok(s);
         break;
     case JS_NO_SPACE:
-        if (journal_reserve(s->j, s->opt.reserve) != 0)
-            return;
-        set_ok(s);
+        if (journal_reserve(s->j, s->opt.reserve) == 0)
+            set_ok(s);
         break;
     case JS_OK:
         break;
     }
+    /* Whatever the trouble, what did reach the file is fsynced on time. */
     if (journal_policy(s->j) == FSYNC_EVERYSEC && journal_sync_background(s->j) != 0) {
         set_state(s, JS_FATAL, "cannot hand the journal to the fsync thread: %s",
                   strerror(errno));
