@@ -63,6 +63,14 @@ static void wake_turn_end(void *arg)
     event_active(srv->turn_end, 0, 0);
 }
 
+/* The gate's question before timer work: may state change now? */
+static bool admit(void *arg)
+{
+    struct server *srv = arg;
+    char why[200];
+    return store_writable(srv->store, why, sizeof why);
+}
+
 static void on_durable(void *arg, uint64_t pos)
 {
     struct server *srv = arg;
@@ -253,6 +261,8 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         server_free(srv);
         return -1;
     }
+    srv->gate.admit = admit;
+    srv->gate.admit_arg = srv;
     srv->env = (struct cmd_env){
         .base = srv->base, .clk = &srv->clock, .book = srv->book, .bus = srv->bus,
         .engine = srv->engine, .sim = srv->sim, .store = srv->store,

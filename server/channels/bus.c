@@ -74,9 +74,16 @@ static void on_due(evutil_socket_t fd, short what, void *arg)
     clock_tick(b->clk);
     /* Redelivery and dead-lettering change state: not while the store
      * cannot record it (the gate's opening re-arms us). */
-    if (gate_closed(b->gate))
-        return;
-    chreg_expire(b->channels, b->clk->now_ms, BUS_EXPIRE_BATCH);
+    /* In slices, asking the gate before each: the store keeps room
+     * reserved for what they record, or says no. */
+    for (size_t done = 0; done < BUS_EXPIRE_BATCH;) {
+        if (gate_closed(b->gate))
+            return;
+        size_t n = chreg_expire(b->channels, b->clk->now_ms, BUS_EXPIRE_SLICE);
+        done += n;
+        if (n < BUS_EXPIRE_SLICE)
+            break;
+    }
     bus_rearm(b);
 }
 
@@ -136,19 +143,33 @@ struct dlq *bus_dlq(struct bus *b) { return b->dlq; }
 struct pubsub *bus_pubsub(struct bus *b) { return b->pubsub; }
 uint64_t bus_published(const struct bus *b) { return b->published; }
 
-size_t bus_publish(struct bus *b, const char *name, size_t chlen, const char *payload,
-                   size_t plen)
+static size_t publish(struct bus *b, const char *name, size_t chlen, const char *payload,
+                      size_t plen, bool change)
 {
     if (chlen <= BUS_NAME_MAX && memchr(name, '\0', chlen) == NULL) {
         char cname[BUS_NAME_MAX + 1];
         memcpy(cname, name, chlen);
         cname[chlen] = '\0';
         struct channel *ch = chreg_find(b->channels, cname);
-        if (ch)
+        if (ch) {
             chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
+            change = true;
+        }
     }
     b->published++;
-    return pubsub_publish(b->pubsub, name, chlen, payload, plen);
+    return pubsub_publish(b->pubsub, name, chlen, payload, plen, change);
+}
+
+size_t bus_publish(struct bus *b, const char *name, size_t chlen, const char *payload,
+                   size_t plen)
+{
+    return publish(b, name, chlen, payload, plen, true);
+}
+
+size_t bus_publish_message(struct bus *b, const char *name, size_t chlen, const char *payload,
+                           size_t plen)
+{
+    return publish(b, name, chlen, payload, plen, false);
 }
 
 uint64_t bus_append(struct bus *b, struct channel *ch, const char *payload, size_t plen)
@@ -156,7 +177,7 @@ uint64_t bus_append(struct bus *b, struct channel *ch, const char *payload, size
     uint64_t offset = chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
     const char *name = chan_name(ch);
     b->published++;
-    pubsub_publish(b->pubsub, name, strlen(name), payload, plen);
+    pubsub_publish(b->pubsub, name, strlen(name), payload, plen, true);
     return offset;
 }
 
@@ -195,6 +216,6 @@ void bus_client_gone(struct bus *b, struct subscriber *s, uint64_t owner, bool s
     pubsub_client_gone(b->pubsub, s);
     if (shutting_down)
         return;
-    chreg_owner_gone(b->channels, owner, b->clk->now_ms);
+    chreg_owner_gone(b->channels, owner, b->clk->now_ms, gate_closed(b->gate));
     bus_rearm(b);
 }

@@ -31,6 +31,7 @@ struct subscriber;
  * consumer timing out at once) is taken in slices, with other clients
  * served in between. */
 #define BUS_EXPIRE_BATCH 4096
+#define BUS_EXPIRE_SLICE 256
 
 struct bus_hooks {
     void *ctx;
@@ -50,9 +51,16 @@ struct pubsub *bus_pubsub(struct bus *b);
 /* Messages published (PUBLISH and internal events). */
 uint64_t bus_published(const struct bus *b);
 
-/* Returns the number of live receivers. */
+/* An event about a change (an order's, a dead letter's...): appended when
+ * ch is durable, and pushed to live subscribers once the change is
+ * durable. Returns the number of live receivers. */
 size_t bus_publish(struct bus *b, const char *ch, size_t chlen, const char *payload,
                    size_t plen);
+/* A client's PUBLISH: the same, but on a live-only channel it tells of
+ * nothing recorded, so it reaches subscribers without waiting for the
+ * store. */
+size_t bus_publish_message(struct bus *b, const char *ch, size_t chlen, const char *payload,
+                           size_t plen);
 
 /* Appends to a durable channel and fans out to live subscribers; returns
  * the message's offset. */

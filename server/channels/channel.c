@@ -808,7 +808,7 @@ static void touch(struct chan_group *g, struct chan_group ***list, size_t *n, si
     (*list)[(*n)++] = g;
 }
 
-void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now)
+void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now, bool defer)
 {
     struct chan_owner *o = owner_get(r, owner, false);
     if (o == NULL)
@@ -825,14 +825,21 @@ void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now)
     while (o->inflight) {
         struct chan_pending *p = OWNED(o->inflight, struct chan_pending);
         touch(p->group, &groups, &n, &cap);
-        failed_delivery(r, p, "consumer lost", 0, now);
+        if (defer) {
+            /* Due at once, for chreg_expire() to settle when it may. */
+            pending_own(r, p, 0);
+            due_set(r, &p->due, now);
+        } else {
+            failed_delivery(r, p, "consumer lost", 0, now);
+        }
     }
     strmap_del(&r->owners, (const char *)&owner, sizeof owner);
     free(o);
     for (size_t i = 0; i < n; i++) {
         groups[i]->touched = false;
         forget_departed(groups[i]);
-        wake(groups[i]);
+        if (!defer)
+            wake(groups[i]);
     }
     free(groups);
 }
@@ -1058,7 +1065,7 @@ size_t chreg_expire(struct chan_registry *r, int64_t now, size_t max)
         }
         struct chan_pending *p = (struct chan_pending *)top;
         struct chan_group *g = p->group;
-        if (p->state == PENDING_INFLIGHT && r->resumed_ms > p->last_ms &&
+        if (p->state == PENDING_INFLIGHT && p->owner != 0 && r->resumed_ms > p->last_ms &&
             r->resumed_ms + g->ch->s.ackwait_ms > now) {
             /* Delivered before changes were refused: its ack wait
              * starts over from when they were taken again. */
@@ -1067,7 +1074,7 @@ size_t chreg_expire(struct chan_registry *r, int64_t now, size_t max)
         }
         heap_remove(&r->due, top);
         if (p->state == PENDING_INFLIGHT)
-            failed_delivery(r, p, "ack timeout", 0, now);
+            failed_delivery(r, p, p->owner ? "ack timeout" : "consumer lost", 0, now);
         else
             make_ready(r, p);  /* a NACK delay ran out */
         wake(g);

@@ -184,8 +184,10 @@ int group_nack(struct chan_registry *r, struct chan_group *g, uint64_t offset,
 
 /* Everything the connection `owner` had in flight becomes deliverable (or
  * goes to the DLQ, out of deliveries). Costs what that connection held,
- * not what every group holds. */
-void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now);
+ * not what every group holds. With defer (changes may not be made now:
+ * the store refuses them), it is only let go of: its messages fall due at
+ * once, and chreg_expire() settles them when it is next let run. */
+void chreg_owner_gone(struct chan_registry *r, uint64_t owner, int64_t now, bool defer);
 
 /* The payload of a message pending in g, or false when it is not. */
 bool group_peek(const struct chan_group *g, uint64_t offset, const char **payload, size_t *len);

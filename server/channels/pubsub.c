@@ -222,6 +222,7 @@ void pubsub_client_gone(struct pubsub *ps, struct subscriber *c)
 struct outgoing {
     struct reply *msg;
     bool resp_ready, text_ready;
+    bool change;
 };
 
 static void deliver(struct pubsub *ps, struct outgoing *o, struct subscriber *c)
@@ -242,16 +243,16 @@ static void deliver(struct pubsub *ps, struct outgoing *o, struct subscriber *c)
             o->text_ready = true;
         }
     }
-    c->push(c, buf_head(b), buf_used(b));
+    c->push(c, buf_head(b), buf_used(b), o->change);
 }
 
 size_t pubsub_publish(struct pubsub *ps, const char *chname, size_t chlen,
-                      const char *payload, size_t plen)
+                      const char *payload, size_t plen, bool change)
 {
     size_t receivers = 0;
     struct ps_channel *ch = strmap_get(&ps->channels, chname, chlen);
     if (ch) {
-        struct outgoing o = {reply_push_as("message", "MSG"), false, false};
+        struct outgoing o = {reply_push_as("message", "MSG"), false, false, change};
         reply_list_add(o.msg, reply_string(chname, chlen));
         reply_list_add(o.msg, reply_string(payload, plen));
         for (size_t i = 0; i < ch->n; i++)
@@ -263,7 +264,7 @@ size_t pubsub_publish(struct pubsub *ps, const char *chname, size_t chlen,
         struct ps_pattern *p = &ps->patterns[i];
         if (!glob_match(p->pat, p->len, chname, chlen))
             continue;
-        struct outgoing o = {reply_push_as("pmessage", "PMSG"), false, false};
+        struct outgoing o = {reply_push_as("pmessage", "PMSG"), false, false, change};
         reply_list_add(o.msg, reply_string(p->pat, p->len));
         reply_list_add(o.msg, reply_string(chname, chlen));
         reply_list_add(o.msg, reply_string(payload, plen));

@@ -17,7 +17,10 @@ struct pubsub_client;
 /* Whoever subscribes: a client connection (net/conn.c embeds one). pubsub
  * renders each message once per framing and hands the bytes to push(). */
 struct subscriber {
-    void (*push)(struct subscriber *s, const char *bytes, size_t n);
+    /* change: the message tells of a change (so it may not be seen
+     * before that change is durable); false for a client's message on a
+     * live channel, which tells of nothing recorded. */
+    void (*push)(struct subscriber *s, const char *bytes, size_t n, bool change);
     enum proto_kind kind;          /* the framing pushes are rendered in */
     struct pubsub_client *client;  /* pubsub's own; NULL until it subscribes */
 };
@@ -43,9 +46,9 @@ bool pubsub_client_any_pattern(const struct pubsub *ps, struct subscriber *c, co
 size_t pubsub_count(struct subscriber *c);
 
 /* Sends to every subscriber of ch and of every matching pattern; returns
- * how many received it. */
+ * how many received it. change: see struct subscriber. */
 size_t pubsub_publish(struct pubsub *ps, const char *ch, size_t chlen,
-                      const char *payload, size_t plen);
+                      const char *payload, size_t plen, bool change);
 
 /* Subscribers of exactly ch (not counting patterns). */
 size_t pubsub_subscribers(const struct pubsub *ps, const char *ch, size_t len);

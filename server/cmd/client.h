@@ -4,6 +4,7 @@
 #ifndef CMD_CLIENT_H
 #define CMD_CLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "channels/pubsub.h"
@@ -27,6 +28,7 @@ struct cmd_client_ops {
 struct cmd_client {
     const struct cmd_client_ops *ops;
     uint64_t id;                /* unique while the server runs; consumer owner */
+    bool changes;               /* the request being run is declared to change state */
     struct subscriber sub;      /* pub/sub: its subscriptions and push framing */
 };
 

@@ -102,6 +102,6 @@ struct reply *cmd_publish(struct cmd_ctx *ctx, const struct request *req)
     const struct arg *ch = &req->argv[1], *payload = &req->argv[2];
     if (ch->len > BUS_NAME_MAX)
         return too_long("channel");
-    size_t n = bus_publish(ctx->env->bus, ch->ptr, ch->len, payload->ptr, payload->len);
+    size_t n = bus_publish_message(ctx->env->bus, ch->ptr, ch->len, payload->ptr, payload->len);
     return reply_integer((long long)n);
 }

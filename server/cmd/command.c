@@ -163,6 +163,8 @@ static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
                               const struct command *cmd)
 {
     ctx->changes = false;
+    if (ctx->client)
+        ctx->client->changes = false;
     if (cmd == NULL) {
         char shown[96];
         kv_printable(shown, sizeof shown, req->argv[0].ptr, req->argv[0].len);
@@ -189,6 +191,8 @@ static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
         if (!store_writable(ctx->env->store, why, sizeof why))
             return reply_error(ERR_STORE, "%s", why);
         ctx->changes = true;
+        if (ctx->client)
+            ctx->client->changes = true;
     }
     return cmd->handler(ctx, req);
 }

@@ -18,6 +18,15 @@ int gate_listen(struct gate *g, void (*opened)(void *arg), void *arg)
     return 0;
 }
 
+bool gate_closed(struct gate *g)
+{
+    if (g == NULL)
+        return false;
+    if (g->closed)
+        return true;
+    return g->admit && !g->admit(g->admit_arg);
+}
+
 void gate_close(struct gate *g)
 {
     g->closed = true;

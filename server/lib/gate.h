@@ -15,6 +15,11 @@
 
 struct gate {
     bool closed;
+    /* Asked, while open, before each piece of work that changes state:
+     * may it be done now? The store keeps its space reserved here, and a
+     * refusal closes the gate. NULL: yes. */
+    bool (*admit)(void *arg);
+    void *admit_arg;
     struct {
         void (*opened)(void *arg);
         void *arg;
@@ -28,11 +33,9 @@ void gate_init(struct gate *g);
  * GATE_MAX_LISTENERS are registered already. */
 int gate_listen(struct gate *g, void (*opened)(void *arg), void *arg);
 
-/* NULL is an open gate: for modules run without a store (unit tests). */
-static inline bool gate_closed(const struct gate *g)
-{
-    return g != NULL && g->closed;
-}
+/* Whether state may not be changed now (closed, or admit says no). NULL
+ * is an open gate: for modules run without a store (unit tests). */
+bool gate_closed(struct gate *g);
 
 void gate_close(struct gate *g);
 /* Opens it, calling the listeners if it was closed. */

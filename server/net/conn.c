@@ -84,7 +84,7 @@ static void schedule(struct conn *c);
 static void conn_run(struct conn *c);
 
 /* A push from pub/sub (struct subscriber's push). */
-static void push(struct subscriber *s, const char *bytes, size_t n);
+static void push(struct subscriber *s, const char *bytes, size_t n, bool change);
 
 struct conn *conn_new(struct net *n, int fd)
 {
@@ -279,15 +279,22 @@ void conn_release_held(struct net *n, uint64_t pos)
 
 /* --- the client interface handlers see --------------------------------- */
 
-static void client_reply(struct cmd_client *cl, struct reply *r)
+/* A reply from a handler: one of several (SUBSCRIBE a b), waiting behind
+ * the request's changes if it made any; or (change) a blocked request's
+ * late answer. */
+static void reply_now(struct conn *c, struct reply *r, bool change)
 {
-    struct conn *c = of_client(cl);
     if (c->state == CONN_KILLED || c->state == CONN_LINGERING) {
         reply_free(r);
         return;
     }
-    emit(c, r, c->kind, true);
+    emit(c, r, c->kind, change);
     schedule(c);
+}
+
+static void client_reply(struct cmd_client *cl, struct reply *r)
+{
+    reply_now(of_client(cl), r, cl->changes);
 }
 
 static void client_block(struct cmd_client *cl, void (*cancel)(void *arg), void *arg)
@@ -305,7 +312,8 @@ static void client_unblock(struct cmd_client *cl, struct reply *r)
         c->state = CONN_OPEN;
     c->block_cancel = NULL;
     c->block_arg = NULL;
-    client_reply(cl, r);
+    /* It is served by taking messages: a change. */
+    reply_now(c, r, true);
 }
 
 static void client_close_after_reply(struct cmd_client *cl)
@@ -322,13 +330,13 @@ static const struct cmd_client_ops client_ops = {
     .close_after_reply = client_close_after_reply,
 };
 
-static void push(struct subscriber *s, const char *bytes, size_t n)
+static void push(struct subscriber *s, const char *bytes, size_t n, bool change)
 {
     struct conn *c = (struct conn *)((char *)s - offsetof(struct conn, client.sub));
     const struct net_config *cfg = &c->net->cfg;
     if (c->state == CONN_KILLED || c->state == CONN_LINGERING)
         return;
-    append_output(c, bytes, n, true);
+    append_output(c, bytes, n, change);
     size_t used = buf_used(&c->out);
     if (used > cfg->pubsub_hard_limit) {
         c->net->env->counters->clients_cut_off++;

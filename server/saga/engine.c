@@ -699,7 +699,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     int64_t now = e->clk->now_ms;
     struct heap_node *top;
     size_t done = 0;
-    while (done++ < ENGINE_TIMER_BATCH && (top = heap_peek(&e->due)) && top->due_ms <= now) {
+    while (done++ < ENGINE_TIMER_BATCH && (top = heap_peek(&e->due)) && top->due_ms <= now &&
+           !gate_closed(e->gate)) {
         struct saga_rt *rt = (struct saga_rt *)top;
         heap_remove(&e->due, top);
         struct saga_print before;
@@ -736,9 +737,16 @@ static void on_gate_opened(void *arg)
     struct engine *e = arg;
     e->resumed_ms = e->clk->now_ms;
     arm(e);
-    for (int p = 0; p < PART_COUNT; p++)
-        if (e->held[p].n > 0 && e->breakers[p].state != BREAKER_OPEN)
+    /* Held steps whose breaker timer fired while closed: again, now or
+     * when their breaker lets trials through. */
+    for (int p = 0; p < PART_COUNT; p++) {
+        if (e->held[p].n == 0)
+            continue;
+        if (e->breakers[p].state == BREAKER_OPEN)
+            arm_breaker(e, (enum participant)p);
+        else
             event_active(e->breaker_timer[p], EV_TIMEOUT, 0);
+    }
 }
 
 /* --- start-up, queries, recovery --------------------------------------- */

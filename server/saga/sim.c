@@ -471,6 +471,8 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
             struct feed *f = &s->feeds[i];
             if (!s->settings[feeds[i].p].enabled || f->g == NULL)
                 continue;
+            if (gate_closed(s->gate))
+                return;  /* on_gate_opened() comes back */
             size_t n = group_consume(bus_channels(s->bus), f->g, "sim", SIM_OWNER, SIM_BATCH,
                                      d, s->clk->now_ms);
             for (size_t k = 0; k < n; k++)
@@ -498,7 +500,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct heap_node *top;
     size_t done = 0;
     while (done++ < SIM_WORK_MAX && (top = heap_peek(&s->later)) &&
-           top->due_ms <= s->clk->now_ms) {
+           top->due_ms <= s->clk->now_ms && !gate_closed(s->gate)) {
         struct later *l = (struct later *)top;
         heap_remove(&s->later, top);
         struct feed *f = &s->feeds[l->feed];

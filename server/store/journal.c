@@ -108,9 +108,11 @@ int journal_write_all(int fd, const void *bytes, size_t n)
     const char *p = bytes;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
                 continue;
+            if (w == 0)
+                errno = EIO;
             return -1;
         }
         p += w;
@@ -342,9 +344,17 @@ int journal_close(struct journal *j)
 {
     if (j == NULL)
         return 0;
-    /* The last fsync is the loop's own, after the thread is gone. */
-    syncer_stop(j->syncer);
-    int rc = journal_write(j);
+    /* The last fsync is the loop's own, after the thread is gone; but a
+     * failure of the thread's last one is not papered over by another. */
+    int rc = 0;
+    if (j->syncer) {
+        syncer_wait_idle(j->syncer, JOURNAL_CLOSE_WAIT_MS);
+        rc = journal_sync_collect(j);
+        syncer_stop(j->syncer);
+        j->syncer = NULL;
+    }
+    if (rc == 0)
+        rc = journal_write(j);
     if (rc == 0 && j->policy != FSYNC_NO)
         rc = journal_sync_now(j);
     int saved = errno;
@@ -388,9 +398,11 @@ int journal_write(struct journal *j)
 {
     while (buf_used(&j->pending) > 0) {
         ssize_t w = write(j->fd, buf_head(&j->pending), buf_used(&j->pending));
-        if (w < 0) {
-            if (errno == EINTR)
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
                 continue;
+            if (w == 0)
+                errno = EIO;  /* a file that takes nothing: never loop on it */
             return -1;
         }
         buf_consume(&j->pending, (size_t)w);
@@ -488,27 +500,33 @@ uint64_t journal_last_fsync_us(const struct journal *j) { return j->last_fsync_u
 
 int journal_install(struct journal *j, const char *tmp_path, char *err, size_t errlen)
 {
+    /* Everything that can fail without consequence first: until the
+     * rename, the old journal is whole and stays in use. */
+    int fd = open(tmp_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "cannot open %s: %s", tmp_path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
     if (rename(tmp_path, j->path) != 0) {
         snprintf(err, errlen, "cannot rename %s to %s: %s", tmp_path, j->path, strerror(errno));
+        close(fd);
         return -1;
     }
-    if (journal_sync_dir(j->path) != 0) {
-        snprintf(err, errlen, "cannot fsync the directory of %s: %s", j->path, strerror(errno));
-        return -1;
-    }
-    int fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot reopen %s: %s", j->path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    uint64_t size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    /* From here the journal's name is the new file: it is the one to
+     * write to, whatever happens next. */
     close(j->fd);
     j->fd = fd;
-    /* The new file holds everything appended so far, fsynced; nothing is
-     * reserved past its end yet. */
+    /* It holds everything appended so far, fsynced; nothing is reserved
+     * past its end yet. */
     buf_clear(&j->pending);
     j->written = j->synced = j->appended;
-    j->file_size = j->reserved_to = size;
+    j->file_size = j->reserved_to = (uint64_t)st.st_size;
+    if (journal_sync_dir(j->path) != 0) {
+        snprintf(err, errlen, "cannot fsync the directory of %s: %s", j->path, strerror(errno));
+        return -2;
+    }
     return 0;
 }

@@ -58,8 +58,11 @@ struct journal *journal_open(const char *path, enum fsync_policy policy, bool re
                              char *err, size_t errlen);
 /* Writes and (unless FSYNC_NO) fsyncs what is buffered, gives back what
  * was reserved past the end, and closes. Returns 0, or -1 with errno set
- * when the last write or fsync failed. */
+ * when the last write or fsync failed (or the fsync thread's last one
+ * did: then nothing more is fsynced). */
 int journal_close(struct journal *j);
+/* How long closing waits for the fsync thread's last fdatasync. */
+#define JOURNAL_CLOSE_WAIT_MS 30000
 /* Closes without writing or fsyncing anything more: after a failed fsync,
  * when nothing may claim durability again. */
 void journal_close_unsynced(struct journal *j);
@@ -110,8 +113,11 @@ uint64_t journal_last_fsync_us(const struct journal *j);
 
 /* Replaces the file with a rewritten one at tmp_path, which must hold
  * everything appended so far (buffered records included) and be fsynced:
- * renames it over the journal, fsyncs the directory and appends to it from
- * then on. Returns 0, or -1 with err filled (the old journal stays in use). */
+ * renames it over the journal, appends to it from then on, and fsyncs the
+ * directory. Returns 0; -1 with err filled when nothing changed (the old
+ * journal stays in use); or -2 with err filled when the rename happened
+ * but could not be made durable (the new file is in use; what a crash
+ * would leave is not known). */
 int journal_install(struct journal *j, const char *tmp_path, char *err, size_t errlen);
 
 /* fsync of a directory, after a rename in it. */

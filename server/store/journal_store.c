@@ -310,8 +310,10 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
     struct jstore *s = arg;
     (void)fd;
     (void)what;
-    if (s->state == JS_FATAL)
+    if (s->state == JS_FATAL) {
+        journal_sync_collect(s->j);  /* only to clear the eventfd */
         return;
+    }
     uint64_t before = journal_fsyncs(s->j);
     int rc = journal_sync_collect(s->j);
     if (journal_fsyncs(s->j) != before)
@@ -405,7 +407,12 @@ static void finish_compaction(struct jstore *s)
     close(fd);
     /* The journal's own unwritten tail is in the rewrite buffer too: the
      * new file holds everything recorded so far. */
-    if (journal_install(s->j, s->tmp, err, sizeof err) != 0) {
+    int rc = journal_install(s->j, s->tmp, err, sizeof err);
+    if (rc == -2) {
+        set_state(s, JS_FATAL, "%s", err);
+        return;
+    }
+    if (rc != 0) {
         compaction_failed(s, err);
         return;
     }
@@ -417,9 +424,11 @@ static void finish_compaction(struct jstore *s)
               (long long)(clock_mono_ms() - s->rewrite_started_ms));
     /* Everything up to the end is in the new file, fsynced. */
     store_report_durable(s->store, journal_end(s->j));
-    if (s->state == JS_WRITE_FAILED)
+    s->syncing_since = 0;
+    if ((s->state == JS_WRITE_FAILED || s->state == JS_NO_SPACE) && keep_reserved(s))
         set_ok(s);
-    keep_reserved(s);
+    else if (s->state == JS_OK)
+        keep_reserved(s);
 }
 
 static void on_child(evutil_socket_t sig, short what, void *arg)
@@ -460,7 +469,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             break;
         log_event("info", "event=journal_write_recovered path=%s", s->path);
         written(s);
-        if (keep_reserved(s))
+        if (s->state == JS_WRITE_FAILED && keep_reserved(s))
             set_ok(s);
         break;
     case JS_NO_SPACE:

@@ -288,7 +288,7 @@ static void test_lost_consumer_releases_its_messages_at_once(void **state)
     struct chan_delivery d[4];
     assert_int_equal(consume(f, g, "w1", 7, 1, d, 0), 1);
     assert_int_equal(consume(f, g, "w2", 8, 1, d, 0), 1);
-    chreg_owner_gone(f->reg, 7, 10);
+    chreg_owner_gone(f->reg, 7, 10, false);
     /* Offset 1 is back before its ack wait; offset 2 stays with w2. */
     assert_int_equal(consume(f, g, "w2", 8, 4, d, 10), 1);
     assert_int_equal(d[0].offset, 1);
@@ -319,8 +319,8 @@ static void test_a_lost_connection_releases_what_it_held_everywhere(void **state
     assert_int_equal(group_consume(f->reg, g2, "w1", 7, 1, d, 0), 1);
     assert_int_equal(group_consume(f->reg, g3, "a1", 8, 3, d, 0), 3);
     assert_int_equal(group_ack(f->reg, g1, 2, 0), 1);  /* settled: stays settled */
-    chreg_owner_gone(f->reg, 7, 10);
-    chreg_owner_gone(f->reg, 7, 10);  /* twice is once */
+    chreg_owner_gone(f->reg, 7, 10, false);
+    chreg_owner_gone(f->reg, 7, 10, false);  /* twice is once */
     struct group_stats st;
     group_stats(g1, &st);
     assert_int_equal(st.consumers, 0);
@@ -335,6 +335,27 @@ static void test_a_lost_connection_releases_what_it_held_everywhere(void **state
     assert_int_equal(group_consume(f->reg, g2, "w2", 9, 4, d, 10), 3);
     assert_int_equal(d[0].deliveries, 2);
     assert_int_equal(group_consume(f->reg, g3, "a2", 9, 4, d, 10), 0);
+}
+
+/* While changes may not be made, a lost connection's messages are only let
+ * go of: they fall due, and expiry settles them when it may run. */
+static void test_a_lost_connection_is_settled_later_when_changes_wait(void **state)
+{
+    struct fixture *f = *state;
+    publish(f, "a", 0);
+    struct chan_group *g = chan_group(f->ch, "workers", true);
+    struct chan_delivery d[4];
+    assert_int_equal(consume(f, g, "w1", 7, 1, d, 0), 1);
+    chreg_owner_gone(f->reg, 7, 10, true);
+    assert_int_equal(consume(f, g, "w2", 8, 4, d, 10), 0);
+    struct group_stats st;
+    group_stats(g, &st);
+    assert_int_equal(st.pending, 1);
+    assert_int_equal(chreg_next_due(f->reg), 10);
+    chreg_expire(f->reg, 10, SIZE_MAX);
+    assert_int_equal(consume(f, g, "w2", 8, 4, d, 10), 1);
+    assert_int_equal(d[0].offset, 1);
+    assert_int_equal(d[0].deliveries, 2);
 }
 
 static void test_replay_returns_a_dead_letter_with_a_fresh_count(void **state)
@@ -642,6 +663,7 @@ int main(void)
         T(test_an_ack_wait_starts_over_when_changes_resume),
         T(test_expiry_takes_a_bounded_batch),
         T(test_a_lost_connection_releases_what_it_held_everywhere),
+        T(test_a_lost_connection_is_settled_later_when_changes_wait),
         T(test_ack_removes_the_deadline),
         T(test_nack_with_delay_redelivers_after_it),
         T(test_nack_without_delay_waits_a_jittered_backoff),

@@ -155,6 +155,35 @@ static void test_a_stalled_store_holds_changes_not_reads(void **state)
     assert_string_equal(heard(f->a), "");
 }
 
+static void test_a_stalled_store_holds_events_not_messages(void **state)
+{
+    struct fixture *f = *state;
+    f->w.dbl.mode = DOUBLE_NEVER;
+    say(f->b, "SUBSCRIBE news\r\n");
+    world_turn(&f->w);
+    assert_non_null(strstr(heard(f->b), "SUBSCRIBE news 1"));
+    /* A client's message on a live channel tells of nothing recorded. */
+    say(f->a, "PUBLISH news hello\r\n");
+    world_turn(&f->w);
+    assert_non_null(strstr(heard(f->a), "1"));
+    assert_non_null(strstr(heard(f->b), "MSG news hello"));
+    /* On a durable channel the message is a change: it waits with it,
+     * for its publisher and its subscribers alike. */
+    struct test_client c;
+    test_client_init(&c, 500);
+    reply_free(world_run(&f->w, &c, NULL, "CHANNEL", "CREATE", "jobs", (const char *)NULL));
+    test_client_free(&f->w, &c);
+    say(f->b, "SUBSCRIBE jobs\r\n");
+    world_turn(&f->w);
+    const char *got = heard(f->b);
+    if (strstr(got, "SUBSCRIBE jobs 2") == NULL)
+        fail_msg("got [%s]", got);
+    say(f->a, "PUBLISH jobs work\r\n");
+    world_turn(&f->w);
+    assert_string_equal(heard(f->a), "");
+    assert_string_equal(heard(f->b), "");
+}
+
 static void test_a_failed_fsync_answers_nobody(void **state)
 {
     struct fixture *f = *state;
@@ -177,6 +206,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replies_keep_their_order_behind_a_held_one, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_stalled_store_holds_changes_not_reads, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_stalled_store_holds_events_not_messages, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_failed_fsync_answers_nobody, setup, teardown),
     };

@@ -67,6 +67,35 @@ static void test_a_gate_calls_back_when_it_opens(void **state)
     assert_int_equal(gate_listen(&g, opened, &n), -1);
 }
 
+static bool answer;
+static int asked;
+
+static bool admit(void *arg)
+{
+    (void)arg;
+    asked++;
+    return answer;
+}
+
+/* An open gate asks before each piece of work (the store keeps its space
+ * reserved there); a closed one does not need to. */
+static void test_an_open_gate_asks_before_work(void **state)
+{
+    (void)state;
+    struct gate g;
+    gate_init(&g);
+    g.admit = admit;
+    answer = true;
+    asked = 0;
+    assert_false(gate_closed(&g));
+    answer = false;
+    assert_true(gate_closed(&g));
+    assert_int_equal(asked, 2);
+    gate_close(&g);
+    assert_true(gate_closed(&g));
+    assert_int_equal(asked, 2);
+}
+
 static void test_refused_time_is_not_charged_to_a_step(void **state)
 {
     (void)state;
@@ -105,6 +134,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_gate_calls_back_when_it_opens),
+        cmocka_unit_test(test_an_open_gate_asks_before_work),
         cmocka_unit_test(test_refused_time_is_not_charged_to_a_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

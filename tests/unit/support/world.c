@@ -285,11 +285,12 @@ static void tc_close(struct cmd_client *c)
 
 static const struct cmd_client_ops tc_ops = {tc_reply, tc_block, tc_unblock, tc_close};
 
-static void tc_push(struct subscriber *s, const char *bytes, size_t n)
+static void tc_push(struct subscriber *s, const char *bytes, size_t n, bool change)
 {
     (void)s;
     (void)bytes;
     (void)n;
+    (void)change;
 }
 
 void test_client_init(struct test_client *c, uint64_t id)
