@@ -11,7 +11,6 @@
 #include "lib/money.h"
 
 /* Longest customer id, SKU or idempotency key; longest note. */
-#define ORDER_NAME_MAX 256
 #define ORDER_NOTE_MAX 1024
 #define ORDER_QTY_MAX 1000000000ULL
 #define LIST_LIMIT_MAX 1000
@@ -35,19 +34,6 @@ static struct reply *order_reply(const struct order *o)
     cmd_record_time(r, "created", o->created_ms);
     cmd_record_time(r, "updated", o->updated_ms);
     return r;
-}
-
-/* A name-like value: 1..ORDER_NAME_MAX bytes, no control characters. */
-static struct reply *check_name(const char *field, const char *v, size_t len)
-{
-    if (len == 0)
-        return reply_error(ERR_BADARG, "%s must not be empty", field);
-    if (len > ORDER_NAME_MAX)
-        return reply_error(ERR_BADARG, "%s is longer than %d bytes", field, ORDER_NAME_MAX);
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-            return reply_error(ERR_BADARG, "%s must not contain control characters", field);
-    return NULL;
 }
 
 static struct reply *check_note(const char *field, size_t len)
@@ -90,9 +76,9 @@ struct reply *cmd_create(struct cmd_ctx *ctx, const struct request *req)
     struct reply *err = kvargs_parse(req, 1, f, F_COUNT);
     if (err)
         return err;
-    if ((err = check_name("customer", f[F_CUSTOMER].val, f[F_CUSTOMER].len)) ||
-        (err = check_name("item", f[F_ITEM].val, f[F_ITEM].len)) ||
-        (f[F_KEY].val && (err = check_name("key", f[F_KEY].val, f[F_KEY].len))))
+    if ((err = cmd_check_name("customer", f[F_CUSTOMER].val, f[F_CUSTOMER].len)) ||
+        (err = cmd_check_name("item", f[F_ITEM].val, f[F_ITEM].len)) ||
+        (f[F_KEY].val && (err = cmd_check_name("key", f[F_KEY].val, f[F_KEY].len))))
         return err;
 
     struct order_fields of = {

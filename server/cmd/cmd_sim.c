@@ -105,8 +105,9 @@ struct reply *cmd_sim(struct cmd_ctx *ctx, const struct request *req)
     if (f[F_TRANSIT].val && parse_duration(f[F_TRANSIT].val, &next.transit_ms) != 0)
         return reply_error(ERR_BADARG, "transit must be a duration: 200ms, 2s or 200");
     if (f[F_STOCK].val) {
-        if (p != PART_INVENTORY || kv_parse_uint(f[F_STOCK].val, 0, INT64_MAX, &v) != 0)
-            return reply_error(ERR_BADARG, "stock= sets inventory's default level: an integer");
+        if (p != PART_INVENTORY || kv_parse_uint(f[F_STOCK].val, 0, SIM_STOCK_MAX, &v) != 0)
+            return reply_error(ERR_BADARG, "stock= sets inventory's default level: an integer "
+                                           "from 0 to %lld", (long long)SIM_STOCK_MAX);
         sim_set_stock_default(s, (int64_t)v);
     }
     *sim_settings(s, (enum participant)p) = next;
@@ -118,15 +119,19 @@ struct reply *cmd_sim(struct cmd_ctx *ctx, const struct request *req)
 struct reply *cmd_stock(struct cmd_ctx *ctx, const struct request *req)
 {
     struct sim *s = ctx->env->sim;
-    if (req->argc == 2)
-        return reply_integer(sim_stock(s, req->argv[1].ptr));
+    if (req->argc == 2) {
+        struct reply *err = cmd_check_name("sku", req->argv[1].ptr, req->argv[1].len);
+        return err ? err : reply_integer(sim_stock(s, req->argv[1].ptr));
+    }
     uint64_t level;
     if (req->argc != 4 || strcasecmp(req->argv[1].ptr, "SET") != 0)
         return reply_error(ERR_ERR, "wrong number of arguments for 'STOCK'");
-    if (req->argv[2].len == 0 || req->argv[2].len > 256)
-        return reply_error(ERR_BADARG, "sku must be 1 to 256 bytes");
-    if (kv_parse_uint(req->argv[3].ptr, 0, INT64_MAX, &level) != 0)
-        return reply_error(ERR_BADARG, "level must be a non-negative integer");
+    struct reply *err = cmd_check_name("sku", req->argv[2].ptr, req->argv[2].len);
+    if (err)
+        return err;
+    if (kv_parse_uint(req->argv[3].ptr, 0, SIM_STOCK_MAX, &level) != 0)
+        return reply_error(ERR_BADARG, "level must be an integer from 0 to %lld",
+                           (long long)SIM_STOCK_MAX);
     sim_set_stock(s, req->argv[2].ptr, (int64_t)level);
     return reply_status("OK");
 }
@@ -137,8 +142,9 @@ struct reply *cmd_customer(struct cmd_ctx *ctx, const struct request *req)
     bool block = strcasecmp(req->argv[1].ptr, "BLOCK") == 0;
     if (!block && strcasecmp(req->argv[1].ptr, "UNBLOCK") != 0)
         return reply_error(ERR_BADARG, "CUSTOMER BLOCK <id> or CUSTOMER UNBLOCK <id>");
-    if (req->argv[2].len == 0 || req->argv[2].len > 256)
-        return reply_error(ERR_BADARG, "customer must be 1 to 256 bytes");
+    struct reply *err = cmd_check_name("customer", req->argv[2].ptr, req->argv[2].len);
+    if (err)
+        return err;
     sim_block(ctx->env->sim, req->argv[2].ptr, block);
     return reply_status("OK");
 }

@@ -208,6 +208,18 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req)
     return r;
 }
 
+struct reply *cmd_check_name(const char *field, const char *v, size_t len)
+{
+    if (len == 0)
+        return reply_error(ERR_BADARG, "%s must not be empty", field);
+    if (len > CMD_NAME_MAX)
+        return reply_error(ERR_BADARG, "%s is longer than %d bytes", field, CMD_NAME_MAX);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return reply_error(ERR_BADARG, "%s must not contain control characters", field);
+    return NULL;
+}
+
 void cmd_record_time(struct reply *r, const char *key, int64_t ms)
 {
     char ts[CLOCK_RFC3339_LEN];

@@ -92,6 +92,14 @@ bool command_changes(const struct command *cmd, const struct cmd_env *env,
  * (several replies, or a blocked request). Sets ctx->changes. */
 struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req);
 
+/* Longest customer, item, SKU or idempotency key. */
+#define CMD_NAME_MAX 256
+
+/* For handlers: a name-like value (customer, item, SKU, key) is 1 to
+ * CMD_NAME_MAX bytes without control characters (NUL included). NULL when
+ * it is, else the -BADARG reply naming field. */
+struct reply *cmd_check_name(const char *field, const char *v, size_t len);
+
 /* For handlers: a record field holding a time as RFC 3339 UTC, or nil
  * when ms is 0 (never happened). */
 void cmd_record_time(struct reply *r, const char *key, int64_t ms);

@@ -334,7 +334,13 @@ static void decide(struct sim *s, int st, const struct order *o, struct answer *
         int64_t *qty = strmap_get(&s->reserved, key, strlen(key));
         if (qty == NULL)
             return;
-        sim_set_stock(s, o->item, sim_stock(s, o->item) + *qty);
+        /* Levels are at most SIM_STOCK_MAX and quantities at most 10^9, so
+         * this cannot overflow; should it ever, the level stops at the
+         * limit rather than wrap negative. */
+        int64_t level;
+        if (__builtin_add_overflow(sim_stock(s, o->item), *qty, &level))
+            level = INT64_MAX;
+        sim_set_stock(s, o->item, level);
         set_value(&s->reserved, key, 0);
         note(s, SIMREC_RESERVATION, key, 0);
         return;

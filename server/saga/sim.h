@@ -29,6 +29,11 @@ struct sim_settings {
 };
 
 #define SIM_STOCK_DEFAULT 1000000
+/* The highest stock STOCK SET or a default may set: releases put back what
+ * was reserved on top of it, so a level near the int64 limit must not be
+ * settable (it would overflow, or be cut). 10^15 leaves room for 9,000
+ * billion units in reservations. */
+#define SIM_STOCK_MAX 1000000000000000LL
 #define SIM_TRANSIT_DEFAULT_MS 200
 
 struct sim_hooks {
