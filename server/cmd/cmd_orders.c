@@ -11,7 +11,6 @@
 #include "lib/money.h"
 
 /* Longest customer id, SKU or idempotency key; longest note. */
-#define ORDER_NOTE_MAX 1024
 #define ORDER_QTY_MAX 1000000000ULL
 #define LIST_LIMIT_MAX 1000
 #define LIST_LIMIT_DEFAULT 100
@@ -38,8 +37,8 @@ static struct reply *order_reply(const struct order *o)
 
 static struct reply *check_note(const char *field, size_t len)
 {
-    if (len > ORDER_NOTE_MAX)
-        return reply_error(ERR_BADARG, "%s is longer than %d bytes", field, ORDER_NOTE_MAX);
+    if (len > CMD_NOTE_MAX)
+        return reply_error(ERR_BADARG, "%s is longer than %d bytes", field, CMD_NOTE_MAX);
     return NULL;
 }
 
@@ -186,6 +185,46 @@ static struct reply *move(struct cmd_ctx *ctx, const struct order *o, enum order
     }
 }
 
+
+/* CANCEL, and UPDATE status=CANCELLED: one way to stop an order. One with
+ * a saga in flight is cancelled by the saga: it undoes what was done
+ * (refund, release) and then moves the order. */
+static struct reply *cancel(struct cmd_ctx *ctx, const struct order *o, const char *reason)
+{
+    const struct saga *sg = engine_saga(ctx->env->engine, o->id);
+    if (sg && !saga_finished(sg)) {
+        switch (engine_cancel(ctx->env->engine, o->id, reason)) {
+        case CANCEL_TOO_LATE:
+            return reply_error(ERR_STATE, "cannot cancel order %llu: shipping has started",
+                               (unsigned long long)o->id);
+        case CANCEL_ALREADY:
+            /* Not +OK: this reason would not be the one the order ends with. */
+            return reply_error(ERR_STATE, "order %llu is already being cancelled",
+                               (unsigned long long)o->id);
+        default: {
+            struct reply *r = order_reply(o);
+            reply_record_str(r, "saga", saga_state_name(sg));
+            return r;
+        }
+        }
+    }
+    return move(ctx, o, ORDER_CANCELLED, reason);
+}
+
+struct reply *cmd_cancel(struct cmd_ctx *ctx, const struct request *req)
+{
+    struct reply *err = NULL;
+    const struct order *o = find_order(ctx, req, &err);
+    if (o == NULL)
+        return err;
+    struct kvfield f[] = {{"reason", false, NULL, 0}};
+    if ((err = kvargs_parse(req, 2, f, 1)))
+        return err;
+    if (f[0].val && (err = check_note("reason", f[0].len)))
+        return err;
+    return cancel(ctx, o, f[0].val);
+}
+
 struct reply *cmd_update(struct cmd_ctx *ctx, const struct request *req)
 {
     struct reply *err = NULL;
@@ -205,40 +244,19 @@ struct reply *cmd_update(struct cmd_ctx *ctx, const struct request *req)
                            "unknown status '%s' (PENDING RESERVED PAID SHIPPED DELIVERED FAILED CANCELLED)",
                            shown);
     }
-    return move(ctx, o, (enum order_status)to, f[1].val);
-}
-
-struct reply *cmd_cancel(struct cmd_ctx *ctx, const struct request *req)
-{
-    struct reply *err = NULL;
-    const struct order *o = find_order(ctx, req, &err);
-    if (o == NULL)
-        return err;
-    struct kvfield f[] = {{"reason", false, NULL, 0}};
-    if ((err = kvargs_parse(req, 2, f, 1)))
-        return err;
-    if (f[0].val && (err = check_note("reason", f[0].len)))
-        return err;
-    /* An order with a saga in flight is cancelled by the saga: it undoes
-     * what was done (refund, release) and then moves the order. */
+    /* While a saga drives the order, there is one way to stop it and none
+     * to move it by hand: status, saga, stock and charges must agree. */
     const struct saga *sg = engine_saga(ctx->env->engine, o->id);
     if (sg && !saga_finished(sg)) {
-        switch (engine_cancel(ctx->env->engine, o->id, f[0].val)) {
-        case CANCEL_TOO_LATE:
-            return reply_error(ERR_STATE, "cannot cancel order %llu: shipping has started",
-                               (unsigned long long)o->id);
-        case CANCEL_ALREADY:
-            /* Not +OK: this reason would not be the one the order ends with. */
-            return reply_error(ERR_STATE, "order %llu is already being cancelled",
-                               (unsigned long long)o->id);
-        default: {
-            struct reply *r = order_reply(o);
-            reply_record_str(r, "saga", saga_state_name(sg));
-            return r;
-        }
-        }
+        if (to == ORDER_CANCELLED)
+            return cancel(ctx, o, f[1].val);
+        return reply_error(ERR_STATE,
+                           "order %llu is driven by its saga (%s): CANCEL it, or SAGA ABORT "
+                           "%llu to force an end",
+                           (unsigned long long)o->id, saga_state_name(sg),
+                           (unsigned long long)o->id);
     }
-    return move(ctx, o, ORDER_CANCELLED, f[0].val);
+    return move(ctx, o, (enum order_status)to, f[1].val);
 }
 
 struct reply *cmd_history(struct cmd_ctx *ctx, const struct request *req)

@@ -135,9 +135,41 @@ static struct reply *step_record(const struct saga *s, enum saga_step i)
 }
 
 /* SAGA <id>: the saga, then one record per step. */
+/* SAGA ABORT <id> [reason=<text>] */
+static struct reply *saga_abort_cmd(struct cmd_ctx *ctx, const struct request *req)
+{
+    uint64_t id;
+    if (req->argc < 3)
+        return reply_error(ERR_ERR, "wrong number of arguments for 'SAGA ABORT'");
+    if (kv_parse_uint(req->argv[2].ptr, 1, UINT64_MAX, &id) != 0)
+        return reply_error(ERR_BADARG, "order id must be a positive integer");
+    struct kvfield f[] = {{"reason", false, NULL, 0}};
+    struct reply *err = kvargs_parse(req, 3, f, 1);
+    if (err)
+        return err;
+    if (f[0].val && f[0].len > CMD_NOTE_MAX)
+        return reply_error(ERR_BADARG, "reason is longer than %d bytes", CMD_NOTE_MAX);
+    switch (engine_abort(ctx->env->engine, id, f[0].val)) {
+    case CANCEL_NO_SAGA:
+        return reply_error(ERR_NOTFOUND, "order %llu has no saga", (unsigned long long)id);
+    case CANCEL_TOO_LATE:
+        return reply_error(ERR_STATE, "order %llu's saga has ended (%s)", (unsigned long long)id,
+                           saga_state_name(engine_saga(ctx->env->engine, id)));
+    case CANCEL_ALREADY:
+        return reply_error(ERR_STATE, "order %llu's saga is already being aborted",
+                           (unsigned long long)id);
+    default:
+        return saga_record(ctx->env->engine, engine_saga(ctx->env->engine, id));
+    }
+}
+
 struct reply *cmd_saga(struct cmd_ctx *ctx, const struct request *req)
 {
     uint64_t id;
+    if (strcasecmp(req->argv[1].ptr, "ABORT") == 0)
+        return saga_abort_cmd(ctx, req);
+    if (req->argc != 2)
+        return reply_error(ERR_ERR, "wrong number of arguments for 'SAGA'");
     if (kv_parse_uint(req->argv[1].ptr, 1, UINT64_MAX, &id) != 0)
         return reply_error(ERR_BADARG, "order id must be a positive integer");
     const struct saga *s = engine_saga(ctx->env->engine, id);

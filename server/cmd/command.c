@@ -51,6 +51,13 @@ static bool policy_changes(const struct cmd_env *env, const struct request *req)
     return req->argc > 2;
 }
 
+/* SAGA ABORT forces a saga to an end; SAGA <id> reads. */
+static bool abort_changes(const struct cmd_env *env, const struct request *req)
+{
+    (void)env;
+    return word_is(req, 1, "ABORT");
+}
+
 /* A message on a durable channel is appended to its log; one on a live
  * channel only reaches whoever listens, and changes nothing. */
 static bool publish_changes(const struct cmd_env *env, const struct request *req)
@@ -117,8 +124,10 @@ static const struct command commands[] = {
     {"STEP", -5, CMD_WRITE, cmd_step,
      "STEP <ch> group=<g> <id> ok|fail|retry|progress [reason=<text>] [tracking=<no>] [location=<text>] [eta=<ms>]",
      "a participant's answer to a saga step message: acknowledges it and moves the saga on", NULL},
-    {"SAGA", 2, 0, cmd_saga, "SAGA <id>",
-     "an order's saga: its state, then every step with attempts, error, next retry, start, end", NULL},
+    {"SAGA", -2, 0, cmd_saga, "SAGA <id> | SAGA ABORT <id> [reason=<text>]",
+     "an order's saga: its state, then every step with attempts, error, next retry, start, end; "
+     "ABORT forces it to an end, undoing what was done (the order ends FAILED)",
+     abort_changes},
     {"SAGAS", -1, 0, cmd_sagas, "SAGAS [state=<s>] [limit=<n>]",
      "sagas in flight (or in state s: running dead-lettered compensating cancelling done failed cancelled)", NULL},
     {"POLICY", -2, 0, cmd_policy,

@@ -94,6 +94,8 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req);
 
 /* Longest customer, item, SKU or idempotency key. */
 #define CMD_NAME_MAX 256
+/* Longest note or reason. */
+#define CMD_NOTE_MAX 1024
 
 /* For handlers: a name-like value (customer, item, SKU, key) is 1 to
  * CMD_NAME_MAX bytes without control characters (NUL included). NULL when

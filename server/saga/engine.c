@@ -687,6 +687,27 @@ enum cancel_result engine_cancel(struct engine *e, uint64_t order, const char *r
     return CANCEL_STARTED;
 }
 
+enum cancel_result engine_abort(struct engine *e, uint64_t order, const char *reason)
+{
+    struct saga_rt *rt = rt_get(e, order);
+    if (rt == NULL)
+        return CANCEL_NO_SAGA;
+    if (rt->s.state == SAGA_COMPENSATING && rt->s.reason &&
+        strncmp(rt->s.reason, SAGA_ABORTED, strlen(SAGA_ABORTED)) == 0)
+        return CANCEL_ALREADY;
+    struct saga_print before;
+    print(&rt->s, &before);
+    struct saga_actions acts = {.n = 0};
+    if (!saga_abort(&rt->s, reason, e->clk->now_ms, &acts))
+        return CANCEL_TOO_LATE;
+    log_event("warn", "event=saga_aborted order=%llu reason=\"%s\"", (unsigned long long)order,
+              rt->s.reason);
+    run_actions(e, rt, &acts);
+    record(e, &rt->s, &before);
+    reschedule(e, rt);
+    return CANCEL_STARTED;
+}
+
 /* Timeouts and retries that fell due. */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {

@@ -123,6 +123,8 @@ enum cancel_result {
     CANCEL_NO_SAGA,
 };
 enum cancel_result engine_cancel(struct engine *e, uint64_t order, const char *reason);
+/* SAGA ABORT: see saga_abort(). CANCEL_TOO_LATE when the saga has ended. */
+enum cancel_result engine_abort(struct engine *e, uint64_t order, const char *reason);
 
 const struct saga *engine_saga(const struct engine *e, uint64_t order);
 /* Sagas in id order: for (i = 0; (s = engine_saga_next(e, &i));) */

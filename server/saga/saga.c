@@ -358,6 +358,20 @@ bool saga_replayed(struct saga *s, enum saga_step st, int64_t now)
     return true;
 }
 
+bool saga_abort(struct saga *s, const char *reason, int64_t now, struct saga_actions *out)
+{
+    if (saga_finished(s))
+        return false;
+    char why[SAGA_ERROR_MAX];
+    snprintf(why, sizeof why, SAGA_ABORTED "%.80s", reason && *reason ? reason : "by an operator");
+    /* A cancel under way ends as an abort: FAILED, with this reason. */
+    s->cancelling = false;
+    s->updated_ms = now;
+    set_text(&s->reason, "%s", why);
+    start_compensating(s, why, now, out);
+    return true;
+}
+
 bool saga_cancel(struct saga *s, const char *reason, int64_t now, struct saga_actions *out)
 {
     /* Shipping running or done cannot be undone; held or waiting for a

@@ -160,5 +160,13 @@ bool saga_replayed(struct saga *s, enum saga_step st, int64_t now);
 /* CANCEL: compensate what was done and end CANCELLED. Returns false when
  * it is too late: shipping is running or done, or the saga ended. */
 bool saga_cancel(struct saga *s, const char *reason, int64_t now, struct saga_actions *out);
+/* An operator forces the saga to an end, at any point short of finished:
+ * nothing more goes forward, what was done is undone (refund, release) as
+ * for a failure, and the order ends FAILED with "aborted: <reason>". Steps
+ * already running are waited for (their answers may need undoing too).
+ * False when it has finished. */
+bool saga_abort(struct saga *s, const char *reason, int64_t now, struct saga_actions *out);
+/* How an aborted saga's reason starts. */
+#define SAGA_ABORTED "aborted: "
 
 #endif

@@ -77,6 +77,7 @@ static const struct form changes[] = {
     {{"ACK", "jobs", "group=workers", "1"}},
     {{"NACK", "jobs", "group=workers", "1"}},
     {{"STEP", "customer.validate", "group=customer", "1", "ok"}},
+    {{"SAGA", "ABORT", "1", "reason=test"}},
     {{"POLICY", "payment.authorize", "attempts=3"}},
     {{"SIM", "SET", "payment", "decline=0"}},
     {{"STOCK", "SET", "book", "5"}},
