@@ -19,7 +19,9 @@
 enum header_status { HDR_OK, HDR_MORE, HDR_BAD };
 
 /* Reads "<digits>\r\n" at s (after the type byte) into *v, strictly: an
- * optional '-', 1 to 19 digits, no overflow, CR then LF. */
+ * optional '-', 1 to 19 digits, no overflow, CR then LF; and written one
+ * way only: no leading zero ("01", "00"), no "-0". One rule for every
+ * length, checked here, before hiredis sees the frame. */
 static enum header_status parse_header_int(const char *s, size_t len,
                                            long long *v, size_t *used)
 {
@@ -40,6 +42,8 @@ static enum header_status parse_header_int(const char *s, size_t len,
     if (i == len)
         return len >= RESP_HEADER_MAX ? HDR_BAD : HDR_MORE;
     if (digits == 0 || s[i] != '\r' || n > (unsigned long long)INT64_MAX)
+        return HDR_BAD;
+    if ((digits > 1 && s[neg] == '0') || (neg && n == 0))
         return HDR_BAD;
     if (i + 1 == len)
         return HDR_MORE;

@@ -791,6 +791,45 @@ static void test_hostile_bulk_not_followed_by_crlf(void **state)
     expect_error(p, REQ_FATAL, "ERR", "Protocol error: bulk string not followed by CRLF");
 }
 
+/* A length is written one way: "*00", "*-0" and "*01" are not an empty
+ * array and a one-element one, they are all the same error, whole or
+ * split anywhere. */
+static void test_hostile_lengths_with_leading_zeros(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *msg;
+    } cases[] = {
+        {"*00\r\n", "Protocol error: invalid multibulk length"},
+        {"*-0\r\n", "Protocol error: invalid multibulk length"},
+        {"*01\r\n$4\r\nPING\r\n", "Protocol error: invalid multibulk length"},
+        {"*1\r\n$04\r\nPING\r\n", "Protocol error: invalid bulk length"},
+        {"*1\r\n$-0\r\n", "Protocol error: invalid bulk length"},
+        {"*1\r\n$00\r\n\r\n", "Protocol error: invalid bulk length"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n = strlen(cases[c].in);
+        for (size_t cut = 0; cut <= n; cut++) {
+            struct req_parser *p = open_parser(NULL);
+            char first[64];
+            memcpy(first, cases[c].in, cut);
+            first[cut] = '\0';
+            feed_str(p, first);
+            struct request req;
+            struct req_error err;
+            enum req_status st = req_parser_next(p, &req, &err);
+            if (st != REQ_NEED_MORE)
+                assert_int_equal(st, REQ_FATAL);
+            feed_str(p, cases[c].in + cut);
+            expect_error(p, REQ_FATAL, "ERR", cases[c].msg);
+        }
+    }
+    /* "0" itself is a length like any other. */
+    struct req_parser *p = open_parser(NULL);
+    feed_str(p, "*1\r\n$0\r\n\r\n");
+    EXPECT_RESP(p, "");
+}
+
 static void test_fatal_is_sticky(void **state)
 {
     (void)state;
@@ -818,6 +857,7 @@ static void test_fatal_limit_is_sticky(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hostile_lengths_with_leading_zeros),
         cmocka_unit_test(test_inline_splits_words_on_spaces_and_tabs),
         cmocka_unit_test(test_inline_accepts_lf_ending),
         cmocka_unit_test(test_inline_accepts_crlf_ending),
