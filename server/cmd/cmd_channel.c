@@ -11,6 +11,7 @@
 #include "client.h"
 #include "lib/clock.h"
 #include "lib/kvargs.h"
+#include "lib/utf8.h"
 #include "channels/pubsub.h"
 #include "xalloc.h"
 
@@ -18,8 +19,9 @@
 #define READ_COUNT_MAX 1000
 #define CONSUME_COUNT_MAX 1000
 
-/* Channel, group and consumer names: 1..BUS_NAME_MAX bytes, no blanks or
- * control characters, so they read well in records and logs. */
+/* Channel, group and consumer names: 1..BUS_NAME_MAX bytes of UTF-8, no
+ * blanks or control characters, so they read well in records and logs and
+ * are valid Prometheus label values. */
 static struct reply *check_name(const char *what, const char *s, size_t len)
 {
     if (len == 0)
@@ -30,6 +32,8 @@ static struct reply *check_name(const char *what, const char *s, size_t len)
         if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
             return reply_error(ERR_BADARG, "%s must not contain spaces or control characters",
                                what);
+    if (!utf8_valid(s, len))
+        return reply_error(ERR_BADARG, "%s must be UTF-8", what);
     return NULL;
 }
 

@@ -3,39 +3,7 @@
 
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one.
- * Overlong forms, surrogates and code points past U+10FFFF are invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
+#include "utf8.h"
 
 void json_str(struct buf *b, const char *s, size_t n)
 {
@@ -66,13 +34,13 @@ void json_str(struct buf *b, const char *s, size_t n)
                 unsigned char d = u[i];
                 if (d == '"' || d == '\\' || d < 0x20)
                     break;
-                size_t len = d < 0x80 ? 1 : utf8_len(u + i, n - i);
+                size_t len = d < 0x80 ? 1 : utf8_seq_len(u + i, n - i);
                 if (len == 0)
                     break;
                 i += len;
             }
             buf_append(b, s + start, i - start);
-            if (i < n && u[i] >= 0x80 && utf8_len(u + i, n - i) == 0) {
+            if (i < n && u[i] >= 0x80 && utf8_seq_len(u + i, n - i) == 0) {
                 buf_append(b, "\\ufffd", 6);
                 i++;
             }

@@ -15,6 +15,7 @@
 #include "cmd/figures.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/utf8.h"
 #include "lib/version.h"
 #include "store/store.h"
 #include "xalloc.h"
@@ -58,15 +59,27 @@ static struct family *family(struct exposition *x, const char *name, const char 
     return f;
 }
 
+/* Escaped as the exposition format wants, and valid UTF-8 whatever the
+ * name (a channel recorded before names were checked): an invalid byte
+ * becomes U+FFFD, as in JSON, so one odd name cannot break scraping. */
 static void label_value(struct buf *b, const char *v)
 {
-    for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
+    const unsigned char *u = (const unsigned char *)v;
+    size_t n = strlen(v);
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_seq_len(u + i, n - i);
+        if (len == 0) {
+            buf_appends(b, "\xef\xbf\xbd");
+            i++;
+            continue;
+        }
+        if (u[i] == '\\' || u[i] == '"')
             buf_appendc(b, '\\');
-        if (*v == '\n')
+        if (u[i] == '\n')
             buf_appends(b, "\\n");
         else
-            buf_appendc(b, *v);
+            buf_append(b, u + i, len);
+        i += len;
     }
 }
 

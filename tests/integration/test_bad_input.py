@@ -183,6 +183,12 @@ def broken_framing_cases(srv):
           b"-ERR Protocol error: invalid multibulk length")
     fatal(srv, "multibulk length of endless digits", b"*" + b"0" * 100,
           b"-ERR Protocol error: invalid multibulk length")
+    # A length is written one way: these are not empty arrays or PINGs.
+    for bad in (b"*00", b"*-0", b"*01\r\n$4\r\nPING"):
+        fatal(srv, "multibulk length %r" % bad, bad + b"\r\n",
+              b"-ERR Protocol error: invalid multibulk length")
+    fatal(srv, "bulk length with a leading zero", b"*1\r\n$04\r\nPING\r\n",
+          b"-ERR Protocol error: invalid bulk length")
     fatal(srv, "negative bulk length", b"*1\r\n$-7\r\n",
           b"-ERR Protocol error: invalid bulk length")
     fatal(srv, "null bulk", b"*1\r\n$-1\r\n",
@@ -229,6 +235,14 @@ def survivable_cases(srv):
              [b"-BADARG customer must not contain control characters"])
     survives(srv, "a very long unknown command", b"Q" * 1000 + b"\r\n",
              [b"-ERR unknown command '" + b"Q" * 92 + b"...'"])
+    # Names end up in Prometheus labels, which must be UTF-8.
+    survives(srv, "a channel name that is not UTF-8",
+             resp_command("CHANNEL", "CREATE", b"bad\xff"),
+             [b"-BADARG channel must be UTF-8"])
+    survives(srv, "a group name that is not UTF-8",
+             resp_command("CHANNEL", "CREATE", "ok") +
+             resp_command("CONSUME", "ok", b"group=g\xc3", "consumer=c"),
+             [b"+OK", b"-BADARG group must be UTF-8"])
 
 
 def replies_before_the_error(srv, name, bad):
