@@ -42,6 +42,10 @@ static void usage(FILE *out)
             "  --http-port <n>|off   Prometheus /metrics, /healthz, /readyz (default 7071;\n"
             "                        0 picks a free port)\n"
             "  --http-bind <addr>    (default 127.0.0.1)\n"
+            "  --http-max-header-bytes <n>  request line and headers of one HTTP request\n"
+            "                        (default %u; over it: 431, or 400 while still arriving)\n"
+            "  --http-max-headers <n>  header fields of one HTTP request (default %u; 431)\n"
+            "  --http-max-url <n>    URL length of an HTTP request (default %u; 414)\n"
             "  --log-level debug|info|warn|error  (default info)\n"
             "  --log-file <path>     append log lines there instead of stderr\n"
             "  --help                this text\n"
@@ -49,7 +53,8 @@ static void usage(FILE *out)
             NET_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
             PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, NET_MAX_OUTPUT_DEFAULT,
             NET_PUBSUB_HARD_DEFAULT, NET_PUBSUB_SOFT_DEFAULT, NET_PUBSUB_SOFT_SECONDS_DEFAULT,
-            JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN);
+            JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
+            HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT);
 }
 
 static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max, size_t *out)
@@ -87,7 +92,8 @@ static int parse_sim(const char *arg, unsigned *mask)
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
        OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_STORE, OPT_DATA,
        OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
-       OPT_HTTP_BIND, OPT_LOG_LEVEL, OPT_LOG_FILE };
+       OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
+       OPT_LOG_LEVEL, OPT_LOG_FILE };
 
 static int parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_level,
                        const char **log_file)
@@ -114,6 +120,9 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"sim", required_argument, NULL, OPT_SIM},
         {"http-port", required_argument, NULL, OPT_HTTP_PORT},
         {"http-bind", required_argument, NULL, OPT_HTTP_BIND},
+        {"http-max-header-bytes", required_argument, NULL, OPT_HTTP_MAX_HEADER_BYTES},
+        {"http-max-headers", required_argument, NULL, OPT_HTTP_MAX_HEADERS},
+        {"http-max-url", required_argument, NULL, OPT_HTTP_MAX_URL},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"log-file", required_argument, NULL, OPT_LOG_FILE},
         {"help", no_argument, NULL, 'h'},
@@ -184,11 +193,21 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
             break;
         case OPT_HTTP_PORT:
             if (strcmp(optarg, "off") == 0) {
-                cfg->http_port = -1;
+                cfg->http.port = -1;
             } else {
                 rc = size_flag("http-port", optarg, 0, 65535, &port);
-                cfg->http_port = (int)port;
+                cfg->http.port = (int)port;
             }
+            break;
+        case OPT_HTTP_MAX_HEADER_BYTES:
+            rc = size_flag("http-max-header-bytes", optarg, 256, 1 << 20,
+                           &cfg->http.max_header_bytes);
+            break;
+        case OPT_HTTP_MAX_HEADERS:
+            rc = size_flag("http-max-headers", optarg, 1, 10000, &cfg->http.max_headers);
+            break;
+        case OPT_HTTP_MAX_URL:
+            rc = size_flag("http-max-url", optarg, 16, 1 << 20, &cfg->http.max_url);
             break;
         case OPT_LOG_LEVEL:
             *log_level = optarg;
@@ -197,11 +216,11 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
             *log_file = optarg;
             break;
         case OPT_HTTP_BIND:
-            if (strlen(optarg) >= sizeof cfg->http_bind) {
+            if (strlen(optarg) >= sizeof cfg->http.bind) {
                 fprintf(stderr, "orderd: --http-bind address too long\n");
                 return -1;
             }
-            strcpy(cfg->http_bind, optarg);
+            strcpy(cfg->http.bind, optarg);
             break;
         case OPT_SAGA:
             if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {

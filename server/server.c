@@ -36,8 +36,7 @@ void server_config_default(struct server_config *cfg)
     cfg->journal.reserve = JOURNAL_RESERVE_DEFAULT;
     cfg->sim_mask = (1u << PART_COUNT) - 1;
     cfg->saga = true;
-    snprintf(cfg->http_bind, sizeof cfg->http_bind, "127.0.0.1");
-    cfg->http_port = 7071;
+    http_config_default(&cfg->http);
 }
 
 /* --- the end of a loop turn ---------------------------------------------- */
@@ -274,9 +273,8 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         server_free(srv);
         return -1;
     }
-    if (cfg->http_port >= 0 &&
-        (srv->http = http_start(srv->base, &srv->env, cfg->http_bind, cfg->http_port, err,
-                                errlen)) == NULL) {
+    if (cfg->http.port >= 0 &&
+        (srv->http = http_start(srv->base, &srv->env, &cfg->http, err, errlen)) == NULL) {
         server_free(srv);
         return -1;
     }

@@ -13,6 +13,7 @@
 #include "cmd/command.h"
 #include "lib/clock.h"
 #include "lib/gate.h"
+#include "net/http.h"
 #include "net/net.h"
 #include "store/journal_store.h"
 #include "store/persist.h"
@@ -27,8 +28,7 @@ struct server_config {
     enum store_kind store;
     struct journal_options journal;  /* STORE_JOURNAL */
     unsigned sim_mask;    /* simulated participants: a bit per participant */
-    char http_bind[64];
-    int http_port;        /* -1: no HTTP listener */
+    struct http_config http;
     bool saga;            /* orders run through sagas (else clients move them) */
 };
 

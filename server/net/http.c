@@ -3,6 +3,8 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -23,6 +25,7 @@
 struct http {
     struct evhttp *evh;
     struct cmd_env *env;
+    struct http_config cfg;
     int port;
 };
 
@@ -170,11 +173,9 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
     evbuffer_free(b);
 }
 
-static void on_metrics(struct evhttp_request *req, void *arg)
+static void on_metrics(struct http *h, struct evhttp_request *req)
 {
-    struct http *h = arg;
     struct buf out;
-    clock_tick(h->env->clk);
     buf_init(&out);
     http_prometheus(h->env, &out);
     reply_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", buf_head(&out),
@@ -182,15 +183,13 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     buf_free(&out);
 }
 
-static void on_healthz(struct evhttp_request *req, void *arg)
+static void on_healthz(struct evhttp_request *req)
 {
-    (void)arg;
     reply_text(req, 200, "OK", "text/plain", "ok\n", 3);
 }
 
-static void on_readyz(struct evhttp_request *req, void *arg)
+static void on_readyz(struct http *h, struct evhttp_request *req)
 {
-    struct http *h = arg;
     const char *refusal = store_refusal(h->env->store);
     char body[256];
     if (h->env->counters->shutting_down) {
@@ -204,21 +203,65 @@ static void on_readyz(struct evhttp_request *req, void *arg)
     }
 }
 
-static void on_other(struct evhttp_request *req, void *arg)
+static size_t header_count(struct evhttp_request *req)
 {
-    (void)arg;
-    static const char body[] = "not found: try /metrics, /healthz or /readyz\n";
-    reply_text(req, 404, "Not Found", "text/plain", body, sizeof body - 1);
+    size_t n = 0;
+    struct evkeyvalq *hs = evhttp_request_get_input_headers(req);
+    for (struct evkeyval *kv = TAILQ_FIRST(hs); kv; kv = TAILQ_NEXT(kv, next))
+        n++;
+    return n;
 }
 
-struct http *http_start(struct event_base *base, struct cmd_env *env, const char *bind,
-                        int port, char *err, size_t errlen)
+/* Every request comes here: the limits first, then the path. (The bytes
+ * of the request line and headers are bounded by libevent itself, which
+ * stops reading past max_header_bytes.) */
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct http *h = arg;
+    clock_tick(h->env->clk);
+    const char *uri = evhttp_request_get_uri(req);
+    if (strlen(uri) > h->cfg.max_url) {
+        static const char body[] = "URL too long\n";
+        reply_text(req, 414, "URI Too Long", "text/plain", body, sizeof body - 1);
+        return;
+    }
+    if (header_count(req) > h->cfg.max_headers) {
+        static const char body[] = "too many header fields\n";
+        reply_text(req, 431, "Request Header Fields Too Large", "text/plain", body,
+                   sizeof body - 1);
+        return;
+    }
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (path && strcmp(path, "/metrics") == 0) {
+        on_metrics(h, req);
+    } else if (path && strcmp(path, "/healthz") == 0) {
+        on_healthz(req);
+    } else if (path && strcmp(path, "/readyz") == 0) {
+        on_readyz(h, req);
+    } else {
+        static const char body[] = "not found: try /metrics, /healthz or /readyz\n";
+        reply_text(req, 404, "Not Found", "text/plain", body, sizeof body - 1);
+    }
+}
+
+void http_config_default(struct http_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->bind, sizeof cfg->bind, "127.0.0.1");
+    cfg->port = HTTP_PORT_DEFAULT;
+    cfg->max_header_bytes = HTTP_MAX_HEADER_BYTES_DEFAULT;
+    cfg->max_headers = HTTP_MAX_HEADERS_DEFAULT;
+    cfg->max_url = HTTP_MAX_URL_DEFAULT;
+}
+
+struct http *http_start(struct event_base *base, struct cmd_env *env,
+                        const struct http_config *cfg, char *err, size_t errlen)
 {
     struct evhttp *evh = evhttp_new(base);
     struct evhttp_bound_socket *sock =
-        evh ? evhttp_bind_socket_with_handle(evh, bind, (ev_uint16_t)port) : NULL;
+        evh ? evhttp_bind_socket_with_handle(evh, cfg->bind, (ev_uint16_t)cfg->port) : NULL;
     if (sock == NULL) {
-        snprintf(err, errlen, "cannot listen for HTTP on %s:%d", bind, port);
+        snprintf(err, errlen, "cannot listen for HTTP on %s:%d", cfg->bind, cfg->port);
         if (evh)
             evhttp_free(evh);
         return NULL;
@@ -226,18 +269,19 @@ struct http *http_start(struct event_base *base, struct cmd_env *env, const char
     struct http *h = xcalloc(1, sizeof *h);
     h->evh = evh;
     h->env = env;
+    h->cfg = *cfg;
     evhttp_set_allowed_methods(evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-    evhttp_set_cb(evh, "/metrics", on_metrics, h);
-    evhttp_set_cb(evh, "/healthz", on_healthz, h);
-    evhttp_set_cb(evh, "/readyz", on_readyz, h);
-    evhttp_set_gencb(evh, on_other, h);
+    /* A header line that never ends is cut off here, not buffered. */
+    evhttp_set_max_headers_size(evh, (ev_ssize_t)cfg->max_header_bytes);
+    evhttp_set_max_body_size(evh, 0);
+    evhttp_set_gencb(evh, on_request, h);
     /* Which port (0 picks one): the log says, as for the main port. */
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    h->port = port;
+    h->port = cfg->port;
     if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
         h->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    log_event("info", "event=http_listening addr=%s:%d", bind, h->port);
+    log_event("info", "event=http_listening addr=%s:%d", cfg->bind, h->port);
     return h;
 }
 

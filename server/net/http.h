@@ -11,9 +11,27 @@ struct cmd_env;
 struct buf;
 struct http;
 
-/* Listens on bind:port (port 0: any free one). NULL with err filled. */
-struct http *http_start(struct event_base *base, struct cmd_env *env, const char *bind,
-                        int port, char *err, size_t errlen);
+struct http_config {
+    char bind[64];
+    int port;                 /* -1: no HTTP listener; 0: any free port */
+    /* What one request may send, each with its own status: the request
+     * line and headers together (431, or 400 from libevent while they are
+     * still arriving), the number of headers (431), the URL (414). */
+    size_t max_header_bytes;
+    size_t max_headers;
+    size_t max_url;
+};
+
+#define HTTP_PORT_DEFAULT 7071
+#define HTTP_MAX_HEADER_BYTES_DEFAULT 8192
+#define HTTP_MAX_HEADERS_DEFAULT 64
+#define HTTP_MAX_URL_DEFAULT 2048
+
+void http_config_default(struct http_config *cfg);
+
+/* Listens as cfg says. NULL with err filled. */
+struct http *http_start(struct event_base *base, struct cmd_env *env,
+                        const struct http_config *cfg, char *err, size_t errlen);
 void http_stop(struct http *h);
 
 /* The Prometheus text exposition of every figure. */
