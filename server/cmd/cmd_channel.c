@@ -136,8 +136,15 @@ struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req)
     if (parse_u64(&f[F_BACKOFFMAX], 0, day_ms, (uint64_t)s.backoff_max_ms, &v) != 0)
         return reply_error(ERR_BADARG, "backoffmax must be milliseconds, from 0 to 86400000");
     s.backoff_max_ms = (int64_t)v;
-    if (s.backoff_max_ms < s.backoff_ms)
+    /* Backoff doubles up to backoffmax: given both, backoffmax below
+     * backoff is a contradiction; backoff alone over the default raises it. */
+    if (s.backoff_max_ms < s.backoff_ms) {
+        if (f[F_BACKOFFMAX].val)
+            return reply_error(ERR_BADARG, "backoffmax (%lld ms) must be at least backoff "
+                                           "(%lld ms)",
+                               (long long)s.backoff_max_ms, (long long)s.backoff_ms);
         s.backoff_max_ms = s.backoff_ms;
+    }
     if (parse_u64(&f[F_MAXPENDING], 1, 10000000, s.maxpending, &s.maxpending) != 0)
         return reply_error(ERR_BADARG, "maxpending must be an integer from 1 to 10000000");
 

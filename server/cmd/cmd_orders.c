@@ -191,6 +191,9 @@ static struct reply *move(struct cmd_ctx *ctx, const struct order *o, enum order
  * (refund, release) and then moves the order. */
 static struct reply *cancel(struct cmd_ctx *ctx, const struct order *o, const char *reason)
 {
+    if (o->status == ORDER_CANCELLED)
+        return reply_error(ERR_STATE, "order %llu is already cancelled",
+                           (unsigned long long)o->id);
     const struct saga *sg = engine_saga(ctx->env->engine, o->id);
     if (sg && !saga_finished(sg)) {
         switch (engine_cancel(ctx->env->engine, o->id, reason)) {
@@ -294,8 +297,14 @@ struct reply *cmd_list(struct cmd_ctx *ctx, const struct request *req)
         return err;
     int status = -1;
     uint64_t after = 0, limit = LIST_LIMIT_DEFAULT;
-    if (f[F_STATUS].val && (status = order_status_parse(f[F_STATUS].val)) < 0)
-        return reply_error(ERR_BADARG, "unknown status in status=");
+    if (f[F_STATUS].val && (status = order_status_parse(f[F_STATUS].val)) < 0) {
+        char shown[64];
+        kv_printable(shown, sizeof shown, f[F_STATUS].val, f[F_STATUS].len);
+        return reply_error(ERR_BADARG,
+                           "unknown status '%s' in status= (PENDING RESERVED PAID SHIPPED "
+                           "DELIVERED FAILED CANCELLED)",
+                           shown);
+    }
     if (f[F_AFTER].val && kv_parse_uint(f[F_AFTER].val, 0, UINT64_MAX, &after) != 0)
         return reply_error(ERR_BADARG, "after must be an order id (a non-negative integer)");
     if (f[F_LIMIT].val && kv_parse_uint(f[F_LIMIT].val, 1, LIST_LIMIT_MAX, &limit) != 0)

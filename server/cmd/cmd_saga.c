@@ -26,9 +26,13 @@ struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
 {
     struct cmd_env *env = ctx->env;
     const struct arg *cha = &req->argv[1];
-    struct channel *ch = chreg_find(bus_channels(env->bus), cha->ptr);
-    if (ch == NULL || saga_step_parse(cha->ptr) < 0)
-        return reply_error(ERR_BADARG, "%s is not a saga step channel (HELP STEP)", cha->ptr);
+    struct channel *ch = memchr(cha->ptr, '\0', cha->len) ? NULL
+                                                           : chreg_find(bus_channels(env->bus), cha->ptr);
+    if (ch == NULL || saga_step_parse(cha->ptr) < 0) {
+        char shown[96];
+        kv_printable(shown, sizeof shown, cha->ptr, cha->len);
+        return reply_error(ERR_BADARG, "%s is not a saga step channel (HELP STEP)", shown);
+    }
     const char *group = NULL;
     uint64_t id = 0;
     int outcome = -1;
@@ -217,8 +221,11 @@ struct reply *cmd_sagas(struct cmd_ctx *ctx, const struct request *req)
 struct reply *cmd_policy(struct cmd_ctx *ctx, const struct request *req)
 {
     int st = saga_step_parse(req->argv[1].ptr);
-    if (st < 0)
-        return reply_error(ERR_BADARG, "%s is not a saga step", req->argv[1].ptr);
+    if (st < 0 || memchr(req->argv[1].ptr, '\0', req->argv[1].len)) {
+        char shown[96];
+        kv_printable(shown, sizeof shown, req->argv[1].ptr, req->argv[1].len);
+        return reply_error(ERR_BADARG, "%s is not a saga step", shown);
+    }
     struct kvfield f[] = {{"base", false, NULL, 0}, {"cap", false, NULL, 0},
                           {"attempts", false, NULL, 0}, {"timeout", false, NULL, 0}};
     struct reply *err = kvargs_parse(req, 2, f, 4);
@@ -246,6 +253,14 @@ struct reply *cmd_policy(struct cmd_ctx *ctx, const struct request *req)
         if (kv_parse_uint(f[3].val, 1, day, &v) != 0)
             return reply_error(ERR_BADARG, "timeout must be milliseconds, 1 to 86400000");
         p.timeout_ms = (int64_t)v;
+    }
+    /* Backoff doubles from base up to cap: a cap below base, both given,
+     * says two things at once; a base alone over the cap raises it. */
+    if (p.cap_ms < p.base_ms) {
+        if (f[1].val)
+            return reply_error(ERR_BADARG, "cap (%lld ms) must be at least base (%lld ms)",
+                               (long long)p.cap_ms, (long long)p.base_ms);
+        p.cap_ms = p.base_ms;
     }
     *engine_policy(ctx->env->engine, (enum saga_step)st) = p;
     struct reply *r = reply_record();

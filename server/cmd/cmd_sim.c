@@ -11,11 +11,24 @@
 #include "saga/sim.h"
 
 /* A rate: a decimal from 0 to 1 ("0.05"). */
+/* A rate from 0 to 1, written plainly: digits, at most one point ("0.05",
+ * ".5", "1"). Not what strtod would also take: blanks, signs, exponents,
+ * hex, "inf", or a value that underflows to 0. */
 static int parse_rate(const char *s, double *out)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || !(v >= 0 && v <= 1))
+    size_t digits = 0, points = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p >= '0' && *p <= '9')
+            digits++;
+        else if (*p == '.' && points++ == 0)
+            continue;
+        else
+            return -1;
+    }
+    if (digits == 0 || digits > 18)
+        return -1;
+    double v = strtod(s, NULL);
+    if (!(v >= 0 && v <= 1))
         return -1;
     *out = v;
     return 0;

@@ -67,7 +67,7 @@ static bool publish_changes(const struct cmd_env *env, const struct request *req
 }
 
 static const struct command commands[] = {
-    {"PING", -1, CMD_PUBSUB, cmd_ping, "PING [message]",
+    {"PING", -1, CMD_PUBSUB | CMD_BINARY, cmd_ping, "PING [message]",
      "answers PONG, or echoes the message", NULL},
     {"CREATE", -5, CMD_WRITE, cmd_create,
      "CREATE customer=<id> item=<sku> qty=<n> amount=<decimal> [currency=<ISO 4217>] [key=<idempotency key>]",
@@ -88,17 +88,17 @@ static const struct command commands[] = {
      "readable figures by section: server clients commands orders sagas channels dlq store", NULL},
     {"METRICS", -1, 0, cmd_metrics, "METRICS [section]",
      "the same figures as one record, for scripts and ordertop", NULL},
-    {"HELP", -1, 0, cmd_help, "HELP [command]", "lists every command, or explains one", NULL},
+    {"HELP", -1, CMD_BINARY, cmd_help, "HELP [command]", "lists every command, or explains one", NULL},
     {"QUIT", 1, CMD_PUBSUB, cmd_quit, "QUIT", "answers OK and closes the connection", NULL},
-    {"SUBSCRIBE", -2, CMD_PUBSUB, cmd_subscribe, "SUBSCRIBE <channel>...",
+    {"SUBSCRIBE", -2, CMD_PUBSUB | CMD_BINARY, cmd_subscribe, "SUBSCRIBE <channel>...",
      "receives every message published on the channels from now on", NULL},
-    {"PSUBSCRIBE", -2, CMD_PUBSUB, cmd_psubscribe, "PSUBSCRIBE <pattern>...",
+    {"PSUBSCRIBE", -2, CMD_PUBSUB | CMD_BINARY, cmd_psubscribe, "PSUBSCRIBE <pattern>...",
      "the same for channels matching glob patterns (* ? [...] \\)", NULL},
-    {"UNSUBSCRIBE", -1, CMD_PUBSUB, cmd_unsubscribe, "UNSUBSCRIBE [channel...]",
+    {"UNSUBSCRIBE", -1, CMD_PUBSUB | CMD_BINARY, cmd_unsubscribe, "UNSUBSCRIBE [channel...]",
      "stops receiving from the channels, or from all", NULL},
-    {"PUNSUBSCRIBE", -1, CMD_PUBSUB, cmd_punsubscribe, "PUNSUBSCRIBE [pattern...]",
+    {"PUNSUBSCRIBE", -1, CMD_PUBSUB | CMD_BINARY, cmd_punsubscribe, "PUNSUBSCRIBE [pattern...]",
      "stops receiving from the patterns, or from all", NULL},
-    {"PUBLISH", 3, 0, cmd_publish, "PUBLISH <channel> <payload>",
+    {"PUBLISH", 3, CMD_BINARY, cmd_publish, "PUBLISH <channel> <payload>",
      "sends a message; appends it too when the channel is durable; answers the receivers",
      publish_changes},
     {"CHANNEL", -3, 0, cmd_channel,
@@ -162,6 +162,19 @@ const struct command *command_lookup(const char *name, size_t len)
     return NULL;
 }
 
+static struct reply *nul_error(const struct arg *a, size_t i)
+{
+    const char *nul = memchr(a->ptr, '\0', a->len);
+    const char *eq = memchr(a->ptr, '=', (size_t)(nul - a->ptr));
+    char shown[96];
+    if (eq && eq > a->ptr) {
+        kv_printable(shown, sizeof shown, a->ptr, (size_t)(eq - a->ptr));
+        return reply_error(ERR_BADARG, "field '%s' contains a NUL byte", shown);
+    }
+    kv_printable(shown, sizeof shown, a->ptr, a->len);
+    return reply_error(ERR_BADARG, "argument %zu contains a NUL byte: '%s'", i, shown);
+}
+
 bool command_changes(const struct command *cmd, const struct cmd_env *env,
                      const struct request *req)
 {
@@ -193,6 +206,12 @@ static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
     int argc = (int)req->argc;
     if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity))
         return reply_error(ERR_ERR, "wrong number of arguments for '%s'", cmd->name);
+    /* Arguments are taken whole, with their length: one that holds a NUL
+     * where text is expected is refused here, never cut short there. */
+    if (!(cmd->flags & CMD_BINARY))
+        for (size_t i = 1; i < req->argc; i++)
+            if (memchr(req->argv[i].ptr, '\0', req->argv[i].len))
+                return nul_error(&req->argv[i], i);
     /* Refused before anything changes, never half done: a change the
      * store cannot record must not be made at all. */
     if (command_changes(cmd, ctx->env, req)) {

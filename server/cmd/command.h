@@ -65,6 +65,8 @@ typedef struct reply *(*cmd_handler)(struct cmd_ctx *ctx, const struct request *
 enum cmd_flags {
     CMD_WRITE = 1 << 0,   /* changes state (unless `changes` says per request) */
     CMD_PUBSUB = 1 << 1,  /* allowed while the client is subscribed */
+    CMD_BINARY = 1 << 2,  /* its arguments are bytes (a payload, a pub/sub name):
+                             NUL is allowed; everywhere else it is refused */
 };
 
 struct command {

@@ -225,8 +225,17 @@ def survivable_cases(srv):
               b"-ERR unknown command '\\x7f'", b"four"])
     survives(srv, "blank lines and empty arrays", b"\r\n\n  \t \r\n*0\r\nPING x\r\n",
              [b"x"])
-    survives(srv, "NUL inside an id", resp_command("GET", "1\x00"),
-             [b"-BADARG order id must be a positive integer, got '1\\x00'"])
+    # A NUL is never cut at: the whole argument is refused, whatever the
+    # command (GET, SAGA, CUSTOMER BLOCK, CHANNEL INFO, SIM SET...).
+    for cmd in (("GET", "1\x00"), ("SAGA", "1\x00"), ("CHANNEL", "INFO\x00", "x"),
+                ("SIM", "SET", "payment\x00x", "decline=0")):
+        survives(srv, "NUL inside %s's argument" % cmd[0], resp_command(*cmd),
+                 [b"-BADARG argument %d contains a NUL byte: '%s'"
+                  % (next(i for i, a in enumerate(cmd) if "\x00" in a),
+                     next(a for a in cmd if "\x00" in a).replace("\x00", "\\x00").encode())])
+    survives(srv, "NUL inside a blocked customer's name",
+             resp_command("CUSTOMER", "BLOCK", "a\x00b") + resp_command("CUSTOMER", "BLOCK", "a"),
+             [b"-BADARG argument 2 contains a NUL byte: 'a\\x00b'", b"+OK"])
     survives(srv, "NUL inside a field", resp_command(
              "CREATE", "customer=a\x00b", "item=i", "qty=1", "amount=1"),
              [b"-BADARG field 'customer' contains a NUL byte"])

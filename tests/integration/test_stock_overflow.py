@@ -44,10 +44,12 @@ try:
         expect_error("a SKU with CR LF", c.call("STOCK", "SET", "a\r\nb", "1"), "BADARG",
                      "sku must not contain control characters")
         expect_error("a SKU with a NUL", c.call("STOCK", "a\0b"), "BADARG",
-                     "sku must not contain control characters")
+                     "argument 1 contains a NUL byte: 'a\\x00b'")
         expect_error("an empty SKU", c.call("STOCK", ""), "BADARG", "sku must not be empty")
         expect_error("a customer with a NUL", c.call("CUSTOMER", "BLOCK", "a\0b"), "BADARG",
-                     "customer must not contain control characters")
+                     "argument 2 contains a NUL byte: 'a\\x00b'")
+        expect_error("a customer with a control byte", c.call("CUSTOMER", "BLOCK", "a\x01b"),
+                     "BADARG", "customer must not contain control characters")
     with Orderd("--data", data) as srv:
         c = Conn(srv)
         expect("the level after a restart", c.call("STOCK", "ovf"), LIMIT + 5)
