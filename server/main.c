@@ -26,6 +26,8 @@ static void usage(FILE *out)
             "  --pubsub-hard-limit <bytes>   unread pushes that cut a subscriber off (default %u)\n"
             "  --pubsub-soft-limit <bytes>   ... or this many for --pubsub-soft-seconds (default %u)\n"
             "  --pubsub-soft-seconds <s>     (default %u)\n"
+            "  --max-subscriptions <n>  channels and patterns one client may subscribe to\n"
+            "                        (default %u)\n"
             "  --store journal|memory  where state is kept (default journal)\n"
             "  --data <dir>          the journal's directory (default ./" SERVER_DATA_DIR_DEFAULT ")\n"
             "  --fsync always|everysec|no    when the journal is fsynced (default everysec)\n"
@@ -53,6 +55,7 @@ static void usage(FILE *out)
             NET_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
             PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, NET_MAX_OUTPUT_DEFAULT,
             NET_PUBSUB_HARD_DEFAULT, NET_PUBSUB_SOFT_DEFAULT, NET_PUBSUB_SOFT_SECONDS_DEFAULT,
+            CMD_MAX_SUBSCRIPTIONS_DEFAULT,
             JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
             HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT);
 }
@@ -90,7 +93,8 @@ static int parse_sim(const char *arg, unsigned *mask)
 }
 
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
-       OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_STORE, OPT_DATA,
+       OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_MAX_SUBS, OPT_STORE,
+       OPT_DATA,
        OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
        OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
        OPT_LOG_LEVEL, OPT_LOG_FILE };
@@ -110,6 +114,7 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"pubsub-hard-limit", required_argument, NULL, OPT_PS_HARD},
         {"pubsub-soft-limit", required_argument, NULL, OPT_PS_SOFT},
         {"pubsub-soft-seconds", required_argument, NULL, OPT_PS_SOFT_SECONDS},
+        {"max-subscriptions", required_argument, NULL, OPT_MAX_SUBS},
         {"store", required_argument, NULL, OPT_STORE},
         {"data", required_argument, NULL, OPT_DATA},
         {"fsync", required_argument, NULL, OPT_FSYNC},
@@ -158,6 +163,9 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         case OPT_PS_SOFT_SECONDS:
             rc = size_flag("pubsub-soft-seconds", optarg, 0, 86400, &secs);
             cfg->net.pubsub_soft_seconds = (unsigned)secs;
+            break;
+        case OPT_MAX_SUBS:
+            rc = size_flag("max-subscriptions", optarg, 1, 10000000, &cfg->max_subscriptions);
             break;
         case OPT_STORE:
             if (strcmp(optarg, "journal") == 0) {

@@ -37,6 +37,7 @@ void server_config_default(struct server_config *cfg)
     cfg->sim_mask = (1u << PART_COUNT) - 1;
     cfg->saga = true;
     http_config_default(&cfg->http);
+    cfg->max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT;
 }
 
 /* --- the end of a loop turn ---------------------------------------------- */
@@ -266,6 +267,7 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         .base = srv->base, .clk = &srv->clock, .book = srv->book, .bus = srv->bus,
         .engine = srv->engine, .sim = srv->sim, .store = srv->store,
         .metrics = srv->metrics, .counters = &srv->counters,
+        .max_subscriptions = cfg->max_subscriptions,
     };
     struct net_hooks nh = {.ctx = srv, .wake = wake_turn_end, .drained = on_drained};
     srv->net = net_new(&cfg->net, srv->base, &srv->env, &nh);

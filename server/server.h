@@ -29,6 +29,7 @@ struct server_config {
     struct journal_options journal;  /* STORE_JOURNAL */
     unsigned sim_mask;    /* simulated participants: a bit per participant */
     struct http_config http;
+    size_t max_subscriptions;  /* channels and patterns per client */
     bool saga;            /* orders run through sagas (else clients move them) */
 };
 

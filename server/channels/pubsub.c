@@ -24,17 +24,18 @@ struct ps_pattern {
     char *pat;               /* owned */
     size_t len;
     struct subscriber *sub;
+    struct ps_pattern *prev, *next;  /* every pattern, in subscription order */
 };
 
 struct pubsub_client {
     struct strmap channels;  /* name -> struct ps_channel * */
-    size_t npatterns;
+    struct strmap patterns;  /* pattern -> struct ps_pattern * (owned) */
 };
 
 struct pubsub {
     struct strmap channels;  /* name -> struct ps_channel * (owned) */
-    struct ps_pattern *patterns;
-    size_t npatterns, cap;
+    struct ps_pattern *phead, *ptail;
+    size_t npatterns;
     struct buf resp, text;   /* scratch renderings */
 };
 
@@ -45,6 +46,21 @@ struct pubsub *pubsub_new(void)
     buf_init(&ps->resp);
     buf_init(&ps->text);
     return ps;
+}
+
+static void pattern_free(struct pubsub *ps, struct ps_pattern *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        ps->phead = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    else
+        ps->ptail = p->prev;
+    ps->npatterns--;
+    free(p->pat);
+    free(p);
 }
 
 void pubsub_free(struct pubsub *ps)
@@ -61,9 +77,8 @@ void pubsub_free(struct pubsub *ps)
         free(ch);
     }
     strmap_free(&ps->channels);
-    for (size_t i = 0; i < ps->npatterns; i++)
-        free(ps->patterns[i].pat);
-    free(ps->patterns);
+    while (ps->phead)
+        pattern_free(ps, ps->phead);
     buf_free(&ps->resp);
     buf_free(&ps->text);
     free(ps);
@@ -74,6 +89,7 @@ static struct pubsub_client *client(struct subscriber *c, bool create)
     if (c->client == NULL && create) {
         c->client = xcalloc(1, sizeof *c->client);
         strmap_init(&c->client->channels);
+        strmap_init(&c->client->patterns);
     }
     return c->client;
 }
@@ -81,7 +97,13 @@ static struct pubsub_client *client(struct subscriber *c, bool create)
 size_t pubsub_count(struct subscriber *c)
 {
     struct pubsub_client *pc = client(c, false);
-    return pc ? pc->channels.count + pc->npatterns : 0;
+    return pc ? pc->channels.count + pc->patterns.count : 0;
+}
+
+bool pubsub_has(struct subscriber *c, const char *name, size_t len, bool pattern)
+{
+    struct pubsub_client *pc = client(c, false);
+    return pc && strmap_get(pattern ? &pc->patterns : &pc->channels, name, len) != NULL;
 }
 
 size_t pubsub_subscribe(struct pubsub *ps, struct subscriber *c, const char *name, size_t len)
@@ -132,37 +154,25 @@ size_t pubsub_unsubscribe(struct pubsub *ps, struct subscriber *c, const char *n
     return pubsub_count(c);
 }
 
-static ssize_t find_pattern(const struct pubsub *ps, struct subscriber *c, const char *pat,
-                            size_t len)
-{
-    for (size_t i = 0; i < ps->npatterns; i++)
-        if (ps->patterns[i].sub == c && ps->patterns[i].len == len &&
-            memcmp(ps->patterns[i].pat, pat, len) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
 size_t pubsub_psubscribe(struct pubsub *ps, struct subscriber *c, const char *pat, size_t len)
 {
     struct pubsub_client *pc = client(c, true);
-    if (find_pattern(ps, c, pat, len) >= 0)
+    if (strmap_get(&pc->patterns, pat, len))
         return pubsub_count(c);
-    if (ps->npatterns == ps->cap) {
-        ps->cap = ps->cap ? ps->cap * 2 : 8;
-        ps->patterns = xrealloc(ps->patterns, ps->cap * sizeof *ps->patterns);
-    }
-    ps->patterns[ps->npatterns++] = (struct ps_pattern){xstrndup(pat, len), len, c};
-    pc->npatterns++;
+    struct ps_pattern *p = xcalloc(1, sizeof *p);
+    p->pat = xstrndup(pat, len);
+    p->len = len;
+    p->sub = c;
+    /* Kept in order: pattern messages go out in subscription order. */
+    p->prev = ps->ptail;
+    if (ps->ptail)
+        ps->ptail->next = p;
+    else
+        ps->phead = p;
+    ps->ptail = p;
+    ps->npatterns++;
+    strmap_put(&pc->patterns, pat, len, p);
     return pubsub_count(c);
-}
-
-static void remove_pattern(struct pubsub *ps, size_t i)
-{
-    free(ps->patterns[i].pat);
-    /* Order is kept: pattern messages go out in subscription order. */
-    memmove(&ps->patterns[i], &ps->patterns[i + 1],
-            (ps->npatterns - i - 1) * sizeof *ps->patterns);
-    ps->npatterns--;
 }
 
 size_t pubsub_punsubscribe(struct pubsub *ps, struct subscriber *c, const char *pat, size_t len)
@@ -170,33 +180,37 @@ size_t pubsub_punsubscribe(struct pubsub *ps, struct subscriber *c, const char *
     struct pubsub_client *pc = client(c, false);
     if (pc == NULL)
         return 0;
-    ssize_t i = find_pattern(ps, c, pat, len);
-    if (i >= 0) {
-        remove_pattern(ps, (size_t)i);
-        pc->npatterns--;
-    }
+    struct ps_pattern *p = strmap_del(&pc->patterns, pat, len);
+    if (p)
+        pattern_free(ps, p);
     return pubsub_count(c);
 }
 
-bool pubsub_client_any_channel(struct subscriber *c, const char **name, size_t *len)
+void pubsub_unsubscribe_all(struct pubsub *ps, struct subscriber *c, bool patterns,
+                            void (*each)(void *arg, const char *name, size_t len,
+                                         size_t remaining),
+                            void *arg)
 {
     struct pubsub_client *pc = client(c, false);
-    size_t it = 0;
+    if (pc == NULL)
+        return;
+    struct strmap *m = patterns ? &pc->patterns : &pc->channels;
+    size_t remaining = pubsub_count(c);
+    size_t it = 0, len;
+    const char *k;
     void *v;
-    return pc && strmap_next(&pc->channels, &it, name, len, &v);
-}
-
-bool pubsub_client_any_pattern(const struct pubsub *ps, struct subscriber *c, const char **pat,
-                               size_t *len)
-{
-    for (size_t i = 0; i < ps->npatterns; i++) {
-        if (ps->patterns[i].sub == c) {
-            *pat = ps->patterns[i].pat;
-            *len = ps->patterns[i].len;
-            return true;
-        }
+    /* One walk: the map's keys are its own copies, so they outlive what
+     * each entry points at; the map itself goes at the end. */
+    while (strmap_next(m, &it, &k, &len, &v)) {
+        if (patterns)
+            pattern_free(ps, v);
+        else
+            drop_subscriber(ps, v, c);
+        if (each)
+            each(arg, k, len, --remaining);
     }
-    return false;
+    strmap_free(m);
+    strmap_init(m);
 }
 
 void pubsub_client_gone(struct pubsub *ps, struct subscriber *c)
@@ -204,15 +218,10 @@ void pubsub_client_gone(struct pubsub *ps, struct subscriber *c)
     struct pubsub_client *pc = client(c, false);
     if (pc == NULL)
         return;
-    size_t it = 0, len;
-    const char *k;
-    void *v;
-    while (strmap_next(&pc->channels, &it, &k, &len, &v))
-        drop_subscriber(ps, v, c);
+    pubsub_unsubscribe_all(ps, c, false, NULL, NULL);
+    pubsub_unsubscribe_all(ps, c, true, NULL, NULL);
     strmap_free(&pc->channels);
-    for (size_t i = ps->npatterns; i > 0; i--)
-        if (ps->patterns[i - 1].sub == c)
-            remove_pattern(ps, i - 1);
+    strmap_free(&pc->patterns);
     free(pc);
     c->client = NULL;
 }
@@ -260,8 +269,7 @@ size_t pubsub_publish(struct pubsub *ps, const char *chname, size_t chlen,
         receivers += ch->n;
         reply_free(o.msg);
     }
-    for (size_t i = 0; i < ps->npatterns; i++) {
-        struct ps_pattern *p = &ps->patterns[i];
+    for (struct ps_pattern *p = ps->phead; p; p = p->next) {
         if (!glob_match(p->pat, p->len, chname, chlen))
             continue;
         struct outgoing o = {reply_push_as("pmessage", "PMSG"), false, false, change};

@@ -36,12 +36,17 @@ size_t pubsub_unsubscribe(struct pubsub *ps, struct subscriber *c, const char *c
 size_t pubsub_psubscribe(struct pubsub *ps, struct subscriber *c, const char *pat, size_t len);
 size_t pubsub_punsubscribe(struct pubsub *ps, struct subscriber *c, const char *pat, size_t len);
 
-/* One of the client's channels (patterns), for UNSUBSCRIBE without
- * arguments: false when there are none. The name is valid until the next
- * change, so copy it before unsubscribing. */
-bool pubsub_client_any_channel(struct subscriber *c, const char **name, size_t *len);
-bool pubsub_client_any_pattern(const struct pubsub *ps, struct subscriber *c, const char **pat,
-                               size_t *len);
+/* UNSUBSCRIBE (PUNSUBSCRIBE) without arguments: ends every subscription
+ * to a channel (pattern), calling each(arg, name, len, remaining) after
+ * each one with how many subscriptions the client has left. One pass,
+ * whatever the number. */
+void pubsub_unsubscribe_all(struct pubsub *ps, struct subscriber *c, bool patterns,
+                            void (*each)(void *arg, const char *name, size_t len,
+                                         size_t remaining),
+                            void *arg);
+
+/* Whether the client is subscribed to name (as a pattern, with pattern). */
+bool pubsub_has(struct subscriber *c, const char *name, size_t len, bool pattern);
 
 size_t pubsub_count(struct subscriber *c);
 

@@ -26,16 +26,25 @@ static struct reply *too_long(const char *what)
 static struct reply *subscribe(struct cmd_ctx *ctx, const struct request *req, bool pattern)
 {
     struct cmd_client *c = ctx->client;
+    struct pubsub *ps = bus_pubsub(ctx->env->bus);
     for (size_t i = 1; i < req->argc; i++)
         if (req->argv[i].len > BUS_NAME_MAX)
             return too_long(pattern ? "pattern" : "channel");
     c->sub.kind = req->kind;
     for (size_t i = 1; i < req->argc; i++) {
         const struct arg *a = &req->argv[i];
-        size_t n = pattern ? pubsub_psubscribe(bus_pubsub(ctx->env->bus), &c->sub, a->ptr, a->len)
-                           : pubsub_subscribe(bus_pubsub(ctx->env->bus), &c->sub, a->ptr, a->len);
+        /* Each confirmation is sent as it is made: one past the limit
+         * ends the request, the earlier ones stand. */
+        if (pubsub_count(&c->sub) >= ctx->env->max_subscriptions &&
+            !pubsub_has(&c->sub, a->ptr, a->len, pattern)) {
+            cmd_client_reply(c, reply_error(ERR_LIMIT, "too many subscriptions (max %zu)",
+                                            ctx->env->max_subscriptions));
+            break;
+        }
+        size_t n = pattern ? pubsub_psubscribe(ps, &c->sub, a->ptr, a->len)
+                           : pubsub_subscribe(ps, &c->sub, a->ptr, a->len);
         cmd_client_reply(c, pattern ? confirmation("psubscribe", "PSUBSCRIBE", a->ptr, a->len, n)
-                              : confirmation("subscribe", "SUBSCRIBE", a->ptr, a->len, n));
+                                    : confirmation("subscribe", "SUBSCRIBE", a->ptr, a->len, n));
     }
     return NULL;
 }
@@ -50,40 +59,40 @@ struct reply *cmd_psubscribe(struct cmd_ctx *ctx, const struct request *req)
     return subscribe(ctx, req, true);
 }
 
+struct unsubscribing {
+    struct cmd_client *c;
+    const char *kind, *text_kind;
+    bool any;
+};
+
+static void confirm(void *arg, const char *name, size_t len, size_t remaining)
+{
+    struct unsubscribing *u = arg;
+    cmd_client_reply(u->c, confirmation(u->kind, u->text_kind, name, len, remaining));
+    u->any = true;
+}
+
 static struct reply *unsubscribe(struct cmd_ctx *ctx, const struct request *req, bool pattern)
 {
     struct cmd_client *c = ctx->client;
     struct pubsub *ps = bus_pubsub(ctx->env->bus);
-    const char *kind = pattern ? "punsubscribe" : "unsubscribe";
-    const char *text_kind = pattern ? "PUNSUBSCRIBE" : "UNSUBSCRIBE";
+    struct unsubscribing u = {c, pattern ? "punsubscribe" : "unsubscribe",
+                              pattern ? "PUNSUBSCRIBE" : "UNSUBSCRIBE", false};
     if (req->argc > 1) {
         for (size_t i = 1; i < req->argc; i++) {
             const struct arg *a = &req->argv[i];
             size_t n = pattern ? pubsub_punsubscribe(ps, &c->sub, a->ptr, a->len)
                                : pubsub_unsubscribe(ps, &c->sub, a->ptr, a->len);
-            cmd_client_reply(c, confirmation(kind, text_kind, a->ptr, a->len, n));
+            confirm(&u, a->ptr, a->len, n);
         }
         return NULL;
     }
-    /* Without arguments: from everything, one confirmation each, and one
-     * with a nil name when there was nothing (as Redis does). */
-    bool any = false;
-    const char *name;
-    size_t len;
-    while (pattern ? pubsub_client_any_pattern(ps, &c->sub, &name, &len)
-                   : pubsub_client_any_channel(&c->sub, &name, &len)) {
-        /* The name dies with the subscription: the reply copies it first. */
-        struct reply *r = reply_push_as(kind, text_kind);
-        reply_list_add(r, reply_string(name, len));
-        const struct reply *copy = r->items[0];
-        size_t n = pattern ? pubsub_punsubscribe(ps, &c->sub, copy->str, copy->len)
-                           : pubsub_unsubscribe(ps, &c->sub, copy->str, copy->len);
-        reply_list_add(r, reply_integer((long long)n));
-        cmd_client_reply(c, r);
-        any = true;
-    }
-    if (!any)
-        cmd_client_reply(c, confirmation(kind, text_kind, NULL, 0, pubsub_count(&c->sub)));
+    /* Without arguments: from everything, one confirmation each, in one
+     * pass however many there are; one with a nil name when there was
+     * nothing (as Redis does). */
+    pubsub_unsubscribe_all(ps, &c->sub, pattern, confirm, &u);
+    if (!u.any)
+        cmd_client_reply(c, confirmation(u.kind, u.text_kind, NULL, 0, pubsub_count(&c->sub)));
     return NULL;
 }
 

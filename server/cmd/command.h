@@ -52,7 +52,10 @@ struct cmd_env {
     struct store *store;
     struct metrics *metrics;
     struct server_counters *counters;
+    size_t max_subscriptions;   /* channels and patterns per client */
 };
+
+#define CMD_MAX_SUBSCRIPTIONS_DEFAULT 100000
 
 struct cmd_ctx {
     struct cmd_env *env;

@@ -212,7 +212,8 @@ void world_init(struct world *w, bool saga)
     w->env = (struct cmd_env){.base = w->base, .clk = &w->clock, .book = w->book,
                               .bus = w->bus, .engine = w->engine, .sim = w->sim,
                               .store = w->dbl.store, .metrics = w->metrics,
-                              .counters = &w->counters};
+                              .counters = &w->counters,
+                              .max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT};
     book_observe(w->book, store_on_order, w->dbl.store);
     if (saga) {
         book_observe(w->book, engine_on_order, w->engine);
