@@ -23,6 +23,8 @@ static void usage(FILE *out)
             "  --max-args <n>        arguments per request (default %u)\n"
             "  --max-request <bytes> unparsed bytes of one request (default %u)\n"
             "  --max-output <bytes>  unread reply bytes before a client is paused (default %u)\n"
+            "  --max-output-pause <s>  a client paused so, still sending, is closed after\n"
+            "                        this long (default %u)\n"
             "  --pubsub-hard-limit <bytes>   unread pushes that cut a subscriber off (default %u)\n"
             "  --pubsub-soft-limit <bytes>   ... or this many for --pubsub-soft-seconds (default %u)\n"
             "  --pubsub-soft-seconds <s>     (default %u)\n"
@@ -54,6 +56,7 @@ static void usage(FILE *out)
             "  --version             the version\n",
             NET_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
             PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, NET_MAX_OUTPUT_DEFAULT,
+            NET_MAX_OUTPUT_PAUSE_DEFAULT,
             NET_PUBSUB_HARD_DEFAULT, NET_PUBSUB_SOFT_DEFAULT, NET_PUBSUB_SOFT_SECONDS_DEFAULT,
             CMD_MAX_SUBSCRIPTIONS_DEFAULT,
             JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
@@ -93,7 +96,7 @@ static int parse_sim(const char *arg, unsigned *mask)
 }
 
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
-       OPT_MAX_OUTPUT, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_MAX_SUBS, OPT_STORE,
+       OPT_MAX_OUTPUT, OPT_MAX_OUTPUT_PAUSE, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_MAX_SUBS, OPT_STORE,
        OPT_DATA,
        OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
        OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
@@ -111,6 +114,7 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"max-args", required_argument, NULL, OPT_MAX_ARGS},
         {"max-request", required_argument, NULL, OPT_MAX_REQUEST},
         {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+        {"max-output-pause", required_argument, NULL, OPT_MAX_OUTPUT_PAUSE},
         {"pubsub-hard-limit", required_argument, NULL, OPT_PS_HARD},
         {"pubsub-soft-limit", required_argument, NULL, OPT_PS_SOFT},
         {"pubsub-soft-seconds", required_argument, NULL, OPT_PS_SOFT_SECONDS},
@@ -158,6 +162,10 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         case OPT_MAX_ARGS: rc = size_flag("max-args", optarg, 1, 1000000, &cfg->net.limits.max_args); break;
         case OPT_MAX_REQUEST: rc = size_flag("max-request", optarg, 64, 4 * G, &cfg->net.limits.max_pending); break;
         case OPT_MAX_OUTPUT: rc = size_flag("max-output", optarg, 1024, 4 * G, &cfg->net.max_output); break;
+        case OPT_MAX_OUTPUT_PAUSE:
+            rc = size_flag("max-output-pause", optarg, 1, 86400, &secs);
+            cfg->net.max_output_pause = (unsigned)secs;
+            break;
         case OPT_PS_HARD: rc = size_flag("pubsub-hard-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_hard_limit); break;
         case OPT_PS_SOFT: rc = size_flag("pubsub-soft-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_soft_limit); break;
         case OPT_PS_SOFT_SECONDS:

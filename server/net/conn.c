@@ -50,6 +50,7 @@ struct conn {
     struct event *rev;
     struct event *wev;
     struct event *linger_ev;      /* the linger deadline, once lingering */
+    struct event *pause_ev;       /* the pause deadline, while paused */
     struct req_parser *parser;    /* owned */
     struct buf out;               /* rendered, not yet written */
     struct barrier *barriers;     /* oldest first */
@@ -140,6 +141,8 @@ void conn_free(struct conn *c)
     event_free(c->wev);
     if (c->linger_ev)
         event_free(c->linger_ev);
+    if (c->pause_ev)
+        event_free(c->pause_ev);
     close(c->fd);
     req_parser_free(c->parser);
     buf_free(&c->out);
@@ -477,6 +480,44 @@ static void watch(struct event *ev, bool *on, bool want)
     *on = want;
 }
 
+/* A client paused for its unread output too long. If it is still sending
+ * (requests wait in the parser or the socket), it and we wait on each other
+ * for ever: it is closed, and the log says why. One that only reads slowly
+ * is left to catch up. */
+static void on_pause_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)fd;
+    (void)what;
+    int unread = 0;
+    if (ioctl(c->fd, FIONREAD, &unread) != 0)
+        unread = 0;
+    if (unread > 0 || req_parser_pending(c->parser) > 0) {
+        c->net->env->counters->clients_cut_off++;
+        kill_conn(c, "reply output over --max-output for --max-output-pause seconds while "
+                     "it kept sending");
+        return;
+    }
+    struct timeval tv = {c->net->cfg.max_output_pause, 0};
+    evtimer_add(c->pause_ev, &tv);
+}
+
+/* Paused for its unread output: a deadline runs. */
+static void watch_pause(struct conn *c, bool paused)
+{
+    if (!paused) {
+        if (c->pause_ev)
+            evtimer_del(c->pause_ev);
+        return;
+    }
+    if (c->pause_ev == NULL)
+        c->pause_ev = evtimer_new(c->net->base, on_pause_timeout, c);
+    if (!evtimer_pending(c->pause_ev, NULL)) {
+        struct timeval tv = {c->net->cfg.max_output_pause, 0};
+        evtimer_add(c->pause_ev, &tv);
+    }
+}
+
 /* Carries out a plan. Returns false when the connection is gone. */
 static bool apply(struct conn *c, const struct conn_plan *p)
 {
@@ -492,6 +533,7 @@ static bool apply(struct conn *c, const struct conn_plan *p)
     }
     watch(c->rev, &c->reading, p->read || c->state == CONN_LINGERING);
     watch(c->wev, &c->writing, p->write && c->state != CONN_LINGERING);
+    watch_pause(c, c->state == CONN_OPEN && !p->run);
     if (p->held && !c->held) {
         /* Released by net_durable(), when the store says so; nothing
          * wakes up for it before. */

@@ -31,6 +31,7 @@ void net_config_default(struct net_config *cfg)
     proto_limits_default(&cfg->limits);
     cfg->max_clients = NET_MAX_CLIENTS_DEFAULT;
     cfg->max_output = NET_MAX_OUTPUT_DEFAULT;
+    cfg->max_output_pause = NET_MAX_OUTPUT_PAUSE_DEFAULT;
     cfg->pubsub_hard_limit = NET_PUBSUB_HARD_DEFAULT;
     cfg->pubsub_soft_limit = NET_PUBSUB_SOFT_DEFAULT;
     cfg->pubsub_soft_seconds = NET_PUBSUB_SOFT_SECONDS_DEFAULT;

@@ -31,6 +31,8 @@ struct net_config {
     size_t max_clients;       /* connections beyond this are refused */
     size_t max_output;        /* a client with this many reply bytes unread is
                                  not read from until it catches up */
+    unsigned max_output_pause;  /* seconds a client may stay paused so while it
+                                   keeps sending; then it is closed */
     /* Pushes cannot be paused: a subscriber with more than the hard limit
      * unread, or more than the soft limit for soft_seconds, is cut off
      * (Redis's client-output-buffer-limit for pubsub, same defaults). */
@@ -40,7 +42,12 @@ struct net_config {
 };
 
 #define NET_MAX_CLIENTS_DEFAULT 10000
-#define NET_MAX_OUTPUT_DEFAULT (1024u * 1024)
+/* Large, as Redis has no limit for normal clients: a pipeline that writes
+ * all its requests before reading (redis-py's does) must fit its replies
+ * here, or it waits on us while we wait on it. 64 MiB holds the replies to
+ * 100,000 CREATEs. */
+#define NET_MAX_OUTPUT_DEFAULT (64u * 1024 * 1024)
+#define NET_MAX_OUTPUT_PAUSE_DEFAULT 30u
 #define NET_PUBSUB_HARD_DEFAULT (32u * 1024 * 1024)
 #define NET_PUBSUB_SOFT_DEFAULT (8u * 1024 * 1024)
 #define NET_PUBSUB_SOFT_SECONDS_DEFAULT 60u
