@@ -305,13 +305,18 @@ int server_run(struct server *srv)
     return srv->exit_code;
 }
 
+int server_close(struct server *srv)
+{
+    int rc = srv->store && store_close(srv->store) != 0 ? -1 : 0;
+    srv->store = NULL;
+    return rc;
+}
+
 int server_free(struct server *srv)
 {
-    int rc = 0;
     net_free(srv->net);
     http_stop(srv->http);
-    if (srv->store && store_close(srv->store) != 0)
-        rc = -1;
+    int rc = server_close(srv);
     sim_free(srv->sim);
     engine_free(srv->engine);
     bus_free(srv->bus);

@@ -515,6 +515,36 @@ static void remove_stale_rewrites(const char *dir)
     closedir(d);
 }
 
+/* Recovery, record by record, saying every second or so how far it is:
+ * a journal of millions of records takes a while, and a silent start-up
+ * looks like a hung one. */
+struct replay {
+    struct persist_target *target;
+    struct clock *clk;
+    const char *path;
+    uint64_t size;
+    uint64_t records;
+    int64_t next_report;
+};
+
+#define REPLAY_CHECK_EVERY 65536   /* records between looks at the clock */
+#define REPLAY_REPORT_MS 1000
+
+static int replay(void *arg, uint8_t type, const char *payload, size_t len, uint64_t offset)
+{
+    struct replay *r = arg;
+    if (++r->records % REPLAY_CHECK_EVERY == 0) {
+        clock_tick(r->clk);
+        if (r->clk->now_ms >= r->next_report) {
+            log_event("info", "event=recovering path=%s records=%llu bytes=%llu of=%llu",
+                      r->path, (unsigned long long)r->records, (unsigned long long)offset,
+                      (unsigned long long)r->size);
+            r->next_report = r->clk->now_ms + REPLAY_REPORT_MS;
+        }
+    }
+    return persist_apply(r->target, type, payload, len, offset);
+}
+
 static int make_dir(const char *dir, char *err, size_t errlen)
 {
     if (mkdir(dir, 0755) == 0 || errno == EEXIST)
@@ -547,7 +577,11 @@ struct store *journal_store_open(const struct journal_options *o, struct event_b
 
     int64_t start = clock_mono_ms();
     struct journal_recovery rec;
-    s->j = journal_open(s->path, o->fsync, o->repair, persist_apply, t, &rec, err, errlen);
+    struct stat st;
+    clock_tick(clk);
+    struct replay r = {t, clk, s->path, stat(s->path, &st) == 0 ? (uint64_t)st.st_size : 0, 0,
+                       clk->now_ms + REPLAY_REPORT_MS};
+    s->j = journal_open(s->path, o->fsync, o->repair, replay, &r, &rec, err, errlen);
     if (s->j == NULL) {
         buf_free(&s->rec);
         buf_free(&s->rewrite);
