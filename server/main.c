@@ -30,6 +30,9 @@ static void usage(FILE *out)
             "  --pubsub-soft-seconds <s>     (default %u)\n"
             "  --max-subscriptions <n>  channels and patterns one client may subscribe to\n"
             "                        (default %u)\n"
+            "  --max-message <bytes> payload of a message on a durable channel (default %u)\n"
+            "  --max-reply-payload <bytes>  payload bytes one READ or CONSUME reply carries;\n"
+            "                        past them it holds fewer messages (default %u)\n"
             "  --store journal|memory  where state is kept (default journal)\n"
             "  --data <dir>          the journal's directory (default ./" SERVER_DATA_DIR_DEFAULT ")\n"
             "  --fsync always|everysec|no    when the journal is fsynced (default everysec)\n"
@@ -58,7 +61,7 @@ static void usage(FILE *out)
             PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, NET_MAX_OUTPUT_DEFAULT,
             NET_MAX_OUTPUT_PAUSE_DEFAULT,
             NET_PUBSUB_HARD_DEFAULT, NET_PUBSUB_SOFT_DEFAULT, NET_PUBSUB_SOFT_SECONDS_DEFAULT,
-            CMD_MAX_SUBSCRIPTIONS_DEFAULT,
+            CMD_MAX_SUBSCRIPTIONS_DEFAULT, CMD_MAX_MESSAGE_DEFAULT, CMD_MAX_REPLY_PAYLOAD_DEFAULT,
             JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
             HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT);
 }
@@ -96,7 +99,8 @@ static int parse_sim(const char *arg, unsigned *mask)
 }
 
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
-       OPT_MAX_OUTPUT, OPT_MAX_OUTPUT_PAUSE, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_MAX_SUBS, OPT_STORE,
+       OPT_MAX_OUTPUT, OPT_MAX_OUTPUT_PAUSE, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_MAX_SUBS, OPT_MAX_MESSAGE,
+       OPT_MAX_REPLY_PAYLOAD, OPT_STORE,
        OPT_DATA,
        OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
        OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
@@ -119,6 +123,8 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"pubsub-soft-limit", required_argument, NULL, OPT_PS_SOFT},
         {"pubsub-soft-seconds", required_argument, NULL, OPT_PS_SOFT_SECONDS},
         {"max-subscriptions", required_argument, NULL, OPT_MAX_SUBS},
+        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+        {"max-reply-payload", required_argument, NULL, OPT_MAX_REPLY_PAYLOAD},
         {"store", required_argument, NULL, OPT_STORE},
         {"data", required_argument, NULL, OPT_DATA},
         {"fsync", required_argument, NULL, OPT_FSYNC},
@@ -174,6 +180,12 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
             break;
         case OPT_MAX_SUBS:
             rc = size_flag("max-subscriptions", optarg, 1, 10000000, &cfg->max_subscriptions);
+            break;
+        case OPT_MAX_MESSAGE:
+            rc = size_flag("max-message", optarg, 16, G, &cfg->max_message);
+            break;
+        case OPT_MAX_REPLY_PAYLOAD:
+            rc = size_flag("max-reply-payload", optarg, 1024, 4 * G, &cfg->max_reply_payload);
             break;
         case OPT_STORE:
             if (strcmp(optarg, "journal") == 0) {

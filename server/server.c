@@ -38,6 +38,8 @@ void server_config_default(struct server_config *cfg)
     cfg->saga = true;
     http_config_default(&cfg->http);
     cfg->max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT;
+    cfg->max_message = CMD_MAX_MESSAGE_DEFAULT;
+    cfg->max_reply_payload = CMD_MAX_REPLY_PAYLOAD_DEFAULT;
 }
 
 /* --- the end of a loop turn ---------------------------------------------- */
@@ -268,6 +270,8 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         .engine = srv->engine, .sim = srv->sim, .store = srv->store,
         .metrics = srv->metrics, .counters = &srv->counters,
         .max_subscriptions = cfg->max_subscriptions,
+        .max_message = cfg->max_message,
+        .max_reply_payload = cfg->max_reply_payload,
     };
     struct net_hooks nh = {.ctx = srv, .wake = wake_turn_end, .drained = on_drained};
     srv->net = net_new(&cfg->net, srv->base, &srv->env, &nh);

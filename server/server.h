@@ -30,6 +30,8 @@ struct server_config {
     unsigned sim_mask;    /* simulated participants: a bit per participant */
     struct http_config http;
     size_t max_subscriptions;  /* channels and patterns per client */
+    size_t max_message;        /* payload of a message on a durable channel */
+    size_t max_reply_payload;  /* payload bytes of one READ or CONSUME reply */
     bool saga;            /* orders run through sagas (else clients move them) */
 };
 

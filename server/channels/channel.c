@@ -98,6 +98,7 @@ struct channel {
     struct chan_settings s;
     struct chan_msg **ring;       /* count messages from head */
     size_t cap, head, count;
+    uint64_t bytes;               /* payload bytes in the ring */
     uint64_t first;               /* offset of ring[head] */
     uint64_t next_offset;         /* what the next append gets */
     struct chan_group **groups;
@@ -130,6 +131,7 @@ void chan_settings_default(struct chan_settings *s)
     s->backoff_ms = CHAN_BACKOFF_DEFAULT_MS;
     s->backoff_max_ms = CHAN_BACKOFF_MAX_DEFAULT_MS;
     s->maxpending = CHAN_MAXPENDING_DEFAULT;
+    s->maxbytes = CHAN_MAXBYTES_DEFAULT;
 }
 
 static void msg_unref(struct chan_msg *m)
@@ -299,7 +301,7 @@ static bool same_settings(const struct chan_settings *a, const struct chan_setti
     return a->maxlen == b->maxlen && a->maxage_ms == b->maxage_ms &&
            a->ackwait_ms == b->ackwait_ms && a->maxdeliver == b->maxdeliver &&
            a->backoff_ms == b->backoff_ms && a->backoff_max_ms == b->backoff_max_ms &&
-           a->maxpending == b->maxpending;
+           a->maxpending == b->maxpending && a->maxbytes == b->maxbytes;
 }
 
 enum chan_declare chreg_declare(struct chan_registry *r, const char *name,
@@ -343,6 +345,7 @@ const struct chan_settings *chan_settings(const struct channel *ch) { return &ch
 uint64_t chan_first_offset(const struct channel *ch) { return ch->first; }
 uint64_t chan_last_offset(const struct channel *ch) { return ch->next_offset - 1; }
 size_t chan_length(const struct channel *ch) { return ch->count; }
+uint64_t chan_bytes(const struct channel *ch) { return ch->bytes; }
 size_t chan_group_count(const struct channel *ch) { return ch->ngroups; }
 const char *group_name(const struct chan_group *g) { return g->name; }
 
@@ -360,6 +363,7 @@ static struct chan_msg *msg_at(const struct channel *ch, uint64_t offset)
 
 static void drop_oldest(struct channel *ch)
 {
+    ch->bytes -= ch->ring[ch->head]->len;
     msg_unref(ch->ring[ch->head]);
     ch->ring[ch->head] = NULL;
     ch->head = (ch->head + 1) % ch->cap;
@@ -462,6 +466,10 @@ uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *pa
     if (ch->s.maxlen > 0)
         while (ch->count >= ch->s.maxlen)
             drop_oldest(ch);
+    /* Retention by size too: a channel is not a way to fill memory. */
+    if (ch->s.maxbytes > 0)
+        while (ch->count > 0 && ch->bytes + len > ch->s.maxbytes)
+            drop_oldest(ch);
     if (ch->count == ch->cap) {
         size_t cap = ch->cap ? ch->cap * 2 : 64;
         struct chan_msg **ring = xcalloc(cap, sizeof *ring);
@@ -474,6 +482,7 @@ uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *pa
     }
     struct chan_msg *m = msg_new(ch->next_offset++, now, payload, len);
     ch->ring[(ch->head + ch->count++) % ch->cap] = m;
+    ch->bytes += len;
     emit(r, &(struct chan_change){.type = CHG_APPEND, .channel = ch->name, .offset = m->offset,
                                   .time_ms = now, .payload = payload, .len = len});
     /* The oldest message may have changed (count retention): keep the
@@ -686,6 +695,13 @@ static void deliver(struct chan_registry *r, struct chan_pending *p,
 size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *consumer,
                      uint64_t owner, size_t max, struct chan_delivery *out, int64_t now)
 {
+    return group_consume_bytes(r, g, consumer, owner, max, SIZE_MAX, out, now);
+}
+
+size_t group_consume_bytes(struct chan_registry *r, struct chan_group *g, const char *consumer,
+                           uint64_t owner, size_t max, size_t max_bytes,
+                           struct chan_delivery *out, int64_t now)
+{
     struct channel *ch = g->ch;
     struct chan_consumer *c = consumer_get(g, consumer);
     if (c == NULL) {
@@ -701,17 +717,20 @@ size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *
     c->seen_ms = now;
     trim_by_age(r, ch, now);
 
-    size_t n = 0;
-    while (n < max && g->rhead) {
+    size_t n = 0, bytes = 0;
+    while (n < max && bytes < max_bytes && g->rhead) {
         struct chan_pending *p = g->rhead;
         ready_unlink(g, p);
+        bytes += p->msg->len;
         deliver(r, p, c, owner, now, &out[n++]);
     }
     /* Retention may have taken what this group never saw, and a settled
      * message may come next. */
     advance_next(g);
-    while (n < max && g->next < ch->next_offset && g->pending.count < ch->s.maxpending) {
+    while (n < max && bytes < max_bytes && g->next < ch->next_offset &&
+           g->pending.count < ch->s.maxpending) {
         struct chan_msg *m = msg_at(ch, g->next++);
+        bytes += m->len;
         if (g->nskip > 0)
             advance_next(g);
         struct chan_pending *p = xcalloc(1, sizeof *p);

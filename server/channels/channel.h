@@ -29,6 +29,7 @@ struct chan_settings {
     int64_t backoff_ms;       /* NACK without delay: first backoff */
     int64_t backoff_max_ms;   /* ... doubling up to this */
     uint64_t maxpending;      /* in-flight messages per group */
+    uint64_t maxbytes;        /* payload bytes kept; 0: no byte limit */
 };
 
 #define CHAN_MAXLEN_DEFAULT 100000
@@ -37,6 +38,8 @@ struct chan_settings {
 #define CHAN_BACKOFF_DEFAULT_MS 100
 #define CHAN_BACKOFF_MAX_DEFAULT_MS 30000
 #define CHAN_MAXPENDING_DEFAULT 100000
+#define CHAN_MAXBYTES_DEFAULT (64u * 1024 * 1024)
+#define CHAN_MAXBYTES_MIN 1024
 #define CHAN_MAX_CONSUMERS 10000    /* consumers with a live connection, per group */
 
 void chan_settings_default(struct chan_settings *s);
@@ -142,6 +145,7 @@ const struct chan_settings *chan_settings(const struct channel *ch);
 uint64_t chan_first_offset(const struct channel *ch);  /* oldest retained */
 uint64_t chan_last_offset(const struct channel *ch);   /* 0 when none yet */
 size_t chan_length(const struct channel *ch);
+uint64_t chan_bytes(const struct channel *ch);         /* payload bytes kept */
 size_t chan_group_count(const struct channel *ch);
 
 /* History: up to max messages from offset `from` on (clamped to the
@@ -164,6 +168,11 @@ bool group_has_room(struct chan_group *g, const char *consumer);
  * in-flight messages can be released when that connection goes. */
 size_t group_consume(struct chan_registry *r, struct chan_group *g, const char *consumer,
                      uint64_t owner, size_t max, struct chan_delivery *out, int64_t now);
+/* The same, stopping once the payloads handed out reach max_bytes (one
+ * message at least): a reply of a thousand 1 MB messages is not made. */
+size_t group_consume_bytes(struct chan_registry *r, struct chan_group *g, const char *consumer,
+                           uint64_t owner, size_t max, size_t max_bytes,
+                           struct chan_delivery *out, int64_t now);
 
 /* Returns 1 when offset was pending and is now settled, 0 otherwise. */
 int group_ack(struct chan_registry *r, struct chan_group *g, uint64_t offset, int64_t now);

@@ -88,6 +88,8 @@ struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req)
         reply_record_int(r, "backoff", (long long)s->backoff_ms);
         reply_record_int(r, "backoffmax", (long long)s->backoff_max_ms);
         reply_record_int(r, "maxpending", (long long)s->maxpending);
+        reply_record_int(r, "maxbytes", (long long)s->maxbytes);
+        reply_record_int(r, "bytes", (long long)chan_bytes(ch));
         return r;
     }
     if (strcasecmp(sub->ptr, "CREATE") != 0)
@@ -103,7 +105,7 @@ struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req)
                            "go to <name>" BUS_DLT_SUFFIX ")",
                            BUS_DURABLE_NAME_MAX);
     enum { F_MAXLEN, F_MAXAGE, F_ACKWAIT, F_MAXDELIVER, F_BACKOFF, F_BACKOFFMAX,
-           F_MAXPENDING, F_COUNT };
+           F_MAXPENDING, F_MAXBYTES, F_COUNT };
     struct kvfield f[F_COUNT] = {
         [F_MAXLEN] = {"maxlen", false, NULL, 0},
         [F_MAXAGE] = {"maxage", false, NULL, 0},
@@ -112,6 +114,7 @@ struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req)
         [F_BACKOFF] = {"backoff", false, NULL, 0},
         [F_BACKOFFMAX] = {"backoffmax", false, NULL, 0},
         [F_MAXPENDING] = {"maxpending", false, NULL, 0},
+        [F_MAXBYTES] = {"maxbytes", false, NULL, 0},
     };
     if ((err = kvargs_parse(&rest, 2, f, F_COUNT)))
         return err;
@@ -147,6 +150,10 @@ struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req)
     }
     if (parse_u64(&f[F_MAXPENDING], 1, 10000000, s.maxpending, &s.maxpending) != 0)
         return reply_error(ERR_BADARG, "maxpending must be an integer from 1 to 10000000");
+    if (parse_u64(&f[F_MAXBYTES], 0, 1ULL << 40, s.maxbytes, &s.maxbytes) != 0 ||
+        (s.maxbytes > 0 && s.maxbytes < CHAN_MAXBYTES_MIN))
+        return reply_error(ERR_BADARG, "maxbytes must be 0 (no limit) or from %u to %llu",
+                           CHAN_MAXBYTES_MIN, 1ULL << 40);
 
     struct channel *ch;
     switch (chreg_declare(bus_channels(ctx->env->bus), rest.argv[1].ptr, &s, &ch)) {
@@ -194,7 +201,12 @@ struct reply *cmd_read(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_BADARG, "count must be an integer from 1 to %d", READ_COUNT_MAX);
     struct chan_delivery *d = xmalloc(count * sizeof *d);
     size_t n = chan_read(bus_channels(ctx->env->bus), ch, from, count, d, ctx->env->clk->now_ms);
-    struct reply *r = deliveries_list(d, n, false);
+    /* Cut where the payloads reach the reply's bound (one message at
+     * least): the client goes on from the last id + 1. */
+    size_t keep = 0, bytes = 0;
+    while (keep < n && (keep == 0 || bytes < ctx->env->max_reply_payload))
+        bytes += d[keep++].len;
+    struct reply *r = deliveries_list(d, keep, false);
     free(d);
     return r;
 }
@@ -224,8 +236,8 @@ static void blocked_ready(struct chan_waiter *w)
     struct blocked_consume *b = (struct blocked_consume *)w;
     struct cmd_env *env = b->env;
     struct chan_delivery *d = xmalloc(b->count * sizeof *d);
-    size_t n = group_consume(bus_channels(env->bus), b->group, b->consumer, b->client->id,
-                             b->count, d, env->clk->now_ms);
+    size_t n = group_consume_bytes(bus_channels(env->bus), b->group, b->consumer, b->client->id,
+                                   b->count, env->max_reply_payload, d, env->clk->now_ms);
     struct cmd_client *c = b->client;
     struct reply *r = deliveries_list(d, n, true);
     free(d);
@@ -280,7 +292,8 @@ struct reply *cmd_consume(struct cmd_ctx *ctx, const struct request *req)
                                       "connection)", f[F_GROUP].val, CHAN_MAX_CONSUMERS);
     struct chan_delivery *d = xmalloc(count * sizeof *d);
     uint64_t owner = ctx->client ? ctx->client->id : 0;
-    size_t n = group_consume(bus_channels(env->bus), g, f[F_CONSUMER].val, owner, count, d, env->clk->now_ms);
+    size_t n = group_consume_bytes(bus_channels(env->bus), g, f[F_CONSUMER].val, owner, count,
+                                   env->max_reply_payload, d, env->clk->now_ms);
     if (n > 0 || f[F_BLOCK].val == NULL || ctx->client == NULL) {
         struct reply *r = deliveries_list(d, n, true);
         free(d);

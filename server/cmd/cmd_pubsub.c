@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "channels/bus.h"
+#include "channels/channel.h"
 #include "command.h"
 #include "client.h"
 #include "channels/pubsub.h"
@@ -111,6 +112,19 @@ struct reply *cmd_publish(struct cmd_ctx *ctx, const struct request *req)
     const struct arg *ch = &req->argv[1], *payload = &req->argv[2];
     if (ch->len > BUS_NAME_MAX)
         return too_long("channel");
+    /* A durable channel keeps what it is sent: it takes messages of
+     * bounded size, and no more than its own byte limit. */
+    if (ctx->changes) {
+        const struct channel *c = chreg_find(bus_channels(ctx->env->bus), ch->ptr);
+        uint64_t maxbytes = chan_settings(c)->maxbytes;
+        if (payload->len > ctx->env->max_message)
+            return reply_error(ERR_LIMIT, "message of %zu bytes is over --max-message (%zu)",
+                               payload->len, ctx->env->max_message);
+        if (maxbytes > 0 && payload->len > maxbytes)
+            return reply_error(ERR_LIMIT, "message of %zu bytes is over channel %s's maxbytes "
+                                          "(%llu)",
+                               payload->len, ch->ptr, (unsigned long long)maxbytes);
+    }
     size_t n = bus_publish_message(ctx->env->bus, ch->ptr, ch->len, payload->ptr, payload->len);
     return reply_integer((long long)n);
 }

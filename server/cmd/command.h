@@ -53,9 +53,13 @@ struct cmd_env {
     struct metrics *metrics;
     struct server_counters *counters;
     size_t max_subscriptions;   /* channels and patterns per client */
+    size_t max_message;         /* payload bytes of a message on a durable channel */
+    size_t max_reply_payload;   /* payload bytes one READ or CONSUME reply carries */
 };
 
 #define CMD_MAX_SUBSCRIPTIONS_DEFAULT 100000
+#define CMD_MAX_MESSAGE_DEFAULT (1024u * 1024)
+#define CMD_MAX_REPLY_PAYLOAD_DEFAULT (4u * 1024 * 1024)
 
 struct cmd_ctx {
     struct cmd_env *env;

@@ -89,6 +89,7 @@ static void enc_settings(struct buf *b, const struct chan_settings *s)
     enc_i64(b, s->backoff_ms);
     enc_i64(b, s->backoff_max_ms);
     enc_u64(b, s->maxpending);
+    enc_u64(b, s->maxbytes);
 }
 
 static void dec_settings(struct dec *d, struct chan_settings *s)
@@ -100,6 +101,8 @@ static void dec_settings(struct dec *d, struct chan_settings *s)
     s->backoff_ms = dec_i64(d);
     s->backoff_max_ms = dec_i64(d);
     s->maxpending = dec_u64(d);
+    /* Journals from before the byte limit end here: theirs is the default. */
+    s->maxbytes = d->p < d->end ? dec_u64(d) : CHAN_MAXBYTES_DEFAULT;
 }
 
 void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *type)

@@ -22,7 +22,7 @@ expect "--help prints usage on stdout and exits 0" "$(printf '%s\n' "$got" | hea
   "$(printf '%s\n' 'status=0' 'usage: orderd [options]')"
 expect "--help lists every flag" \
   "$(printf '%s\n' "$got" | grep -oE '^  --[a-z-]+' | tr -d ' ' | tr '\n' ' ')" \
-  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --store --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --log-level --log-file --help --version '
+  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --max-message --max-reply-payload --store --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --log-level --log-file --help --version '
 expect "--help writes nothing on stderr" "$(printf '%s\n' "$got" | sed -n '/^stderr:$/,$p')" 'stderr:'
 got=$(run_orderd --version)
 expect "--version" "$(printf '%s\n' "$got" | sed -E 's/[0-9]+\.[0-9]+\.[0-9]+/X.Y.Z/')" \

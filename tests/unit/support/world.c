@@ -213,7 +213,9 @@ void world_init(struct world *w, bool saga)
                               .bus = w->bus, .engine = w->engine, .sim = w->sim,
                               .store = w->dbl.store, .metrics = w->metrics,
                               .counters = &w->counters,
-                              .max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT};
+                              .max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT,
+                              .max_message = CMD_MAX_MESSAGE_DEFAULT,
+                              .max_reply_payload = CMD_MAX_REPLY_PAYLOAD_DEFAULT};
     book_observe(w->book, store_on_order, w->dbl.store);
     if (saga) {
         book_observe(w->book, engine_on_order, w->engine);
