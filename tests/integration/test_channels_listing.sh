@@ -17,7 +17,7 @@ expect "declare, again, conflicting" "$got" "$(printf '%s\r\n' \
   '+OK' '+OK' \
   '-CONFLICT channel jobs exists with other settings (CHANNEL INFO jobs)' \
   '+OK' \
-  'channel=jobs length=0 first=1 last=0 groups=0 maxlen=100000 maxage=0 ackwait=60000 maxdeliver=5 backoff=100 backoffmax=30000 maxpending=100000')"
+  'channel=jobs length=0 first=1 last=0 groups=0 maxlen=100000 maxage=0 ackwait=60000 maxdeliver=5 backoff=100 backoffmax=30000 maxpending=100000 maxbytes=67108864 bytes=0')"
 
 # Three messages, all taken by w1: one stays in flight, one is NACKed with
 # a long delay, one is NACKed to be ready at once.
