@@ -56,6 +56,7 @@ struct server {
     struct event *sig_term;
     struct event *shutdown_deadline;
     struct event *turn_end;         /* commit the store, then write connections */
+    int turn_waits;                 /* times this turn's end waited for the participants */
     struct event *tick;             /* once a second: the loop-lag probe */
     int64_t tick_due_ms;
     struct metrics *metrics;

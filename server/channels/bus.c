@@ -172,9 +172,10 @@ size_t bus_publish_message(struct bus *b, const char *name, size_t chlen, const 
     return publish(b, name, chlen, payload, plen, false);
 }
 
-uint64_t bus_append(struct bus *b, struct channel *ch, const char *payload, size_t plen)
+uint64_t bus_append(struct bus *b, struct channel *ch, const char *payload, size_t plen,
+                    const struct chan_recipe *recipe)
 {
-    uint64_t offset = chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
+    uint64_t offset = chan_append_made(b->channels, ch, payload, plen, b->clk->now_ms, recipe);
     const char *name = chan_name(ch);
     b->published++;
     pubsub_publish(b->pubsub, name, strlen(name), payload, plen, true);

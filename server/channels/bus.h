@@ -16,6 +16,7 @@ struct gate;
 struct bus;
 struct channel;
 struct chan_change;
+struct chan_recipe;
 struct chan_registry;
 struct dlq;
 struct dlq_entry;
@@ -63,8 +64,10 @@ size_t bus_publish_message(struct bus *b, const char *ch, size_t chlen, const ch
                            size_t plen);
 
 /* Appends to a durable channel and fans out to live subscribers; returns
- * the message's offset. */
-uint64_t bus_append(struct bus *b, struct channel *ch, const char *payload, size_t plen);
+ * the message's offset. recipe: what payload was made from, or NULL (see
+ * struct chan_recipe). */
+uint64_t bus_append(struct bus *b, struct channel *ch, const char *payload, size_t plen,
+                    const struct chan_recipe *recipe);
 
 /* Announces a DLQ move ("dead-lettered", "replayed", "purged") on `dlq`. */
 void bus_dlq_event(struct bus *b, const char *event, const struct dlq_entry *e);

@@ -463,6 +463,12 @@ static void wake(struct chan_group *g)
 uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *payload,
                      size_t len, int64_t now)
 {
+    return chan_append_made(r, ch, payload, len, now, NULL);
+}
+
+uint64_t chan_append_made(struct chan_registry *r, struct channel *ch, const char *payload,
+                          size_t len, int64_t now, const struct chan_recipe *recipe)
+{
     if (ch->s.maxlen > 0)
         while (ch->count >= ch->s.maxlen)
             drop_oldest(ch);
@@ -484,7 +490,8 @@ uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *pa
     ch->ring[(ch->head + ch->count++) % ch->cap] = m;
     ch->bytes += len;
     emit(r, &(struct chan_change){.type = CHG_APPEND, .channel = ch->name, .offset = m->offset,
-                                  .time_ms = now, .payload = payload, .len = len});
+                                  .time_ms = now, .payload = payload, .len = len,
+                                  .recipe = recipe});
     /* The oldest message may have changed (count retention): keep the
      * age deadline exact so the timer never fires for nothing. */
     if (ch->s.maxage_ms > 0)
@@ -744,6 +751,26 @@ size_t group_consume_bytes(struct chan_registry *r, struct chan_group *g, const 
     return n;
 }
 
+/* Whether every group but g is done with offset: handed out and settled,
+ * or settled before it was. */
+static bool settled_by_others(const struct chan_group *g, uint64_t offset)
+{
+    const struct channel *ch = g->ch;
+    for (size_t i = 0; i < ch->ngroups; i++) {
+        const struct chan_group *h = ch->groups[i];
+        if (h == g)
+            continue;
+        if (pending_get(h, offset))
+            return false;
+        if (offset >= h->next) {
+            size_t k = skip_from(h, offset);
+            if (k == h->nskip || h->skip[k] != offset)
+                return false;
+        }
+    }
+    return true;
+}
+
 int group_ack(struct chan_registry *r, struct chan_group *g, uint64_t offset, int64_t now)
 {
     (void)now;
@@ -751,7 +778,8 @@ int group_ack(struct chan_registry *r, struct chan_group *g, uint64_t offset, in
     if (p == NULL)
         return 0;
     emit(r, &(struct chan_change){.type = CHG_ACK, .channel = g->ch->name, .group = g->name,
-                                  .offset = offset});
+                                  .offset = offset,
+                                  .released = settled_by_others(g, offset)});
     settle(r, p);
     pending_free(p);
     /* Room under maxpending may let a blocked consumer through. */
@@ -766,7 +794,8 @@ int group_settle(struct chan_registry *r, struct chan_group *g, uint64_t offset,
     if (!skip_offset(g, offset))
         return 0;
     emit(r, &(struct chan_change){.type = CHG_SETTLE, .channel = g->ch->name,
-                                  .group = g->name, .offset = offset});
+                                  .group = g->name, .offset = offset,
+                                  .released = settled_by_others(g, offset)});
     return 1;
 }
 
@@ -1211,6 +1240,10 @@ static int apply(struct chan_registry *r, const struct chan_change *c)
         if (c->offset != ch->next_offset)
             return -1;
         chan_append(r, ch, c->payload, c->len, c->time_ms);
+        /* Handed out and settled everywhere as it was published. */
+        if (c->released)
+            for (size_t i = 0; i < ch->ngroups; i++)
+                group_settle(r, ch->groups[i], c->offset, c->time_ms);
         return 0;
     }
     if (c->group == NULL)

@@ -90,6 +90,16 @@ enum chan_change_type {
                          journals keep their record numbers */
 };
 
+/* What a message's payload was made from, when its publisher can make the
+ * same bytes again from state that is recorded anyway (a saga step's
+ * message, from its order): a store may record this instead of the
+ * payload, and have the publisher make it again at recovery. Opaque to
+ * channels. */
+struct chan_recipe {
+    uint32_t kind;           /* the publisher's own */
+    uint64_t arg[3];
+};
+
 struct chan_change {
     enum chan_change_type type;
     const char *channel;
@@ -108,6 +118,13 @@ struct chan_change {
     int64_t due_ms;
     const char *payload;
     size_t len;
+    const struct chan_recipe *recipe;  /* APPEND: what payload was made from, or NULL */
+    /* ACK, SETTLE: every group has now settled the message (it is in no
+     * group's future or pending entries), so only READ will ask for it
+     * again: a store may record its publication, handing out and
+     * settling as one. APPEND applied at recovery: that one, so the
+     * message is appended and settled in every group at once. */
+    bool released;
 };
 
 struct chan_hooks {
@@ -139,6 +156,9 @@ bool chreg_next(const struct chan_registry *r, size_t *iter, struct channel **ch
 /* Appends; returns the new message's offset. Wakes blocked consumers. */
 uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *payload,
                      size_t len, int64_t now);
+/* The same, saying what payload was made from (recipe may be NULL). */
+uint64_t chan_append_made(struct chan_registry *r, struct channel *ch, const char *payload,
+                          size_t len, int64_t now, const struct chan_recipe *recipe);
 
 const char *chan_name(const struct channel *ch);
 const struct chan_settings *chan_settings(const struct channel *ch);

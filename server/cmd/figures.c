@@ -273,6 +273,9 @@ static void store_section(struct cmd_env *env, struct walk *w)
     text(w, s, "fsync", st.fsync);
     num(w, s, FIG_COUNTER, "store_records", "store_records_total",
         "Changes recorded since start-up", (double)st.records);
+    num(w, s, FIG_COUNTER, "store_records_left_out", "store_records_left_out_total",
+        "Changes left out of the journal: made moot within their loop turn",
+        (double)st.records_left_out);
     num(w, s, FIG_GAUGE, "journal_bytes", "journal_bytes", "The journal's size",
         (double)st.file_size);
     num(w, s, FIG_COUNTER, "journal_written_bytes", "journal_written_bytes_total",

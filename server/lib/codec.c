@@ -84,6 +84,18 @@ void dec_bytes(struct dec *d, const char **p, size_t *n)
     d->p += len;
 }
 
+void dec_skip_str(struct dec *d)
+{
+    uint64_t len = dec_u64(d);
+    if (d->err || len == 0)
+        return;
+    if (len - 1 > (uint64_t)(d->end - d->p)) {
+        d->err = true;
+        return;
+    }
+    d->p += len - 1;
+}
+
 char *dec_str(struct dec *d)
 {
     uint64_t len = dec_u64(d);

@@ -30,6 +30,8 @@ void dec_bytes(struct dec *d, const char **p, size_t *n);
 /* A string written by enc_str, copied and NUL-terminated into out
  * (owned by the caller, free()), or NULL when it was absent. */
 char *dec_str(struct dec *d);
+/* Steps over a string enc_str wrote. */
+void dec_skip_str(struct dec *d);
 /* True when every byte was consumed and nothing went wrong. */
 bool dec_done(const struct dec *d);
 

@@ -280,14 +280,16 @@ static void record(struct engine *e, const struct saga *s, const struct saga_pri
 /* --- messages ---------------------------------------------------------- */
 
 /* A step's message: what a participant needs to do its part, and the
- * attempt, so an external worker can be idempotent per (order, step). */
-static void step_payload(struct engine *e, const struct saga_rt *rt, enum saga_step st,
+ * attempt, so an external worker can be idempotent per (order, step). It
+ * is made from the order's fields, which never change, so its recipe
+ * (ENGINE_RECIPE_STEP) makes the same bytes again. */
+static void step_payload(const struct engine *e, uint64_t order, enum saga_step st,
                          uint32_t attempt, struct buf *b)
 {
-    const struct order *o = book_get(e->book, rt->s.order);
+    const struct order *o = book_get(e->book, order);
     buf_appendc(b, '{');
     json_key(b, "order", 1);
-    json_int(b, (long long)rt->s.order);
+    json_int(b, (long long)order);
     json_key(b, "step", 0);
     json_cstr(b, saga_step_name(st));
     json_key(b, "attempt", 0);
@@ -402,9 +404,12 @@ static void dispatch(struct engine *e, struct saga_rt *rt, enum saga_step st)
         return;
     }
     struct buf payload;
+    uint32_t attempt = rt->s.steps[st].attempts + 1u;
+    struct chan_recipe recipe = {ENGINE_RECIPE_STEP, {rt->s.order, (uint64_t)st, attempt}};
     buf_init(&payload);
-    step_payload(e, rt, st, rt->s.steps[st].attempts + 1u, &payload);
-    uint64_t msg = bus_append(e->bus, e->step_ch[st], buf_head(&payload), buf_used(&payload));
+    step_payload(e, rt->s.order, st, attempt, &payload);
+    uint64_t msg = bus_append(e->bus, e->step_ch[st], buf_head(&payload), buf_used(&payload),
+                              &recipe);
     buf_free(&payload);
     saga_dispatched(&rt->s, st, msg, now);
     rt->progress_ms[st] = 0;
@@ -486,7 +491,7 @@ static void deadletter(struct engine *e, struct saga_rt *rt, enum saga_step st, 
         payload = d.payload;
         len = d.len;
     } else {
-        step_payload(e, rt, st, info->attempts, &rebuilt);
+        step_payload(e, rt->s.order, st, info->attempts, &rebuilt);
         payload = buf_head(&rebuilt);
         len = buf_used(&rebuilt);
     }
@@ -527,28 +532,65 @@ static void run_actions(struct engine *e, struct saga_rt *rt, const struct saga_
 
 /* --- events ------------------------------------------------------------ */
 
+/* A notification's message: an order's move to status from `from` (-1:
+ * created) at time_ms. Its recipe (ENGINE_RECIPE_NOTIFY) holds all but
+ * the customer, which never changes. */
+static void notify_payload(const struct order *o, int status, int from, int64_t time_ms,
+                           struct buf *b)
+{
+    char ts[CLOCK_RFC3339_LEN];
+    clock_format_rfc3339(time_ms, ts);
+    buf_appendc(b, '{');
+    json_key(b, "order", 1);
+    json_int(b, (long long)o->id);
+    json_key(b, "customer", 0);
+    json_cstr(b, o->customer);
+    json_key(b, "status", 0);
+    json_cstr(b, order_status_name((enum order_status)status));
+    json_key(b, "previous", 0);
+    json_cstr(b, from < 0 ? NULL : order_status_name((enum order_status)from));
+    json_key(b, "time", 0);
+    json_cstr(b, ts);
+    buf_appendc(b, '}');
+}
+
 static void notify(struct engine *e, const struct order *o, int from)
 {
     if (e->notify_ch == NULL)
         return;
-    char ts[CLOCK_RFC3339_LEN];
     struct buf b;
+    struct chan_recipe recipe = {ENGINE_RECIPE_NOTIFY,
+                                 {o->id, (uint64_t)o->status | (uint64_t)(from + 1) << 8,
+                                  (uint64_t)o->updated_ms}};
     buf_init(&b);
-    clock_format_rfc3339(o->updated_ms, ts);
-    buf_appendc(&b, '{');
-    json_key(&b, "order", 1);
-    json_int(&b, (long long)o->id);
-    json_key(&b, "customer", 0);
-    json_cstr(&b, o->customer);
-    json_key(&b, "status", 0);
-    json_cstr(&b, order_status_name(o->status));
-    json_key(&b, "previous", 0);
-    json_cstr(&b, from < 0 ? NULL : order_status_name((enum order_status)from));
-    json_key(&b, "time", 0);
-    json_cstr(&b, ts);
-    buf_appendc(&b, '}');
-    bus_append(e->bus, e->notify_ch, buf_head(&b), buf_used(&b));
+    notify_payload(o, (int)o->status, from, o->updated_ms, &b);
+    bus_append(e->bus, e->notify_ch, buf_head(&b), buf_used(&b), &recipe);
     buf_free(&b);
+}
+
+int engine_remake(const struct engine *e, const struct chan_recipe *r, const char **channel,
+                  struct buf *payload)
+{
+    const struct order *o = book_get(e->book, r->arg[0]);
+    if (o == NULL)
+        return -1;
+    switch (r->kind) {
+    case ENGINE_RECIPE_STEP:
+        if (r->arg[1] >= SAGA_STEP_COUNT || r->arg[2] > UINT32_MAX)
+            return -1;
+        *channel = saga_step_name((enum saga_step)r->arg[1]);
+        step_payload(e, o->id, (enum saga_step)r->arg[1], (uint32_t)r->arg[2], payload);
+        return 0;
+    case ENGINE_RECIPE_NOTIFY: {
+        int status = (int)(r->arg[1] & 0xff), from = (int)((r->arg[1] >> 8) & 0xff) - 1;
+        if (status >= ORDER_STATUS_COUNT || from >= ORDER_STATUS_COUNT || (r->arg[1] >> 16))
+            return -1;
+        *channel = ENGINE_NOTIFY_CHANNEL;
+        notify_payload(o, status, from, (int64_t)r->arg[2], payload);
+        return 0;
+    }
+    }
+    return -1;
 }
 
 void engine_on_order(void *engine, const struct order_event *ev, const struct order *o, int from)

@@ -102,6 +102,22 @@ enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_g
                              uint64_t msg, enum step_outcome o, const char *reason,
                              const struct step_extra *extra);
 
+/* What the engine's messages are made from (struct chan_recipe kinds), so
+ * a store can record that instead of their bytes. */
+enum engine_recipe {
+    ENGINE_RECIPE_STEP = 1,  /* order, step, attempt */
+    ENGINE_RECIPE_NOTIFY,    /* order, status | (previous + 1) << 8, time (ms) */
+};
+
+struct buf;
+struct chan_recipe;
+
+/* Recovery: makes a message of the engine again from its recipe, appending
+ * the very bytes it had to payload and naming its channel. Returns 0, or
+ * -1 when the recipe is not one of the engine's or its order is unknown. */
+int engine_remake(const struct engine *e, const struct chan_recipe *r, const char **channel,
+                  struct buf *payload);
+
 /* The order id a step or notification message is about ({"order":N,...}),
  * or 0. */
 uint64_t engine_payload_order(const char *payload, size_t len);

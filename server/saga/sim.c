@@ -70,6 +70,7 @@ struct sim {
     struct sim_settings settings[PART_COUNT];
     struct feed feeds[NFEEDS];
     struct event *work;        /* deferred: consume what woke us */
+    bool queued;               /* work is activated and has not run yet */
     struct event *timer;       /* the earliest `later` */
     struct heap later;
     struct strmap stock;       /* sku -> (int64_t *) level */
@@ -448,11 +449,22 @@ static void take(struct sim *s, int fi, const struct chan_delivery *d)
         answer_now(s, f, d->offset, order);
 }
 
+static void queue_work(struct sim *s)
+{
+    s->queued = true;
+    event_active(s->work, 0, 0);
+}
+
+bool sim_busy(const struct sim *s)
+{
+    return s->queued && !gate_closed(s->gate);
+}
+
 static void on_ready(struct chan_waiter *w)
 {
     struct feed *f = (struct feed *)w;
-    /* Not here, inside whoever published: at the end of the loop turn. */
-    event_active(f->sim->work, 0, 0);
+    /* Not here, inside whoever published: after it, in this loop turn. */
+    queue_work(f->sim);
 }
 
 static void on_work(evutil_socket_t fd, short what, void *arg)
@@ -460,6 +472,7 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     struct sim *s = arg;
     (void)fd;
     (void)what;
+    s->queued = false;
     clock_tick(s->clk);
     /* Taking a message changes state: not while the store cannot record
      * it (on_gate_opened() comes back). */
@@ -491,7 +504,7 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
         }
     }
     if (more)
-        event_active(s->work, 0, 0);
+        queue_work(s);
     bus_rearm(s->bus);
 }
 
@@ -524,7 +537,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 static void on_gate_opened(void *arg)
 {
     struct sim *s = arg;
-    event_active(s->work, 0, 0);
+    queue_work(s);
     arm(s);
 }
 
@@ -555,5 +568,5 @@ void sim_settings_changed(struct sim *s, enum participant p)
     }
     /* Whatever is waiting already is taken at the end of this turn. */
     if (s->settings[p].enabled)
-        event_active(s->work, 0, 0);
+        queue_work(s);
 }

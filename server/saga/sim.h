@@ -52,6 +52,11 @@ void sim_free(struct sim *s);
 /* After the engine declared its channels: start consuming. */
 void sim_start(struct sim *s);
 
+/* Whether the participants have work queued for this loop turn (messages
+ * published in it to take and answer): the turn's commit may wait for
+ * it, so that a step published and answered at once is one commit. */
+bool sim_busy(const struct sim *s);
+
 struct sim_settings *sim_settings(struct sim *s, enum participant p);
 /* Applies a change of settings (e.g. enabled switched). */
 void sim_settings_changed(struct sim *s, enum participant p);

@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "orders/book.h"
 #include "persist.h"
+#include "turn.h"
 #include "xalloc.h"
 
 #define REWRITE_PREFIX "journal.rewrite."
@@ -57,7 +58,18 @@ struct jstore {
     struct event *synced;         /* the fsync thread finished one */
     struct event *sigchld;        /* a compaction child exited */
     struct buf rec;               /* scratch for encoding */
+    /* This loop turn's records, held to its commit (turn.h), and where
+     * what is kept of them is framed. Positions handed out (op_end) count
+     * every record made, kept or not; marks map the journal's own
+     * positions, as it reports them durable, onto those. */
+    struct turn *turn;
+    struct buf framed;
+    uint64_t position;            /* bytes of every record made */
+    struct mark { uint64_t journal, position; } *marks;
+    size_t nmarks, capmarks, firstmark;
+    uint64_t journal_durable;     /* the journal's last position reported */
     uint64_t records;
+    uint64_t left_out;
     uint64_t write_errors;
     struct histogram fsync_us;
     int64_t syncing_since;        /* always: the oldest fsync asked for and not done, or 0 */
@@ -124,12 +136,27 @@ static bool keep_reserved(struct jstore *s)
     return false;
 }
 
+/* The journal made everything up to its position pos durable: so is
+ * every record made up to the mark at or before it. */
+static void report_durable(struct jstore *s, uint64_t pos)
+{
+    if (pos > s->journal_durable)
+        s->journal_durable = pos;
+    uint64_t position = 0;
+    while (s->firstmark < s->nmarks && s->marks[s->firstmark].journal <= pos)
+        position = s->marks[s->firstmark++].position;
+    if (s->firstmark == s->nmarks)
+        s->firstmark = s->nmarks = 0;
+    if (position)
+        store_report_durable(s->store, position);
+}
+
 /* Durability after a successful write: with always, once the fsync thread
  * is done; otherwise now (everysec and no promise no more). */
 static void written(struct jstore *s)
 {
     if (journal_policy(s->j) != FSYNC_ALWAYS) {
-        store_report_durable(s->store, journal_written(s->j));
+        report_durable(s, journal_written(s->j));
         return;
     }
     if (journal_sync_background(s->j) != 0) {
@@ -161,13 +188,46 @@ static bool write_out(struct jstore *s)
 
 /* --- the operations ------------------------------------------------------ */
 
-static void record(struct jstore *s, uint8_t type)
+static void record(struct jstore *s, uint8_t type, const struct chan_change *c)
 {
-    journal_append(s->j, type, buf_head(&s->rec), buf_used(&s->rec));
-    if (s->child > 0)
-        journal_frame(&s->rewrite, type, buf_head(&s->rec), buf_used(&s->rec));
+    if (c)
+        turn_change(s->turn, type, buf_head(&s->rec), buf_used(&s->rec), c);
+    else
+        turn_record(s->turn, type, buf_head(&s->rec), buf_used(&s->rec));
+    s->position += JOURNAL_HEADER_LEN + buf_used(&s->rec);
     s->records++;
     buf_clear(&s->rec);
+}
+
+/* Hands the turn's records to the journal (and to a compaction's rewrite
+ * buffer), leaving out what the turn made moot. */
+static void flush_turn(struct jstore *s)
+{
+    if (turn_records(s->turn) == 0)
+        return;
+    struct turn_flushed f;
+    turn_flush(s->turn, &s->framed, &f);
+    s->left_out += f.left_out;
+    if (f.kept > 0) {
+        journal_append_framed(s->j, buf_head(&s->framed), buf_used(&s->framed));
+        if (s->child > 0)
+            buf_append(&s->rewrite, buf_head(&s->framed), buf_used(&s->framed));
+        buf_clear(&s->framed);
+    }
+    if (s->nmarks > s->firstmark && f.kept == 0) {
+        /* Nothing of it to write: it is durable with what came before. */
+        s->marks[s->nmarks - 1].position = s->position;
+        return;
+    }
+    if (journal_end(s->j) <= s->journal_durable) {
+        store_report_durable(s->store, s->position);  /* nothing left to wait for */
+        return;
+    }
+    if (s->nmarks == s->capmarks) {
+        s->capmarks = s->capmarks ? s->capmarks * 2 : 64;
+        s->marks = xrealloc(s->marks, s->capmarks * sizeof *s->marks);
+    }
+    s->marks[s->nmarks++] = (struct mark){journal_end(s->j), s->position};
 }
 
 static void op_order(void *be, const struct order_event *ev)
@@ -175,7 +235,7 @@ static void op_order(void *be, const struct order_event *ev)
     struct jstore *s = be;
     uint8_t type;
     persist_encode_order(&s->rec, ev, &type);
-    record(s, type);
+    record(s, type, NULL);
 }
 
 static void op_change(void *be, const struct chan_change *c)
@@ -183,7 +243,7 @@ static void op_change(void *be, const struct chan_change *c)
     struct jstore *s = be;
     uint8_t type;
     persist_encode_change(&s->rec, c, &type);
-    record(s, type);
+    record(s, type, c);
 }
 
 static void op_saga(void *be, const struct saga *sg, int step)
@@ -191,30 +251,33 @@ static void op_saga(void *be, const struct saga *sg, int step)
     struct jstore *s = be;
     uint8_t type;
     persist_encode_saga(&s->rec, sg, step, &type);
-    record(s, type);
+    record(s, type, NULL);
 }
 
 static void op_sim(void *be, int type, const char *key, int64_t value)
 {
     struct jstore *s = be;
     persist_encode_sim(&s->rec, type, key, value);
-    record(s, REC_SIM);
+    record(s, REC_SIM, NULL);
 }
 
 static void op_tracking(void *be, uint64_t order, const struct tracking *t)
 {
     struct jstore *s = be;
     persist_encode_tracking(&s->rec, order, t);
-    record(s, REC_SAGA_TRACK);
+    record(s, REC_SAGA_TRACK, NULL);
 }
 
 /* The end of a loop turn: one write for everything it recorded. */
 static void op_commit(void *be)
 {
     struct jstore *s = be;
+    if (s->state == JS_FATAL)
+        return;
+    flush_turn(s);
     /* After a failed write, only the retry writes: the order of records
      * in the file must stay the order they were made in. */
-    if (s->state == JS_WRITE_FAILED || s->state == JS_FATAL)
+    if (s->state == JS_WRITE_FAILED)
         return;
     if (write_out(s) && s->state == JS_OK)
         keep_reserved(s);
@@ -223,7 +286,7 @@ static void op_commit(void *be)
 static uint64_t op_end(const void *be)
 {
     const struct jstore *s = be;
-    return journal_end(s->j);
+    return s->position;
 }
 
 static bool op_writable(void *be, char *why, size_t whylen)
@@ -247,6 +310,7 @@ static void op_stats(const void *be, struct store_stats *st)
     const struct jstore *s = be;
     st->fsync = fsync_policy_name(journal_policy(s->j));
     st->records = s->records;
+    st->records_left_out = s->left_out;
     st->recovered_records = s->recovered_records;
     st->recovery_ms = s->recovery_ms;
     st->bytes = journal_end(s->j);
@@ -273,6 +337,8 @@ static int op_close(void *be)
     if (s->synced)
         event_free(s->synced);
     event_free(s->sigchld);
+    if (s->state != JS_FATAL)
+        flush_turn(s);
     if (s->state == JS_FATAL) {
         /* Nothing more may claim durability: the file is what it is. */
         journal_close_unsynced(s->j);
@@ -283,6 +349,9 @@ static int op_close(void *be)
     }
     buf_free(&s->rec);
     buf_free(&s->rewrite);
+    buf_free(&s->framed);
+    turn_free(s->turn);
+    free(s->marks);
     free(s);
     return rc;
 }
@@ -328,7 +397,7 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
      * synced now (the thread coalesces): its clock starts here. */
     clock_tick(s->clk);
     s->syncing_since = journal_synced(s->j) < journal_written(s->j) ? s->clk->now_ms : 0;
-    store_report_durable(s->store, journal_synced(s->j));
+    report_durable(s, journal_synced(s->j));
 }
 
 /* --- compaction ---------------------------------------------------------- */
@@ -374,7 +443,10 @@ static void compaction_failed(struct jstore *s, const char *why)
 static void start_compaction(struct jstore *s)
 {
     /* Everything recorded so far must be in the file or in the snapshot:
-     * it is in memory, so in the snapshot. */
+     * it is in memory, so in the snapshot. The turn's records go to the
+     * journal now, not to the rewrite buffer after the fork, which would
+     * put them in the new file twice. */
+    flush_turn(s);
     snprintf(s->tmp, sizeof s->tmp, "%s/" REWRITE_PREFIX "%lld", s->dir,
              (long long)s->clk->wall_ms);
     buf_clear(&s->rewrite);
@@ -423,7 +495,7 @@ static void finish_compaction(struct jstore *s)
               (unsigned long long)s->base_size,
               (long long)(clock_mono_ms() - s->rewrite_started_ms));
     /* Everything up to the end is in the new file, fsynced. */
-    store_report_durable(s->store, journal_end(s->j));
+    report_durable(s, journal_end(s->j));
     s->syncing_since = 0;
     if ((s->state == JS_WRITE_FAILED || s->state == JS_NO_SPACE) && keep_reserved(s))
         set_ok(s);
@@ -571,6 +643,8 @@ struct store *journal_store_open(const struct journal_options *o, struct event_b
     s->target = t;
     buf_init(&s->rec);
     buf_init(&s->rewrite);
+    buf_init(&s->framed);
+    s->turn = turn_new();
     snprintf(s->dir, sizeof s->dir, "%s", o->dir);
     snprintf(s->path, sizeof s->path, "%s/%s", o->dir, JOURNAL_NAME);
     remove_stale_rewrites(o->dir);
@@ -585,6 +659,8 @@ struct store *journal_store_open(const struct journal_options *o, struct event_b
     if (s->j == NULL) {
         buf_free(&s->rec);
         buf_free(&s->rewrite);
+        buf_free(&s->framed);
+        turn_free(s->turn);
         free(s);
         return NULL;
     }

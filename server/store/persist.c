@@ -125,10 +125,20 @@ void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *
         enc_u64(b, c->offset);
         break;
     case CHG_APPEND:
-        enc_str(b, c->channel);
+        /* As REC_PUBLISHED: the recipe rather than the bytes when there
+         * is one, and room for the store to say it was settled at once. */
+        *type = REC_PUBLISHED;
+        enc_u64(b, c->recipe ? PUBLISHED_MADE : 0);
         enc_u64(b, c->offset);
         enc_i64(b, c->time_ms);
-        enc_bytes(b, c->payload, c->len);
+        if (c->recipe) {
+            enc_u64(b, c->recipe->kind);
+            for (int i = 0; i < 3; i++)
+                enc_u64(b, c->recipe->arg[i]);
+        } else {
+            enc_str(b, c->channel);
+            enc_bytes(b, c->payload, c->len);
+        }
         break;
     case CHG_DELIVER:
         enc_str(b, c->channel);
@@ -255,6 +265,44 @@ static int apply_change(struct persist_target *t, uint8_t type, struct dec *d)
     free(group);
     free(consumer);
     free(reason);
+    return rc;
+}
+
+/* A message published (REC_PUBLISHED): appended, and with
+ * PUBLISHED_SETTLED settled in every group at once. */
+static int apply_published(struct persist_target *t, struct dec *d)
+{
+    struct chan_change c = {.type = CHG_APPEND};
+    struct chan_recipe recipe = {0};
+    struct buf made;
+    char *channel = NULL;
+    uint64_t flags = dec_u64(d);
+    c.offset = dec_u64(d);
+    c.time_ms = dec_i64(d);
+    c.released = flags & PUBLISHED_SETTLED;
+    buf_init(&made);
+    if (flags & PUBLISHED_MADE) {
+        recipe.kind = (uint32_t)dec_u64(d);
+        for (int i = 0; i < 3; i++)
+            recipe.arg[i] = dec_u64(d);
+    } else {
+        c.channel = channel = dec_str(d);
+        dec_bytes(d, &c.payload, &c.len);
+    }
+    int rc = -1;
+    if (dec_done(d) && flags <= (PUBLISHED_SETTLED | PUBLISHED_MADE)) {
+        if (flags & PUBLISHED_MADE) {
+            if (t->engine && engine_remake(t->engine, &recipe, &c.channel, &made) == 0) {
+                c.payload = buf_head(&made);
+                c.len = buf_used(&made);
+                rc = chreg_apply(t->channels, &c);
+            }
+        } else if (channel) {
+            rc = chreg_apply(t->channels, &c);
+        }
+    }
+    free(channel);
+    buf_free(&made);
     return rc;
 }
 
@@ -425,6 +473,29 @@ static int apply_dlq_entry(struct persist_target *t, struct dec *d)
     return rc;
 }
 
+size_t persist_key_len(uint8_t type, const void *payload, size_t len)
+{
+    struct dec d;
+    dec_init(&d, payload, len);
+    switch (type) {
+    case REC_SAGA:        /* order */
+    case REC_SAGA_TRACK:  /* order */
+        dec_u64(&d);
+        break;
+    case REC_SAGA_STEP:   /* order, step */
+        dec_u64(&d);
+        dec_u64(&d);
+        break;
+    case REC_SIM:         /* kind, key */
+        dec_u64(&d);
+        dec_skip_str(&d);
+        break;
+    default:
+        return 0;
+    }
+    return d.err ? 0 : (size_t)(d.p - (const unsigned char *)payload);
+}
+
 int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
                   uint64_t offset)
 {
@@ -444,6 +515,8 @@ int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
         rc = apply_tracking(t, &d);
     else if (type == REC_SIM)
         rc = apply_sim(t, &d);
+    else if (type == REC_PUBLISHED)
+        rc = apply_published(t, &d);
     else if (type == REC_META) {
         uint64_t next = dec_u64(&d);
         rc = dec_done(&d) ? 0 : -1;

@@ -36,7 +36,18 @@ enum rec_type {
     REC_SIM = 52,             /* the simulated participants' state */
     REC_SAGA_TRACK = 53,      /* a saga's parcel: tracking number, where, when
                                  (kept beside the saga, which has no room) */
+    REC_PUBLISHED = 54,       /* a message appended to a durable channel (what
+                                 CHG_APPEND records are written as now):
+                                 flags (PUBLISHED_*), offset, time, then
+                                 channel and payload, or with PUBLISHED_MADE
+                                 the recipe's kind and three arguments */
 };
+
+/* REC_PUBLISHED flags: the payload's first byte. */
+#define PUBLISHED_SETTLED 1u  /* settled by every group in the commit that
+                                 published it: its hand-over is not recorded */
+#define PUBLISHED_MADE 2u     /* a recipe (struct chan_recipe) stands for the
+                                 channel and the bytes */
 
 /* Where recovered records go. */
 struct persist_target {
@@ -59,6 +70,13 @@ int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
  * returned when it failed. */
 int persist_snapshot(const struct persist_target *t, struct buf *out,
                      int (*flush)(void *arg, struct buf *out), void *arg);
+
+/* What a record sets, when it sets one thing whole (a saga, one of its
+ * steps, its parcel, a participant's value), so that a later record with
+ * the same type and the same first bytes makes it moot: the length of
+ * those bytes in payload. 0 for records that add to the state (an order's
+ * move, a channel change). */
+size_t persist_key_len(uint8_t type, const void *payload, size_t len);
 
 /* Record encoders, used by the observers in store.c. */
 struct order_event;

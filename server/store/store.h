@@ -123,7 +123,8 @@ struct store_stats {
     const char *kind;
     const char *fsync;        /* the durability policy */
     uint64_t records;
-    uint64_t bytes;           /* recorded since start */
+    uint64_t records_left_out;  /* made moot within their loop turn (turn.h) */
+    uint64_t bytes;           /* written since start */
     uint64_t file_size;       /* the journal now */
     uint64_t reserved;        /* space reserved ahead of it */
     uint64_t fsyncs;

@@ -598,6 +598,90 @@ static void test_settled_offsets_survive_journal_and_snapshot(void **state)
     dlq_free(dlq);
 }
 
+/* A publication recorded as settled at once (its hand-over left out of the
+ * journal) recovers as a message in the log, READ shows it, and no group
+ * hands it out again. */
+static void test_a_message_settled_at_once_recovers_settled(void **state)
+{
+    (void)state;
+    struct mirror m;
+    mirror_init(&m);
+    struct chan_settings s;
+    chan_settings_default(&s);
+    struct chan_change c[] = {
+        {.type = CHG_DECLARE, .channel = "steps", .settings = &s},
+        {.type = CHG_GROUP, .channel = "steps", .group = "a", .offset = 1},
+        {.type = CHG_GROUP, .channel = "steps", .group = "b", .offset = 1},
+        {.type = CHG_APPEND, .channel = "steps", .offset = 1, .payload = "x", .len = 1,
+         .released = true},
+        {.type = CHG_APPEND, .channel = "steps", .offset = 2, .payload = "y", .len = 1},
+        {.type = CHG_APPEND, .channel = "steps", .offset = 3, .payload = "z", .len = 1,
+         .released = true},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        assert_int_equal(chreg_apply(m.reg, &c[i]), 0);
+    chreg_recovered(m.reg, 10);
+    struct channel *ch = chreg_find(m.reg, "steps");
+    struct chan_delivery d[4];
+    assert_int_equal(chan_read(m.reg, ch, 0, 4, d, 10), 3);
+    const char *names[] = {"a", "b"};
+    for (int i = 0; i < 2; i++) {
+        struct chan_group *g = chan_group(ch, names[i], false);
+        assert_int_equal(group_consume(m.reg, g, "w", 1, 4, d, 11), 1);
+        assert_int_equal(d[0].offset, 2);
+    }
+    mirror_free(&m);
+}
+
+/* ACK and SETTLE say whether every group is now done with the message:
+ * only then may a store leave it out. */
+struct released_seen {
+    int acks;
+    bool released;
+};
+
+static void on_released(void *ctx, const struct chan_change *c)
+{
+    struct released_seen *seen = ctx;
+    if (c->type == CHG_ACK || c->type == CHG_SETTLE) {
+        seen->acks++;
+        seen->released = c->released;
+    }
+}
+
+static void test_ack_says_when_every_group_has_settled(void **state)
+{
+    (void)state;
+    struct released_seen seen = {0};
+    struct chan_hooks hooks = {.ctx = &seen, .changed = on_released};
+    struct dlq *dlq = dlq_new(10);
+    struct chan_registry *r = chreg_new(dlq, &hooks, 3);
+    struct chan_settings s;
+    chan_settings_default(&s);
+    struct channel *ch;
+    chreg_declare(r, "jobs", &s, &ch);
+    struct chan_group *a = chan_group(ch, "a", true);
+    struct chan_group *b = chan_group(ch, "b", true);
+    chan_append(r, ch, "x", 1, 0);
+    chan_append(r, ch, "y", 1, 0);
+    struct chan_delivery d[2];
+    assert_int_equal(group_consume(r, a, "w", 1, 1, d, 1), 1);
+    assert_int_equal(group_ack(r, a, 1, 2), 1);
+    assert_false(seen.released);          /* b has not taken it */
+    assert_int_equal(group_consume(r, b, "w", 2, 1, d, 1), 1);
+    assert_int_equal(group_ack(r, b, 1, 2), 1);
+    assert_true(seen.released);
+    /* Settled before delivery by one group, taken and acked by the other. */
+    assert_int_equal(group_settle(r, a, 2, 3), 1);
+    assert_false(seen.released);
+    assert_int_equal(group_consume(r, b, "w", 2, 1, d, 4), 1);
+    assert_int_equal(group_ack(r, b, 2, 5), 1);
+    assert_true(seen.released);
+    assert_int_equal(seen.acks, 4);
+    chreg_free(r);
+    dlq_free(dlq);
+}
+
 /* A snapshot's pending entry that no consumer holds (a replayed dead
  * letter, ready again) restores into a group that has consumers. */
 static void test_snapshot_pending_without_consumer_restores(void **state)
@@ -679,6 +763,8 @@ int main(void)
         T(test_dead_letter_of_an_undelivered_message_until_replayed),
         cmocka_unit_test(test_settled_offsets_survive_journal_and_snapshot),
         cmocka_unit_test(test_full_dlq_drops_its_oldest_entries),
+        cmocka_unit_test(test_ack_says_when_every_group_has_settled),
+        cmocka_unit_test(test_a_message_settled_at_once_recovers_settled),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
