@@ -206,10 +206,14 @@ struct reply *cmd_sagas(struct cmd_ctx *ctx, const struct request *req)
             return reply_error(ERR_BADARG, "state must be one of running dead-lettered "
                                            "compensating cancelling done failed cancelled");
     }
+    /* Finished sagas are kept packed: only a finished state unpacks them. */
+    bool finished = f[0].val && (strcmp(f[0].val, "done") == 0 ||
+                                 strcmp(f[0].val, "failed") == 0 ||
+                                 strcmp(f[0].val, "cancelled") == 0);
     struct reply *list = reply_list();
     uint64_t it = 0;
     const struct saga *s;
-    while (list->n < limit && (s = engine_saga_next(ctx->env->engine, &it))) {
+    while (list->n < limit && (s = engine_saga_next(ctx->env->engine, &it, finished))) {
         if (f[0].val ? strcmp(saga_state_name(s), f[0].val) != 0 : saga_finished(s))
             continue;
         reply_list_add(list, saga_record(ctx->env->engine, s));

@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "orders/book.h"
 #include "orders/order_json.h"
+#include "saga_pack.h"
 #include "xalloc.h"
 
 static const char *const participants[PART_COUNT] = {
@@ -42,6 +43,16 @@ enum participant step_participant(enum saga_step st)
     return (enum participant)participant_parse(saga_step_participant(st));
 }
 
+/* A finished saga, packed (saga_pack.h). */
+struct packed {
+    uint32_t n;
+    unsigned char bytes[];
+};
+
+/* Recovery keeps this many of the sagas it restored last unpacked (their
+ * records come close together) and packs the finished ones before them. */
+#define RESTORE_LIVE 16384
+
 /* One saga and what the engine keeps beside it. */
 struct saga_rt {
     struct heap_node due;     /* first: the heap hands this back */
@@ -51,6 +62,13 @@ struct saga_rt {
      * its timeout runs from here. Not journalled: after a restart the
      * attempt is redelivered and its timeout counts from when it was sent. */
     int64_t progress_ms[SAGA_STEP_COUNT];
+};
+
+/* The last packed saga unpacked for a reader. */
+struct view {
+    uint64_t order;           /* 0: none */
+    struct saga_rt rt;
+    struct tracking track;
 };
 
 /* A step held back by an open breaker. */
@@ -71,8 +89,19 @@ struct engine {
     struct bus *bus;
     struct chan_registry *channels;
     struct engine_hooks hooks;
-    struct saga_rt **sagas;   /* owned; sagas[order - 1], NULL when none */
+    /* sagas[order - 1]: NULL when none, a struct saga_rt, or (tagged with
+     * the low bit) a struct packed: finished sagas are packed at the end
+     * of the turn they finish in, and unpacked again (thawed) only when
+     * something would change them. Readers see packed ones through view. */
+    void **sagas;             /* owned */
     size_t cap;
+    uint64_t *to_pack;        /* orders whose sagas finished this turn */
+    size_t npack, cappack;
+    struct event *pack_ev;
+    uint64_t restored[RESTORE_LIVE];  /* recovery: the sagas restored last */
+    size_t nrestored;
+    struct view *view;        /* owned */
+    struct buf packing;       /* scratch */
     struct heap due;          /* sagas by their earliest step deadline */
     struct event *timer;
     struct saga_policy policy[SAGA_STEP_COUNT];
@@ -101,6 +130,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void on_breaker_timer(evutil_socket_t fd, short what, void *arg);
 
 static void on_gate_opened(void *arg);
+static void on_pack(evutil_socket_t fd, short what, void *arg);
 
 struct engine *engine_new(struct event_base *base, struct clock *clk, struct gate *gate,
                           struct book *book, struct bus *bus, const struct engine_hooks *hooks)
@@ -115,6 +145,9 @@ struct engine *engine_new(struct event_base *base, struct clock *clk, struct gat
         e->hooks = *hooks;
     heap_init(&e->due);
     e->timer = evtimer_new(base, on_timer, e);
+    e->pack_ev = event_new(base, -1, 0, on_pack, e);
+    e->view = xcalloc(1, sizeof *e->view);
+    buf_init(&e->packing);
     struct breaker_config bc;
     breaker_config_default(&bc);
     for (int p = 0; p < PART_COUNT; p++) {
@@ -129,24 +162,160 @@ struct engine *engine_new(struct event_base *base, struct clock *clk, struct gat
     return e;
 }
 
+/* --- where sagas are kept: live or packed -------------------------------- */
+
+static bool is_packed(const void *slot) { return (uintptr_t)slot & 1; }
+
+static struct packed *packed_of(void *slot)
+{
+    return (struct packed *)((uintptr_t)slot & ~(uintptr_t)1);
+}
+
+static void track_release(struct tracking *t)
+{
+    free(t->number);
+    free(t->location);
+}
+
+static void rt_free(struct saga_rt *rt)
+{
+    saga_release(&rt->s);
+    if (rt->track) {
+        track_release(rt->track);
+        free(rt->track);
+    }
+    free(rt);
+}
+
+static void slot_free(void *slot)
+{
+    if (slot == NULL)
+        return;
+    if (is_packed(slot))
+        free(packed_of(slot));
+    else
+        rt_free(slot);
+}
+
+static void view_clear(struct view *v)
+{
+    saga_release(&v->rt.s);
+    track_release(&v->track);
+    memset(v, 0, sizeof *v);
+}
+
+/* Unpacks into rt (and a parcel into *track): 0, or -1 (never for what
+ * this engine packed itself). */
+static int unpack(const struct packed *p, uint64_t order, struct saga_rt *rt,
+                  struct tracking *track)
+{
+    bool has_track;
+    memset(rt, 0, sizeof *rt);
+    if (saga_unpack(p->bytes, p->n, &rt->s, track, &has_track) != 0)
+        return -1;
+    rt->s.order = order;
+    rt->track = has_track ? track : NULL;
+    return 0;
+}
+
+/* The saga of order for a reader, packed or not; NULL when none. Packed
+ * ones are unpacked into e->view, which stays valid until another packed
+ * saga is asked for or this one changes. */
+static const struct saga_rt *view(const struct engine *e, uint64_t order)
+{
+    if (order < 1 || order > e->cap || e->sagas[order - 1] == NULL)
+        return NULL;
+    void *slot = e->sagas[order - 1];
+    if (!is_packed(slot))
+        return slot;
+    struct view *v = e->view;
+    if (v->order != order) {
+        view_clear(v);
+        if (unpack(packed_of(slot), order, &v->rt, &v->track) != 0)
+            return NULL;
+        v->order = order;
+    }
+    return &v->rt;
+}
+
+/* Packs order's saga when it is finished and waits for nothing. */
+static void pack(struct engine *e, uint64_t order)
+{
+    void *slot = order >= 1 && order <= e->cap ? e->sagas[order - 1] : NULL;
+    struct saga_rt *rt = slot;
+    if (slot == NULL || is_packed(slot) || !saga_finished(&rt->s) || heap_contains(&rt->due))
+        return;
+    buf_clear(&e->packing);
+    saga_pack(&rt->s, rt->track, &e->packing);
+    struct packed *p = xmalloc(sizeof *p + buf_used(&e->packing));
+    p->n = (uint32_t)buf_used(&e->packing);
+    memcpy(p->bytes, buf_head(&e->packing), p->n);
+    rt_free(rt);
+    e->sagas[order - 1] = (void *)((uintptr_t)p | 1);
+}
+
+/* Packs order's saga at the end of this turn (if it is finished then):
+ * until then whoever finished it may still hold it. */
+static void pack_later(struct engine *e, uint64_t order)
+{
+    if (e->npack == e->cappack) {
+        e->cappack = e->cappack ? e->cappack * 2 : 256;
+        e->to_pack = xrealloc(e->to_pack, e->cappack * sizeof *e->to_pack);
+    }
+    e->to_pack[e->npack++] = order;
+    event_active(e->pack_ev, 0, 0);
+}
+
+static void on_pack(evutil_socket_t fd, short what, void *arg)
+{
+    struct engine *e = arg;
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < e->npack; i++)
+        pack(e, e->to_pack[i]);
+    e->npack = 0;
+}
+
+/* The saga of order to change: a packed one is unpacked for good (and
+ * packed again at the end of the turn, when it is still finished). */
+static struct saga_rt *rt_get(struct engine *e, uint64_t order)
+{
+    if (order < 1 || order > e->cap)
+        return NULL;
+    void *slot = e->sagas[order - 1];
+    if (slot == NULL || !is_packed(slot))
+        return slot;
+    struct saga_rt *rt = xmalloc(sizeof *rt);
+    struct tracking track;
+    if (unpack(packed_of(slot), order, rt, &track) != 0) {
+        free(rt);
+        return NULL;
+    }
+    if (rt->track) {
+        rt->track = xmalloc(sizeof *rt->track);
+        *rt->track = track;
+    }
+    free(packed_of(slot));
+    e->sagas[order - 1] = rt;
+    if (e->view->order == order)
+        view_clear(e->view);
+    pack_later(e, order);
+    return rt;
+}
+
 void engine_free(struct engine *e)
 {
     if (e == NULL)
         return;
     heap_free(&e->due);  /* before the sagas its nodes live in */
-    for (size_t i = 0; i < e->cap; i++) {
-        struct saga_rt *rt = e->sagas[i];
-        if (rt == NULL)
-            continue;
-        saga_release(&rt->s);
-        if (rt->track) {
-            free(rt->track->number);
-            free(rt->track->location);
-            free(rt->track);
-        }
-        free(rt);
-    }
+    for (size_t i = 0; i < e->cap; i++)
+        slot_free(e->sagas[i]);
     free(e->sagas);
+    free(e->to_pack);
+    view_clear(e->view);
+    free(e->view);
+    buf_free(&e->packing);
+    event_free(e->pack_ev);
     event_free(e->timer);
     for (int p = 0; p < PART_COUNT; p++) {
         event_free(e->breaker_timer[p]);
@@ -155,12 +324,7 @@ void engine_free(struct engine *e)
     free(e);
 }
 
-static struct saga_rt *rt_get(const struct engine *e, uint64_t order)
-{
-    return order >= 1 && order <= e->cap ? e->sagas[order - 1] : NULL;
-}
-
-static struct saga_rt *rt_new(struct engine *e, uint64_t order)
+static void ensure_cap(struct engine *e, uint64_t order)
 {
     if (order > e->cap) {
         size_t cap = e->cap ? e->cap : 1024;
@@ -170,9 +334,14 @@ static struct saga_rt *rt_new(struct engine *e, uint64_t order)
         memset(e->sagas + e->cap, 0, (cap - e->cap) * sizeof *e->sagas);
         e->cap = cap;
     }
+}
+
+static struct saga_rt *rt_new(struct engine *e, uint64_t order)
+{
+    ensure_cap(e, order);
     if (e->sagas[order - 1] == NULL)
         e->sagas[order - 1] = xcalloc(1, sizeof(struct saga_rt));
-    return e->sagas[order - 1];
+    return rt_get(e, order);
 }
 
 /* --- timers ------------------------------------------------------------ */
@@ -264,6 +433,8 @@ static void print(const struct saga *s, struct saga_print *p)
 
 static void record(struct engine *e, const struct saga *s, const struct saga_print *before)
 {
+    if (saga_finished(s))
+        pack_later(e, s->order);
     if (e->hooks.saga_changed == NULL)
         return;
     struct saga_print after;
@@ -834,11 +1005,16 @@ void engine_start(struct engine *e)
     }
     chreg_declare(e->channels, ENGINE_NOTIFY_CHANNEL, &s, &e->notify_ch);
     chan_group(e->notify_ch, participant_name(PART_NOTIFY), true);
-    /* Recovered sagas: timers again, and held steps back in line. */
+    /* Recovered sagas: timers again, and held steps back in line; the
+     * finished ones packed. */
     for (size_t i = 0; i < e->cap; i++) {
         struct saga_rt *rt = e->sagas[i];
-        if (rt == NULL || saga_finished(&rt->s))
+        if (rt == NULL || is_packed(rt))
             continue;
+        if (saga_finished(&rt->s)) {
+            pack(e, i + 1);
+            continue;
+        }
         for (int st = 0; st < SAGA_STEP_COUNT; st++) {
             const struct saga_step_info *info = &rt->s.steps[st];
             if (info->state == STEP_WAITING && info->next_retry_ms == 0)
@@ -850,23 +1026,29 @@ void engine_start(struct engine *e)
 
 const struct saga *engine_saga(const struct engine *e, uint64_t order)
 {
-    const struct saga_rt *rt = rt_get(e, order);
+    const struct saga_rt *rt = view(e, order);
     return rt ? &rt->s : NULL;
 }
 
-const struct saga *engine_saga_next(const struct engine *e, uint64_t *iter)
+const struct saga *engine_saga_next(const struct engine *e, uint64_t *iter, bool packed_too)
 {
     while (*iter < e->cap) {
-        const struct saga_rt *rt = e->sagas[(*iter)++];
-        if (rt)
-            return &rt->s;
+        void *slot = e->sagas[(*iter)++];
+        if (slot && (packed_too || !is_packed(slot)))
+            return engine_saga(e, *iter);
     }
     return NULL;
 }
 
+bool engine_saga_live(const struct engine *e, uint64_t order)
+{
+    return order >= 1 && order <= e->cap && e->sagas[order - 1] &&
+           !is_packed(e->sagas[order - 1]);
+}
+
 const struct tracking *engine_tracking(const struct engine *e, uint64_t order)
 {
-    const struct saga_rt *rt = rt_get(e, order);
+    const struct saga_rt *rt = view(e, order);
     return rt ? rt->track : NULL;
 }
 
@@ -886,7 +1068,7 @@ void engine_stats(const struct engine *e, struct engine_stats *st)
     st->running = st->attention = 0;
     for (size_t i = 0; i < e->cap; i++) {
         const struct saga_rt *rt = e->sagas[i];
-        if (rt == NULL || saga_finished(&rt->s))
+        if (rt == NULL || is_packed(rt) || saga_finished(&rt->s))
             continue;
         st->running++;
         if (rt->s.attention)
@@ -894,28 +1076,77 @@ void engine_stats(const struct engine *e, struct engine_stats *st)
     }
 }
 
-struct saga *engine_saga_for_restore(struct engine *e, uint64_t order)
+/* Recovery: order's saga, unpacked, to be set by a record. The finished
+ * ones restored a while ago are packed meanwhile, so a long journal does
+ * not hold every saga it ever ran unpacked at once. */
+static struct saga_rt *restore(struct engine *e, uint64_t order)
 {
     if (order == 0 || order > (1ULL << 40))
         return NULL;
-    return &rt_new(e, order)->s;
+    if (e->nrestored == 0 || e->restored[(e->nrestored - 1) % RESTORE_LIVE] != order) {
+        if (e->nrestored >= RESTORE_LIVE)
+            pack(e, e->restored[e->nrestored % RESTORE_LIVE]);
+        e->restored[e->nrestored++ % RESTORE_LIVE] = order;
+    }
+    return rt_new(e, order);
+}
+
+struct saga *engine_saga_for_restore(struct engine *e, uint64_t order)
+{
+    struct saga_rt *rt = restore(e, order);
+    return rt ? &rt->s : NULL;
 }
 
 struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order)
 {
-    if (order == 0 || order > (1ULL << 40))
+    struct saga_rt *rt = restore(e, order);
+    if (rt == NULL)
         return NULL;
-    struct saga_rt *rt = rt_new(e, order);
     if (rt->track == NULL)
         rt->track = xcalloc(1, sizeof *rt->track);
     return rt->track;
 }
 
+int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, size_t n)
+{
+    if (order == 0 || order > (1ULL << 40) || n > UINT32_MAX)
+        return -1;
+    struct saga_rt rt;
+    struct tracking track;
+    struct packed *p = xmalloc(sizeof *p + n);
+    p->n = (uint32_t)n;
+    memcpy(p->bytes, bytes, n);
+    /* Taken whole or not at all: checked as it would be read. */
+    if (unpack(p, order, &rt, &track) != 0 || !saga_finished(&rt.s)) {
+        saga_release(&rt.s);
+        track_release(&track);
+        free(p);
+        return -1;
+    }
+    saga_release(&rt.s);
+    track_release(&track);
+    ensure_cap(e, order);
+    slot_free(e->sagas[order - 1]);
+    e->sagas[order - 1] = (void *)((uintptr_t)p | 1);
+    if (e->view->order == order)
+        view_clear(e->view);
+    return 0;
+}
+
 void engine_snapshot(const struct engine *e,
                      void (*fn)(void *arg, const struct saga *s, const struct tracking *t),
+                     void (*packed)(void *arg, uint64_t order, const void *bytes, size_t n),
                      void *arg)
 {
-    for (size_t i = 0; i < e->cap; i++)
-        if (e->sagas[i])
-            fn(arg, &e->sagas[i]->s, e->sagas[i]->track);
+    for (size_t i = 0; i < e->cap; i++) {
+        void *slot = e->sagas[i];
+        if (slot == NULL)
+            continue;
+        if (is_packed(slot)) {
+            packed(arg, i + 1, packed_of(slot)->bytes, packed_of(slot)->n);
+            continue;
+        }
+        const struct saga_rt *rt = slot;
+        fn(arg, &rt->s, rt->track);
+    }
 }

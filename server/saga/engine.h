@@ -142,9 +142,15 @@ enum cancel_result engine_cancel(struct engine *e, uint64_t order, const char *r
 /* SAGA ABORT: see saga_abort(). CANCEL_TOO_LATE when the saga has ended. */
 enum cancel_result engine_abort(struct engine *e, uint64_t order, const char *reason);
 
+/* A saga, to read: the pointer (and engine_tracking()'s) stays valid
+ * until the engine next runs or another saga is asked for. */
 const struct saga *engine_saga(const struct engine *e, uint64_t order);
-/* Sagas in id order: for (i = 0; (s = engine_saga_next(e, &i));) */
-const struct saga *engine_saga_next(const struct engine *e, uint64_t *iter);
+/* Whether order's saga is kept unpacked: running, or finished this turn. */
+bool engine_saga_live(const struct engine *e, uint64_t order);
+/* Sagas in id order: for (i = 0; (s = engine_saga_next(e, &i, all));).
+ * Without packed_too, only those kept unpacked (engine_saga_live()):
+ * every unfinished one, without unpacking the finished. */
+const struct saga *engine_saga_next(const struct engine *e, uint64_t *iter, bool packed_too);
 
 struct tracking {
     char *number;        /* owned, may be NULL */
@@ -167,9 +173,14 @@ void engine_stats(const struct engine *e, struct engine_stats *st);
  * tracking record its parcel's (allocated here, filled by the caller). */
 struct saga *engine_saga_for_restore(struct engine *e, uint64_t order);
 struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order);
-/* Snapshots: every saga, with its tracking or NULL. */
+/* A finished saga packed (saga_pack.h), as a snapshot recorded it.
+ * Returns 0, or -1 when the bytes are not a finished saga. */
+int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, size_t n);
+/* Snapshots: every saga, with its tracking or NULL; finished ones packed,
+ * as they are kept. */
 void engine_snapshot(const struct engine *e,
                      void (*fn)(void *arg, const struct saga *s, const struct tracking *t),
+                     void (*packed)(void *arg, uint64_t order, const void *bytes, size_t n),
                      void *arg);
 
 #endif

@@ -517,6 +517,12 @@ int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
         rc = apply_sim(t, &d);
     else if (type == REC_PUBLISHED)
         rc = apply_published(t, &d);
+    else if (type == REC_SAGA_PACKED) {
+        uint64_t order = dec_u64(&d);
+        rc = !d.err && t->engine ? engine_restore_packed(t->engine, order, d.p,
+                                                         (size_t)(d.end - d.p))
+                                 : -1;
+    }
     else if (type == REC_META) {
         uint64_t next = dec_u64(&d);
         rc = dec_done(&d) ? 0 : -1;
@@ -573,6 +579,14 @@ static void snap_saga(void *arg, const struct saga *sg, const struct tracking *t
     }
 }
 
+static void snap_saga_packed(void *arg, uint64_t order, const void *bytes, size_t n)
+{
+    struct snap *s = arg;
+    enc_u64(&s->rec, order);
+    buf_append(&s->rec, bytes, n);
+    snap_record(s, REC_SAGA_PACKED);
+}
+
 static void snap_sim(void *arg, enum sim_record type, const char *key, int64_t value)
 {
     struct snap *s = arg;
@@ -610,7 +624,7 @@ int persist_snapshot(const struct persist_target *t, struct buf *out,
         snap_record(&s, REC_DLQ_ENTRY);
     }
     if (t->engine)
-        engine_snapshot(t->engine, snap_saga, &s);
+        engine_snapshot(t->engine, snap_saga, snap_saga_packed, &s);
     if (t->sim)
         sim_snapshot(t->sim, snap_sim, &s);
     enc_u64(&s.rec, dlq_next_id(t->dlq));

@@ -36,6 +36,9 @@ enum rec_type {
     REC_SIM = 52,             /* the simulated participants' state */
     REC_SAGA_TRACK = 53,      /* a saga's parcel: tracking number, where, when
                                  (kept beside the saga, which has no room) */
+    REC_SAGA_PACKED = 55,     /* snapshots: a finished saga whole, as the
+                                 engine keeps it: order, then its packed
+                                 bytes (saga/saga_pack.h) */
     REC_PUBLISHED = 54,       /* a message appended to a durable channel (what
                                  CHG_APPEND records are written as now):
                                  flags (PUBLISHED_*), offset, time, then
