@@ -37,7 +37,6 @@ static void order_free(struct order *o)
     for (size_t i = 0; i < o->nhistory; i++)
         free(o->history[i].note);
     free(o->history);
-    free(o->customer);
     free(o->item);
     free(o->key);
     free(o);
@@ -91,7 +90,7 @@ static enum book_result apply_created(struct book *b, const struct order_event *
     struct order *o = xcalloc(1, sizeof *o);
     o->id = ev->id;
     o->status = ORDER_PENDING;
-    o->customer = xstrdup(f->customer);
+    o->customer = book_index_created(b->index, ev->id, f->customer);
     o->item = xstrdup(f->item);
     o->qty = f->qty;
     o->amount = f->amount;
@@ -100,7 +99,6 @@ static enum book_result apply_created(struct book *b, const struct order_event *
     o->created_ms = o->updated_ms = ev->time_ms;
     add_history(o, ev->time_ms, -1, ORDER_PENDING, "client", NULL);
     b->orders[b->count++] = o;
-    book_index_created(b->index, o->id, o->customer);
     if (o->key)
         strmap_put(&b->keys, o->key, strlen(o->key), o);
     return BOOK_OK;

@@ -43,7 +43,7 @@ void book_index_free(struct book_index *ix)
     free(ix);
 }
 
-void book_index_created(struct book_index *ix, uint64_t id, const char *customer)
+const char *book_index_created(struct book_index *ix, uint64_t id, const char *customer)
 {
     idset_add(&ix->by_status[ORDER_PENDING], id);
     size_t len = strlen(customer);
@@ -53,13 +53,13 @@ void book_index_created(struct book_index *ix, uint64_t id, const char *customer
         c = xmalloc(sizeof *c + sizeof c->ids[0]);
         c->n = 0;
         c->cap = 1;
-        strmap_put(&ix->by_customer, customer, len, c);
     } else if (c->n == c->cap) {
         c->cap *= 2;
         c = xrealloc(c, sizeof *c + c->cap * sizeof c->ids[0]);
-        strmap_put(&ix->by_customer, customer, len, c);
     }
     c->ids[c->n++] = id;
+    /* Put again even when it did not move: it is how the name is found. */
+    return strmap_put(&ix->by_customer, customer, len, c);
 }
 
 void book_index_moved(struct book_index *ix, uint64_t id, enum order_status from,

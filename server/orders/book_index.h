@@ -14,7 +14,8 @@
  * - By customer, a sorted vector of ids per customer name. A customer never
  *   changes and ids are created ascending, so ids are only ever appended;
  *   the next one after A is a binary search. 8 bytes per order (plus the
- *   vector's slack), and one map entry and vector header per customer.
+ *   vector's slack), and one map entry and vector header per customer. The
+ *   map's key is the one copy of the name that the customer's orders share.
  * - Both: each side in turn jumps to the other's next id at or after its
  *   own until they meet, so a customer's few failed orders are found
  *   without walking either list whole.
@@ -33,8 +34,10 @@ struct book_index;
 struct book_index *book_index_new(void);
 void book_index_free(struct book_index *ix);
 
-/* A new order, in PENDING; ids must ascend from one call to the next. */
-void book_index_created(struct book_index *ix, uint64_t id, const char *customer);
+/* A new order, in PENDING; ids must ascend from one call to the next.
+ * Returns the index's copy of the customer's name, which lasts as long as
+ * the index: the order keeps that, not a copy of its own. */
+const char *book_index_created(struct book_index *ix, uint64_t id, const char *customer);
 void book_index_moved(struct book_index *ix, uint64_t id, enum order_status from,
                       enum order_status to);
 

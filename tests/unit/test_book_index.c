@@ -180,6 +180,24 @@ static void test_a_customer_lists_only_their_orders(void **state)
     book_free(b);
 }
 
+/* A customer's name is kept once, however many orders they place. */
+static void test_orders_of_a_customer_share_one_name(void **state)
+{
+    (void)state;
+    struct book *b = book_new();
+    char name[16] = "alice";
+    create_as(b, name);
+    create_as(b, "bob");
+    create_as(b, "alice");
+    const struct order *o1 = book_get(b, 1), *o3 = book_get(b, 3);
+    assert_ptr_equal(o1->customer, o3->customer);
+    assert_ptr_not_equal(o1->customer, name);
+    strcpy(name, "zed");
+    assert_string_equal(o1->customer, "alice");
+    assert_string_equal(book_get(b, 2)->customer, "bob");
+    book_free(b);
+}
+
 static void test_status_and_customer_together(void **state)
 {
     (void)state;
@@ -310,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_after_pages_from_any_id),
         cmocka_unit_test(test_a_rare_status_is_found_past_many_others),
         cmocka_unit_test(test_a_customer_lists_only_their_orders),
+        cmocka_unit_test(test_orders_of_a_customer_share_one_name),
         cmocka_unit_test(test_status_and_customer_together),
         cmocka_unit_test(test_agrees_with_a_scan_after_random_changes),
     };
