@@ -311,15 +311,10 @@ struct reply *cmd_list(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_BADARG, "limit must be an integer from 1 to %d", LIST_LIMIT_MAX);
 
     const struct book *book = ctx->env->book;
-    uint64_t last = book_last_id(book);
+    struct book_filter filter = {.status = status, .customer = f[F_CUSTOMER].val};
     struct reply *list = reply_list();
-    for (uint64_t id = after + 1; after < last && id <= last && list->n < limit; id++) {
-        const struct order *o = book_get(book, id);
-        if (status >= 0 && (int)o->status != status)
-            continue;
-        if (f[F_CUSTOMER].val && strcmp(o->customer, f[F_CUSTOMER].val) != 0)
-            continue;
+    for (const struct order *o = book_next(book, &filter, after); o && list->n < limit;
+         o = book_next(book, &filter, o->id))
         reply_list_add(list, order_reply(o));
-    }
     return list;
 }

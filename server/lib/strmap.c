@@ -90,7 +90,7 @@ void *strmap_get(const struct strmap *m, const char *key, size_t len)
     return s->key ? s->val : NULL;
 }
 
-void strmap_put(struct strmap *m, const char *key, size_t len, void *val)
+const char *strmap_put(struct strmap *m, const char *key, size_t len, void *val)
 {
     if ((m->count + 1) * 4 > m->cap * 3)
         grow(m);
@@ -103,6 +103,7 @@ void strmap_put(struct strmap *m, const char *key, size_t len, void *val)
         m->count++;
     }
     s->val = val;
+    return s->key;
 }
 
 void *strmap_del(struct strmap *m, const char *key, size_t len)

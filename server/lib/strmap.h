@@ -23,8 +23,10 @@ void strmap_init(struct strmap *m);
 void strmap_free(struct strmap *m);
 /* The value for key, or NULL. */
 void *strmap_get(const struct strmap *m, const char *key, size_t len);
-/* Inserts or overwrites; val must not be NULL. */
-void strmap_put(struct strmap *m, const char *key, size_t len, void *val);
+/* Inserts or overwrites; val must not be NULL. Returns the map's own copy
+ * of the key (NUL-terminated), which lasts until the key is deleted or the
+ * map freed: one copy a caller can share instead of keeping another. */
+const char *strmap_put(struct strmap *m, const char *key, size_t len, void *val);
 /* Removes key; returns its value, or NULL if it was not there. */
 void *strmap_del(struct strmap *m, const char *key, size_t len);
 

@@ -1,10 +1,11 @@
 /* The in-memory order book. Orders are dense from id 1, so an array
- * indexed by id finds them and walks them in id order for LIST. */
+ * indexed by id finds them; book_index.c finds them by status and customer. */
 #include "book.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "book_index.h"
 #include "lib/strmap.h"
 #include "xalloc.h"
 
@@ -17,7 +18,7 @@ struct book {
     struct order **orders;  /* owned; orders[id - 1] */
     size_t count;
     size_t cap;
-    size_t by_status[ORDER_STATUS_COUNT];
+    struct book_index *index;
     struct strmap keys;     /* idempotency key -> struct order * */
     struct observer observers[BOOK_MAX_OBSERVERS];
     size_t nobservers;
@@ -26,6 +27,7 @@ struct book {
 struct book *book_new(void)
 {
     struct book *b = xcalloc(1, sizeof *b);
+    b->index = book_index_new();
     strmap_init(&b->keys);
     return b;
 }
@@ -35,7 +37,6 @@ static void order_free(struct order *o)
     for (size_t i = 0; i < o->nhistory; i++)
         free(o->history[i].note);
     free(o->history);
-    free(o->customer);
     free(o->item);
     free(o->key);
     free(o);
@@ -49,6 +50,7 @@ void book_free(struct book *b)
         order_free(b->orders[i]);
     free(b->orders);
     strmap_free(&b->keys);
+    book_index_free(b->index);
     free(b);
 }
 
@@ -88,7 +90,7 @@ static enum book_result apply_created(struct book *b, const struct order_event *
     struct order *o = xcalloc(1, sizeof *o);
     o->id = ev->id;
     o->status = ORDER_PENDING;
-    o->customer = xstrdup(f->customer);
+    o->customer = book_index_created(b->index, ev->id, f->customer);
     o->item = xstrdup(f->item);
     o->qty = f->qty;
     o->amount = f->amount;
@@ -97,7 +99,6 @@ static enum book_result apply_created(struct book *b, const struct order_event *
     o->created_ms = o->updated_ms = ev->time_ms;
     add_history(o, ev->time_ms, -1, ORDER_PENDING, "client", NULL);
     b->orders[b->count++] = o;
-    b->by_status[ORDER_PENDING]++;
     if (o->key)
         strmap_put(&b->keys, o->key, strlen(o->key), o);
     return BOOK_OK;
@@ -113,8 +114,7 @@ static enum book_result apply_transition(struct book *b, const struct order_even
         return BOOK_BADSTATE;
     *from = (int)o->status;
     add_history(o, ev->time_ms, (int)o->status, ev->to, ev->source, ev->note);
-    b->by_status[o->status]--;
-    b->by_status[ev->to]++;
+    book_index_moved(b->index, o->id, o->status, ev->to);
     o->status = ev->to;
     o->updated_ms = ev->time_ms;
     return BOOK_OK;
@@ -192,5 +192,13 @@ uint64_t book_last_id(const struct book *b)
 
 size_t book_count_status(const struct book *b, enum order_status s)
 {
-    return (unsigned)s < ORDER_STATUS_COUNT ? b->by_status[s] : 0;
+    return book_index_count(b->index, s);
+}
+
+const struct order *book_next(const struct book *b, const struct book_filter *f,
+                              uint64_t after)
+{
+    if (f->status < 0 && f->customer == NULL)
+        return after < b->count ? b->orders[after] : NULL;
+    return book_get(b, book_index_next(b->index, f->status, f->customer, after));
 }

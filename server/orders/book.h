@@ -61,4 +61,14 @@ const struct order *book_by_key(const struct book *b, const char *key);
 uint64_t book_last_id(const struct book *b);
 size_t book_count_status(const struct book *b, enum order_status s);
 
+/* Which orders LIST wants; either part may be left open. */
+struct book_filter {
+    int status;            /* an order_status, or -1 for any */
+    const char *customer;  /* matched whole; NULL for any */
+};
+/* The first order after id `after`, in id order, that the filter takes, or
+ * NULL. Indexed: it costs a few lookups however many orders it passes over. */
+const struct order *book_next(const struct book *b, const struct book_filter *f,
+                              uint64_t after);
+
 #endif

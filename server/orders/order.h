@@ -50,7 +50,7 @@ struct order_fields {
 struct order {
     uint64_t id;
     enum order_status status;
-    char *customer;           /* owned */
+    const char *customer;     /* the book's one copy for all this customer's orders */
     char *item;               /* owned */
     int64_t qty;
     int64_t amount;

@@ -45,6 +45,30 @@ static void test_strmap_stores_overwrites_and_grows(void **state)
     strmap_free(&m);
 }
 
+/* put() hands back the map's own copy of the key, the same one each time,
+ * and it stays put while the map grows around it. */
+static void test_put_returns_the_maps_copy_of_the_key(void **state)
+{
+    (void)state;
+    static int values[2];
+    struct strmap m;
+    strmap_init(&m);
+    char key[32] = "alice";
+    const char *copy = strmap_put(&m, key, 5, &values[0]);
+    assert_ptr_not_equal(copy, key);
+    assert_string_equal(copy, "alice");
+    strcpy(key, "bobby");
+    assert_string_equal(copy, "alice");
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(key, sizeof key, "grow-%d", i);
+        strmap_put(&m, key, (size_t)n, &values[1]);
+    }
+    assert_ptr_equal(strmap_put(&m, "alice", 5, &values[1]), copy);
+    assert_string_equal(copy, "alice");
+    assert_ptr_equal(strmap_get(&m, "alice", 5), &values[1]);
+    strmap_free(&m);
+}
+
 static void test_strmap_delete_keeps_every_other_key_reachable(void **state)
 {
     (void)state;
@@ -147,6 +171,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strmap_stores_overwrites_and_grows),
+        cmocka_unit_test(test_put_returns_the_maps_copy_of_the_key),
         cmocka_unit_test(test_strmap_delete_keeps_every_other_key_reachable),
         cmocka_unit_test(test_random_puts_and_deletes_match_an_array),
         cmocka_unit_test(test_refilled_in_iteration_order),
