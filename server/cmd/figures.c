@@ -286,6 +286,13 @@ static void store_section(struct cmd_env *env, struct walk *w)
         "Compactions finished", (double)st.compactions);
     num(w, s, FIG_GAUGE, "journal_compacting", "journal_compacting",
         "1 while a compaction runs", st.compacting);
+    w->fn(w->arg, &(struct figure){.section = s, .name = "journal_compaction_stall_ms",
+                                   .prom = "journal_compaction_stall_seconds",
+                                   .help = "The longest the event loop stopped for a "
+                                           "compaction (its fork, or its finish)",
+                                   .kind = FIG_GAUGE,
+                                   .number = (double)st.compaction_stall_us / 1e3,
+                                   .prom_scale = 1e-3});
     num(w, s, FIG_GAUGE, "journal_reserved_bytes", "journal_reserved_bytes",
         "Space reserved ahead of the journal's records", (double)st.reserved);
     num(w, s, FIG_COUNTER, "store_write_errors", "store_write_errors_total",

@@ -46,6 +46,8 @@ int64_t clock_wall_ms(void);
 
 /* Monotonic milliseconds, for uptime and deadlines. */
 int64_t clock_mono_ms(void);
+/* Monotonic microseconds, for measuring how long something took. */
+int64_t clock_mono_us(void);
 
 #define CLOCK_RFC3339_LEN 25  /* "2026-11-21T05:31:51.123Z" plus NUL */
 

@@ -500,6 +500,17 @@ uint64_t journal_last_fsync_us(const struct journal *j) { return j->last_fsync_u
 
 int journal_install(struct journal *j, const char *tmp_path, char *err, size_t errlen)
 {
+    int old = -1;
+    int rc = journal_install_keep(j, tmp_path, &old, err, errlen);
+    if (old >= 0)
+        close(old);
+    return rc;
+}
+
+int journal_install_keep(struct journal *j, const char *tmp_path, int *old_fd, char *err,
+                         size_t errlen)
+{
+    *old_fd = -1;
     /* Everything that can fail without consequence first: until the
      * rename, the old journal is whole and stays in use. */
     int fd = open(tmp_path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -517,7 +528,7 @@ int journal_install(struct journal *j, const char *tmp_path, char *err, size_t e
     }
     /* From here the journal's name is the new file: it is the one to
      * write to, whatever happens next. */
-    close(j->fd);
+    *old_fd = j->fd;
     j->fd = fd;
     /* It holds everything appended so far, fsynced; nothing is reserved
      * past its end yet. */

@@ -21,6 +21,7 @@
 #include "lib/histogram.h"
 #include "lib/log.h"
 #include "orders/book.h"
+#include "filejob.h"
 #include "persist.h"
 #include "turn.h"
 #include "xalloc.h"
@@ -31,6 +32,11 @@
  * fit. */
 #define COMPACT_RETRY_MS 30000
 #define COMPACT_RETRY_MAX_MS (10 * 60 * 1000)
+/* Finishing a compaction: the records made while the child wrote are
+ * appended to its file and fsynced on a thread (filejob.h), round after
+ * round, until what is left is small enough to write and fsync on the
+ * loop before the swap. */
+#define FINISH_ON_LOOP_BYTES (256 * 1024)
 /* With fsync=always, an fdatasync running this long means the disk has
  * stalled: reads stop waiting behind it (see store_ops.stalled). */
 #define SYNC_STALL_MS 1000
@@ -77,10 +83,15 @@ struct jstore {
      * forked, to append to tmp before it replaces the journal. */
     uint64_t base_size;           /* journal size after the last rewrite */
     pid_t child;
+    struct filejob *job;          /* finishing: a round of the rewrite's tail */
+    struct event *job_done;
+    int tmp_fd;                   /* finishing: the new file, or -1 */
+    struct event_base *base;
     char tmp[PATH_MAX];
     struct buf rewrite;
     int64_t rewrite_started_ms;
     uint64_t compactions;
+    uint64_t stall_us;            /* the longest fork or finish */
     int64_t compact_not_before;   /* server clock; after a failure */
     int64_t compact_backoff_ms;
     uint64_t recovered_records;
@@ -88,6 +99,13 @@ struct jstore {
 };
 
 /* --- state -------------------------------------------------------------- */
+
+/* A compaction's snapshot is being written, or its tail after it: every
+ * record goes to the rewrite buffer too. */
+static bool rewriting(const struct jstore *s)
+{
+    return s->child > 0 || s->job != NULL || s->tmp_fd >= 0;
+}
 
 static void set_ok(struct jstore *s)
 {
@@ -210,7 +228,7 @@ static void flush_turn(struct jstore *s)
     s->left_out += f.left_out;
     if (f.kept > 0) {
         journal_append_framed(s->j, buf_head(&s->framed), buf_used(&s->framed));
-        if (s->child > 0)
+        if (rewriting(s))
             buf_append(&s->rewrite, buf_head(&s->framed), buf_used(&s->framed));
         buf_clear(&s->framed);
     }
@@ -319,7 +337,8 @@ static void op_stats(const void *be, struct store_stats *st)
     st->fsyncs = journal_fsyncs(s->j);
     st->write_errors = s->write_errors;
     st->compactions = s->compactions;
-    st->compacting = s->child > 0;
+    st->compacting = rewriting(s);
+    st->compaction_stall_us = s->stall_us;
     st->fsync_us = &s->fsync_us;
 }
 
@@ -331,6 +350,16 @@ static int op_close(void *be)
         /* A compaction still running: its result would be stale. */
         kill(s->child, SIGKILL);
         waitpid(s->child, NULL, 0);
+        unlink(s->tmp);
+    }
+    if (s->job) {
+        event_free(s->job_done);
+        filejob_finish(s->job);
+        s->job = NULL;
+    }
+    if (s->tmp_fd >= 0) {
+        close(s->tmp_fd);
+        s->tmp_fd = -1;
         unlink(s->tmp);
     }
     event_free(s->tick);
@@ -410,6 +439,30 @@ static int write_chunk(void *arg, struct buf *out)
     return 0;
 }
 
+/* The child's writer: the snapshot goes to disk as it is written, a few
+ * MiB at a time, so its final fsync is short and the parent's fdatasync
+ * of the journal never queues behind gigabytes of it. */
+struct snapshot_file {
+    int fd;
+    uint64_t unsynced;
+};
+
+#define SNAPSHOT_SYNC_BYTES (4u << 20)
+
+static int write_snapshot_chunk(void *arg, struct buf *out)
+{
+    struct snapshot_file *f = arg;
+    f->unsynced += buf_used(out);
+    if (write_chunk(&f->fd, out) != 0)
+        return -1;
+    if (f->unsynced >= SNAPSHOT_SYNC_BYTES) {
+        if (fdatasync(f->fd) != 0)
+            return -1;
+        f->unsynced = 0;
+    }
+    return 0;
+}
+
 /* In the child: the snapshot, from the memory it shares with the parent
  * as of the fork. Only _exit: nothing of the parent's may run here. */
 static void child_write_snapshot(const char *tmp, const struct persist_target *t)
@@ -422,9 +475,10 @@ static void child_write_snapshot(const char *tmp, const struct persist_target *t
     if (fd < 0)
         _exit(2);
     struct buf out;
+    struct snapshot_file f = {fd, 0};
     buf_init(&out);
     buf_append(&out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
-    if (persist_snapshot(t, &out, write_chunk, &fd) != 0 || fsync(fd) != 0)
+    if (persist_snapshot(t, &out, write_snapshot_chunk, &f) != 0 || fsync(fd) != 0)
         _exit(3);
     close(fd);
     _exit(0);
@@ -433,6 +487,11 @@ static void child_write_snapshot(const char *tmp, const struct persist_target *t
 static void compaction_failed(struct jstore *s, const char *why)
 {
     log_event("error", "event=compaction_failed error=\"%s\"", why);
+    if (s->tmp_fd >= 0) {
+        close(s->tmp_fd);
+        s->tmp_fd = -1;
+    }
+    buf_clear(&s->rewrite);
     unlink(s->tmp);
     s->compact_backoff_ms = s->compact_backoff_ms ? s->compact_backoff_ms * 2 : COMPACT_RETRY_MS;
     if (s->compact_backoff_ms > COMPACT_RETRY_MAX_MS)
@@ -451,6 +510,7 @@ static void start_compaction(struct jstore *s)
              (long long)s->clk->wall_ms);
     buf_clear(&s->rewrite);
     fflush(NULL);
+    int64_t t0 = clock_mono_us();
     pid_t pid = fork();
     if (pid < 0) {
         compaction_failed(s, strerror(errno));
@@ -460,26 +520,34 @@ static void start_compaction(struct jstore *s)
         child_write_snapshot(s->tmp, s->target);
     s->child = pid;
     s->rewrite_started_ms = clock_mono_ms();
-    log_event("info", "event=compaction_started pid=%d journal_bytes=%llu", (int)pid,
-              (unsigned long long)journal_file_size(s->j));
+    uint64_t fork_us = (uint64_t)(clock_mono_us() - t0);
+    if (fork_us > s->stall_us)
+        s->stall_us = fork_us;
+    log_event("info", "event=compaction_started pid=%d journal_bytes=%llu fork_us=%llu",
+              (int)pid, (unsigned long long)journal_file_size(s->j),
+              (unsigned long long)fork_us);
 }
 
+/* The last of the rewrite's tail, then the swap: on the loop, so nothing
+ * is recorded in between. */
 static void finish_compaction(struct jstore *s)
 {
     char err[PATH_MAX + 128];
-    int fd = open(s->tmp, O_WRONLY | O_APPEND | O_CLOEXEC);
-    /* The records made while the child wrote, then the swap. */
-    if (fd < 0 || write_chunk(&fd, &s->rewrite) != 0 || fsync(fd) != 0) {
+    int64_t t0 = clock_mono_us();
+    int fd = s->tmp_fd;
+    if (write_chunk(&fd, &s->rewrite) != 0 || fdatasync(fd) != 0) {
         snprintf(err, sizeof err, "finishing %.*s: %s", PATH_MAX, s->tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
         compaction_failed(s, err);
         return;
     }
     close(fd);
+    s->tmp_fd = -1;
     /* The journal's own unwritten tail is in the rewrite buffer too: the
      * new file holds everything recorded so far. */
-    int rc = journal_install(s->j, s->tmp, err, sizeof err);
+    int old_fd;
+    int rc = journal_install_keep(s->j, s->tmp, &old_fd, err, sizeof err);
+    if (old_fd >= 0)
+        filejob_close(old_fd);  /* the old journal's blocks are freed off the loop */
     if (rc == -2) {
         set_state(s, JS_FATAL, "%s", err);
         return;
@@ -490,10 +558,14 @@ static void finish_compaction(struct jstore *s)
     }
     s->base_size = journal_file_size(s->j);
     s->compactions++;
+    uint64_t finish_us = (uint64_t)(clock_mono_us() - t0);
+    if (finish_us > s->stall_us)
+        s->stall_us = finish_us;
     s->compact_backoff_ms = 0;
-    log_event("info", "event=compaction_done journal_bytes=%llu ms=%lld",
+    log_event("info", "event=compaction_done journal_bytes=%llu ms=%lld finish_us=%llu",
               (unsigned long long)s->base_size,
-              (long long)(clock_mono_ms() - s->rewrite_started_ms));
+              (long long)(clock_mono_ms() - s->rewrite_started_ms),
+              (unsigned long long)finish_us);
     /* Everything up to the end is in the new file, fsynced. */
     report_durable(s, journal_end(s->j));
     s->syncing_since = 0;
@@ -501,6 +573,47 @@ static void finish_compaction(struct jstore *s)
         set_ok(s);
     else if (s->state == JS_OK)
         keep_reserved(s);
+}
+
+static void on_job_done(evutil_socket_t fd, short what, void *arg);
+
+/* One more round of the tail on the thread, or the last on the loop. */
+static void finish_next(struct jstore *s)
+{
+    if (buf_used(&s->rewrite) <= FINISH_ON_LOOP_BYTES) {
+        finish_compaction(s);
+        return;
+    }
+    s->job = filejob_start(s->tmp_fd, buf_head(&s->rewrite), buf_used(&s->rewrite));
+    if (s->job == NULL) {
+        finish_compaction(s);  /* no thread: the loop does it all */
+        return;
+    }
+    buf_clear(&s->rewrite);
+    s->job_done = event_new(s->base, filejob_fd(s->job), EV_READ, on_job_done, s);
+    event_add(s->job_done, NULL);
+}
+
+static void on_job_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct jstore *s = arg;
+    (void)fd;
+    (void)what;
+    event_free(s->job_done);
+    s->job_done = NULL;
+    int err = filejob_finish(s->job);
+    s->job = NULL;
+    if (err != 0) {
+        char why[PATH_MAX + 64];
+        snprintf(why, sizeof why, "finishing %.*s: %s", PATH_MAX, s->tmp, strerror(err));
+        compaction_failed(s, why);
+        return;
+    }
+    if (s->state == JS_FATAL) {
+        compaction_failed(s, "the journal failed meanwhile");
+        return;
+    }
+    finish_next(s);
 }
 
 static void on_child(evutil_socket_t sig, short what, void *arg)
@@ -512,16 +625,25 @@ static void on_child(evutil_socket_t sig, short what, void *arg)
     if (s->child <= 0 || waitpid(s->child, &status, WNOHANG) != s->child)
         return;
     s->child = 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        if (s->state != JS_FATAL)
-            finish_compaction(s);
-    } else {
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char why[64];
         snprintf(why, sizeof why, "snapshot child exited with %d",
                  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         compaction_failed(s, why);
+        return;
     }
-    buf_clear(&s->rewrite);
+    if (s->state == JS_FATAL) {
+        compaction_failed(s, "the journal failed meanwhile");
+        return;
+    }
+    s->tmp_fd = open(s->tmp, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (s->tmp_fd < 0) {
+        char why[PATH_MAX + 64];
+        snprintf(why, sizeof why, "cannot open %.*s: %s", PATH_MAX, s->tmp, strerror(errno));
+        compaction_failed(s, why);
+        return;
+    }
+    finish_next(s);
 }
 
 /* --- once a second -------------------------------------------------------- */
@@ -557,7 +679,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                   strerror(errno));
         return;
     }
-    if (s->child > 0 || s->state != JS_OK || s->clk->now_ms < s->compact_not_before)
+    if (rewriting(s) || s->state != JS_OK || s->clk->now_ms < s->compact_not_before)
         return;
     uint64_t size = journal_file_size(s->j);
     uint64_t threshold = s->base_size * 2 > s->opt.compact_min ? s->base_size * 2
@@ -645,6 +767,8 @@ struct store *journal_store_open(const struct journal_options *o, struct event_b
     buf_init(&s->rewrite);
     buf_init(&s->framed);
     s->turn = turn_new();
+    s->tmp_fd = -1;
+    s->base = base;
     snprintf(s->dir, sizeof s->dir, "%s", o->dir);
     snprintf(s->path, sizeof s->path, "%s/%s", o->dir, JOURNAL_NAME);
     remove_stale_rewrites(o->dir);

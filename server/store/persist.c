@@ -78,6 +78,89 @@ static int apply_order(struct persist_target *t, uint8_t type, struct dec *d)
     return rc;
 }
 
+/* A snapshot's order with its history (REC_ORDER_WHOLE). */
+static void encode_order_whole(struct buf *b, const struct order *o)
+{
+    enc_u64(b, o->id);
+    enc_i64(b, o->created_ms);
+    enc_str(b, o->customer);
+    enc_str(b, o->item);
+    enc_i64(b, o->qty);
+    enc_i64(b, o->amount);
+    enc_str(b, o->currency);
+    enc_str(b, o->key);
+    enc_u64(b, o->nhistory ? o->nhistory - 1 : 0);
+    int64_t last = o->created_ms;
+    for (size_t h = 1; h < o->nhistory; h++) {
+        const struct order_transition *tr = &o->history[h];
+        enc_u64(b, (uint64_t)tr->to);
+        enc_i64(b, tr->time_ms - last);
+        enc_str(b, tr->source);
+        enc_str(b, tr->note);
+        last = tr->time_ms;
+    }
+}
+
+/* A string of at most cap - 1 bytes copied into out, without allocating:
+ * false when absent, too long or cut short. */
+static bool dec_small_str(struct dec *d, char *out, size_t cap)
+{
+    uint64_t len = dec_u64(d);
+    if (d->err || len == 0 || len > cap || len - 1 > (uint64_t)(d->end - d->p)) {
+        d->err = true;
+        return false;
+    }
+    memcpy(out, d->p, (size_t)(len - 1));
+    out[len - 1] = '\0';
+    d->p += len - 1;
+    return true;
+}
+
+static int apply_order_whole(struct persist_target *t, struct dec *d)
+{
+    struct order_fields f = {0};
+    struct order_event ev = {.type = ORDER_EV_CREATED, .fields = &f};
+    char currency[4];
+    ev.id = dec_u64(d);
+    ev.time_ms = dec_i64(d);
+    char *customer = dec_str(d), *item = dec_str(d);
+    f.customer = customer;
+    f.item = item;
+    f.qty = dec_i64(d);
+    f.amount = dec_i64(d);
+    bool have_currency = dec_small_str(d, currency, sizeof currency) && strlen(currency) == 3;
+    char *key = dec_str(d);
+    f.key = key;
+    memcpy(f.currency, currency, sizeof currency);
+    uint64_t moves = dec_u64(d);
+    int rc = -1;
+    if (!d->err && customer && item && have_currency &&
+        book_restore(t->book, &ev) == BOOK_OK) {
+        rc = 0;
+        t->order_events++;
+    }
+    free(customer);
+    free(item);
+    free(key);
+    char source[ORDER_SOURCE_MAX];
+    for (uint64_t i = 0; i < moves && rc == 0; i++) {
+        struct order_event te = {.type = ORDER_EV_TRANSITION, .id = ev.id, .source = source};
+        uint64_t to = dec_u64(d);
+        te.time_ms = ev.time_ms += dec_i64(d);
+        bool have_source = dec_small_str(d, source, sizeof source);
+        char *note = dec_str(d);
+        te.note = note;
+        te.to = to < ORDER_STATUS_COUNT ? (enum order_status)to : ORDER_STATUS_COUNT;
+        if (d->err || !have_source || te.to == ORDER_STATUS_COUNT ||
+            book_restore(t->book, &te) != BOOK_OK)
+            rc = -1;
+        else
+            t->order_events++;
+        free(note);
+    }
+    return rc == 0 && dec_done(d) ? 0 : -1;
+}
+
 /* --- channels --------------------------------------------------------- */
 
 static void enc_settings(struct buf *b, const struct chan_settings *s)
@@ -505,6 +588,8 @@ int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
     dec_init(&d, payload, len);
     if (type == REC_ORDER_CREATED || type == REC_ORDER_TRANSITION)
         rc = apply_order(t, type, &d);
+    else if (type == REC_ORDER_WHOLE)
+        rc = apply_order_whole(t, &d);
     else if (type > REC_CHAN_BASE && type <= REC_CHAN_BASE + CHG_SETTLE)
         rc = apply_change(t, type, &d);
     else if (type == REC_DLQ_ENTRY)
@@ -601,22 +686,8 @@ int persist_snapshot(const struct persist_target *t, struct buf *out,
     buf_init(&s.rec);
     /* An order's history is its state: the creation, then each move. */
     for (uint64_t id = 1; id <= book_last_id(t->book) && s.rc == 0; id++) {
-        const struct order *o = book_get(t->book, id);
-        struct order_fields f = {o->customer, o->item, o->qty, o->amount, "", o->key};
-        memcpy(f.currency, o->currency, sizeof f.currency);
-        struct order_event ev = {.type = ORDER_EV_CREATED, .id = id,
-                                 .time_ms = o->created_ms, .fields = &f};
-        uint8_t type;
-        persist_encode_order(&s.rec, &ev, &type);
-        snap_record(&s, type);
-        for (size_t h = 1; h < o->nhistory; h++) {
-            const struct order_transition *tr = &o->history[h];
-            struct order_event te = {.type = ORDER_EV_TRANSITION, .id = id,
-                                     .time_ms = tr->time_ms, .to = tr->to,
-                                     .source = tr->source, .note = tr->note};
-            persist_encode_order(&s.rec, &te, &type);
-            snap_record(&s, type);
-        }
+        encode_order_whole(&s.rec, book_get(t->book, id));
+        snap_record(&s, REC_ORDER_WHOLE);
     }
     chreg_snapshot(t->channels, snap_change, &s);
     for (size_t i = 0; i < dlq_count(t->dlq); i++) {

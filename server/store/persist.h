@@ -36,6 +36,10 @@ enum rec_type {
     REC_SIM = 52,             /* the simulated participants' state */
     REC_SAGA_TRACK = 53,      /* a saga's parcel: tracking number, where, when
                                  (kept beside the saga, which has no room) */
+    REC_ORDER_WHOLE = 56,     /* snapshots: an order and its whole history:
+                                 id, creation time, fields, the number of
+                                 moves, then each move: status, time since
+                                 the one before, source, note */
     REC_SAGA_PACKED = 55,     /* snapshots: a finished saga whole, as the
                                  engine keeps it: order, then its packed
                                  bytes (saga/saga_pack.h) */

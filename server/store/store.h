@@ -131,6 +131,9 @@ struct store_stats {
     uint64_t write_errors;    /* writes that failed (and were retried) */
     uint64_t compactions;
     bool compacting;
+    /* The longest the loop stopped for a compaction (forking, or finishing:
+     * the tail written, the file swapped), in microseconds. */
+    uint64_t compaction_stall_us;
     uint64_t recovered_records;
     int64_t recovery_ms;
     const struct histogram *fsync_us;  /* microseconds per fsync, or NULL */
