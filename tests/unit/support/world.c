@@ -32,42 +32,50 @@ static int64_t fake_mono(void *arg)
 
 static void dbl_order(void *be, const struct order_event *ev)
 {
-    (void)ev;
-    ((struct store_double *)be)->end++;
+    struct store_double *d = be;
+    d->end++;
+    if (d->tap)
+        d->tap->order(d->tap_be, ev);
 }
 
 static void dbl_change(void *be, const struct chan_change *c)
 {
-    (void)c;
-    ((struct store_double *)be)->end++;
+    struct store_double *d = be;
+    d->end++;
+    if (d->tap)
+        d->tap->change(d->tap_be, c);
 }
 
 static void dbl_saga(void *be, const struct saga *sg, int step)
 {
-    (void)sg;
-    (void)step;
-    ((struct store_double *)be)->end++;
+    struct store_double *d = be;
+    d->end++;
+    if (d->tap)
+        d->tap->saga(d->tap_be, sg, step);
 }
 
 static void dbl_sim(void *be, int type, const char *key, int64_t value)
 {
-    (void)type;
-    (void)key;
-    (void)value;
-    ((struct store_double *)be)->end++;
+    struct store_double *d = be;
+    d->end++;
+    if (d->tap)
+        d->tap->sim(d->tap_be, type, key, value);
 }
 
 static void dbl_tracking(void *be, uint64_t order, const struct tracking *t)
 {
-    (void)order;
-    (void)t;
-    ((struct store_double *)be)->end++;
+    struct store_double *d = be;
+    d->end++;
+    if (d->tap)
+        d->tap->tracking(d->tap_be, order, t);
 }
 
 static void dbl_commit(void *be)
 {
     struct store_double *d = be;
     d->commits++;
+    if (d->tap)
+        d->tap->commit(d->tap_be);
     if (d->mode == DOUBLE_NOW)
         store_report_durable(d->store, d->end);
     else if (d->mode == DOUBLE_ERROR)
@@ -132,11 +140,23 @@ void double_refuse(struct world *w, bool refusing)
 
 /* --- the wiring, as server.c does it ------------------------------------- */
 
+/* server.c's TURN_WAIT_MAX: how many times the end of a turn waits for the
+ * participants to answer what the turn published. */
+#define WORLD_TURN_WAIT_MAX 8
+
 static void on_turn_end(evutil_socket_t fd, short what, void *arg)
 {
     struct world *w = arg;
     (void)fd;
     (void)what;
+    /* As server.c: a step published and answered within the turn belongs
+     * to its commit (store/turn.h). */
+    if (w->turn_waits < WORLD_TURN_WAIT_MAX && w->counters.saga && sim_busy(w->sim)) {
+        w->turn_waits++;
+        event_active(w->turn_end, 0, 0);
+        return;
+    }
+    w->turn_waits = 0;
     store_commit(w->dbl.store);
     if (w->net)
         net_run_deferred(w->net);
@@ -184,6 +204,12 @@ static void on_sim_changed(void *arg, int type, const char *key, int64_t value)
 
 void world_init(struct world *w, bool saga)
 {
+    world_build(w, saga, NULL, NULL);
+    world_start(w);
+}
+
+void world_build(struct world *w, bool saga, const struct store_ops *tap, void *tap_be)
+{
     memset(w, 0, sizeof *w);
     w->base = event_base_new();
     w->fake_wall = 1800000000000LL;  /* 2027-01-15 */
@@ -207,6 +233,8 @@ void world_init(struct world *w, bool saga)
     struct store_env env = {.hooks = {.ctx = w, .wake = wake, .durable = on_durable,
                                       .fatal = on_fatal},
                             .gate = &w->gate};
+    w->dbl.tap = tap;
+    w->dbl.tap_be = tap_be;
     w->dbl.store = store_new(&double_ops, &w->dbl, &env);
     w->counters.saga = saga;
     w->env = (struct cmd_env){.base = w->base, .clk = &w->clock, .book = w->book,
@@ -216,8 +244,12 @@ void world_init(struct world *w, bool saga)
                               .max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT,
                               .max_message = CMD_MAX_MESSAGE_DEFAULT,
                               .max_reply_payload = CMD_MAX_REPLY_PAYLOAD_DEFAULT};
+}
+
+void world_start(struct world *w)
+{
     book_observe(w->book, store_on_order, w->dbl.store);
-    if (saga) {
+    if (w->counters.saga) {
         book_observe(w->book, engine_on_order, w->engine);
         engine_start(w->engine);
         sim_start(w->sim);
@@ -250,6 +282,43 @@ void world_turn(struct world *w)
     /* Each turn runs what is active now; activated work runs on the next. */
     for (int i = 0; i < 16; i++)
         event_base_loop(w->base, EVLOOP_NONBLOCK);
+}
+
+#define WORLD_TIMERS_MAX 64
+
+struct timers {
+    struct event *ev[WORLD_TIMERS_MAX];
+    int n;
+};
+
+static int collect_timer(const struct event_base *base, const struct event *ev, void *arg)
+{
+    struct timers *t = arg;
+    (void)base;
+    if ((event_get_events(ev) & (EV_READ | EV_WRITE | EV_SIGNAL)) != 0 ||
+        !event_pending(ev, EV_TIMEOUT, NULL))
+        return 0;
+    if (t->n == WORLD_TIMERS_MAX)
+        abort();  /* a world has a dozen timers: this one has grown */
+    t->ev[t->n++] = (struct event *)ev;
+    return 0;
+}
+
+void world_advance(struct world *w, int64_t ms)
+{
+    if (w->net)
+        abort();  /* its timers would fire early (see world.h) */
+    for (int64_t i = 0; i < ms; i++) {
+        w->fake_wall++;
+        w->fake_mono++;
+        clock_tick(&w->clock);
+        /* Not from inside the walk: it must not change the events it walks. */
+        struct timers t = {.n = 0};
+        event_base_foreach_event(w->base, collect_timer, &t);
+        for (int k = 0; k < t.n; k++)
+            event_active(t.ev[k], EV_TIMEOUT, 1);
+        world_turn(w);
+    }
 }
 
 /* --- a client without a connection ---------------------------------------- */
