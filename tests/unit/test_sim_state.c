@@ -1,6 +1,7 @@
 /* The simulated participants' own state as records: what orders reserve and
  * charge comes out of a snapshot, records applied snapshot back to
- * themselves, and a state rebuilt from a snapshot snapshots the same.
+ * themselves, a state rebuilt from a snapshot snapshots the same, and an
+ * order named by anything but its id in decimal is refused.
  * Snapshots are compared as sorted lines, since map order is not kept. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,11 +154,40 @@ static void test_records_apply_and_snapshot_back(void **state)
     world_free(&w);
 }
 
+/* Records have only ever named an order as order_key() writes it. Any
+ * other text for an order is a journal that is not ours, refused like a
+ * record that does not decode, and it changes nothing. */
+static void test_a_key_that_is_not_an_order_id_is_refused(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w, false);
+    static const char *bad[] = {
+        "", "abc", "01", "00", "+1", "-1", " 1", "1 ", "1x", "0x10", "1e3",
+        "18446744073709551616", "99999999999999999999", "184467440737095516150",
+    };
+    struct lines before, after;
+    snapshot(&w, &before);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sim_apply(w.sim, SIMREC_RESERVATION, bad[i], 1), -1);
+        assert_int_equal(sim_apply(w.sim, SIMREC_CHARGE, bad[i], 1), -1);
+        assert_int_equal(sim_apply(w.sim, SIMREC_CHARGE, bad[i], 0), -1);
+    }
+    snapshot(&w, &after);
+    assert_same(&before, &after);
+    /* 0 is written "0", the one digit that may lead. */
+    assert_int_equal(sim_apply(w.sim, SIMREC_RESERVATION, "0", 1), 0);
+    snapshot(&w, &after);
+    assert_has(&after, "2 0 1");
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_orders_leave_reservations_and_charges),
         cmocka_unit_test(test_records_apply_and_snapshot_back),
+        cmocka_unit_test(test_a_key_that_is_not_an_order_id_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
