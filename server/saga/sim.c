@@ -14,6 +14,7 @@
 #include "lib/gate.h"
 #include "lib/heap.h"
 #include "lib/strmap.h"
+#include "lib/u64map.h"
 #include "orders/book.h"
 #include "xalloc.h"
 
@@ -74,8 +75,8 @@ struct sim {
     struct event *timer;       /* the earliest `later` */
     struct heap later;
     struct strmap stock;       /* sku -> (int64_t *) level */
-    struct strmap reserved;    /* order id text -> (int64_t *) qty */
-    struct strmap charged;     /* order id text -> (int64_t *) amount */
+    struct u64map reserved;    /* order id -> qty */
+    struct u64map charged;     /* order id -> amount */
     struct strmap blocked;     /* customer -> non-NULL */
     int64_t stock_default;
     uint64_t rng;
@@ -105,8 +106,8 @@ struct sim *sim_new(struct event_base *base, struct clock *clk, struct gate *gat
     s->timer = evtimer_new(base, on_timer, s);
     heap_init(&s->later);
     strmap_init(&s->stock);
-    strmap_init(&s->reserved);
-    strmap_init(&s->charged);
+    u64map_init(&s->reserved);
+    u64map_init(&s->charged);
     strmap_init(&s->blocked);
     s->stock_default = SIM_STOCK_DEFAULT;
     s->rng = 0x2545f4914f6cdd1dULL ^ (uint64_t)clk->wall_ms;
@@ -140,8 +141,8 @@ void sim_free(struct sim *s)
     event_free(s->work);
     event_free(s->timer);
     free_values(&s->stock);
-    free_values(&s->reserved);
-    free_values(&s->charged);
+    u64map_free(&s->reserved);
+    u64map_free(&s->charged);
     strmap_free(&s->blocked);
     free(s);
 }
@@ -167,13 +168,36 @@ static int64_t *value_slot(struct strmap *m, const char *key)
     return v;
 }
 
-static void set_value(struct strmap *m, const char *key, int64_t value)
+/* A reservation or a charge: 0 is none (released, refunded). */
+static void set_order_value(struct u64map *m, uint64_t order, int64_t value)
 {
-    if (value == 0 && m != NULL) {
-        free(strmap_del(m, key, strlen(key)));
-        return;
+    if (value == 0)
+        u64map_del(m, order, NULL);
+    else
+        u64map_put(m, order, value);
+}
+
+/* Records name an order by its id in decimal, as they always have. */
+static void order_key(char key[24], uint64_t order)
+{
+    snprintf(key, 24, "%llu", (unsigned long long)order);
+}
+
+/* The inverse of order_key(), and only of it: digits without a sign or a
+ * leading zero, within 64 bits, so that what is applied snapshots back to
+ * the same text. */
+static bool parse_order_key(const char *key, uint64_t *order)
+{
+    if (key[0] == '\0' || (key[0] == '0' && key[1] != '\0'))
+        return false;
+    uint64_t v = 0;
+    for (const char *p = key; *p; p++) {
+        if (*p < '0' || *p > '9' || __builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+            return false;
     }
-    *value_slot(m, key) = value;
+    *order = v;
+    return true;
 }
 
 static void note(struct sim *s, enum sim_record type, const char *key, int64_t value)
@@ -182,17 +206,29 @@ static void note(struct sim *s, enum sim_record type, const char *key, int64_t v
         s->hooks.changed(s->hooks.ctx, type, key, value);
 }
 
+static void note_order(struct sim *s, enum sim_record type, uint64_t order, int64_t value)
+{
+    char key[24];
+    order_key(key, order);
+    note(s, type, key, value);
+}
+
 int sim_apply(struct sim *s, enum sim_record type, const char *key, int64_t value)
 {
+    uint64_t order;
     switch (type) {
     case SIMREC_STOCK:
         *value_slot(&s->stock, key) = value;
         return 0;
     case SIMREC_RESERVATION:
-        set_value(&s->reserved, key, value);
+        if (!parse_order_key(key, &order))
+            return -1;
+        set_order_value(&s->reserved, order, value);
         return 0;
     case SIMREC_CHARGE:
-        set_value(&s->charged, key, value);
+        if (!parse_order_key(key, &order))
+            return -1;
+        set_order_value(&s->charged, order, value);
         return 0;
     case SIMREC_BLOCK:
         if (value)
@@ -207,14 +243,18 @@ int sim_apply(struct sim *s, enum sim_record type, const char *key, int64_t valu
     return -1;
 }
 
-static void snapshot_map(const struct strmap *m, enum sim_record type,
-                         void (*fn)(void *, enum sim_record, const char *, int64_t), void *arg)
+static void snapshot_orders(const struct u64map *m, enum sim_record type,
+                            void (*fn)(void *, enum sim_record, const char *, int64_t),
+                            void *arg)
 {
-    size_t it = 0, len;
-    const char *k;
-    void *v;
-    while (strmap_next(m, &it, &k, &len, &v))
-        fn(arg, type, k, *(int64_t *)v);
+    size_t it = 0;
+    uint64_t order;
+    int64_t v;
+    char key[24];
+    while (u64map_next(m, &it, &order, &v)) {
+        order_key(key, order);
+        fn(arg, type, key, v);
+    }
 }
 
 void sim_snapshot(const struct sim *s,
@@ -222,12 +262,14 @@ void sim_snapshot(const struct sim *s,
                   void *arg)
 {
     fn(arg, SIMREC_STOCK_DEFAULT, "", s->stock_default);
-    snapshot_map(&s->stock, SIMREC_STOCK, fn, arg);
-    snapshot_map(&s->reserved, SIMREC_RESERVATION, fn, arg);
-    snapshot_map(&s->charged, SIMREC_CHARGE, fn, arg);
     size_t it = 0, len;
     const char *k;
     void *v;
+    while (strmap_next(&s->stock, &it, &k, &len, &v))
+        fn(arg, SIMREC_STOCK, k, *(int64_t *)v);
+    snapshot_orders(&s->reserved, SIMREC_RESERVATION, fn, arg);
+    snapshot_orders(&s->charged, SIMREC_CHARGE, fn, arg);
+    it = 0;
     while (strmap_next(&s->blocked, &it, &k, &len, &v))
         fn(arg, SIMREC_BLOCK, k, 1);
 }
@@ -280,11 +322,6 @@ struct answer {
     char tracking[32];
 };
 
-static void order_key(char key[24], uint64_t order)
-{
-    snprintf(key, 24, "%llu", (unsigned long long)order);
-}
-
 static bool transient(struct sim *s, enum participant p, struct answer *a, const char *why)
 {
     if (s->settings[p].error > 0 && rnd(s) < s->settings[p].error) {
@@ -300,8 +337,6 @@ static bool transient(struct sim *s, enum participant p, struct answer *a, const
  * answered "ok" without doing it again. */
 static void decide(struct sim *s, int st, const struct order *o, struct answer *a)
 {
-    char key[24];
-    order_key(key, o->id);
     a->outcome = OUTCOME_OK;
     a->reason = NULL;
     switch (st) {
@@ -316,7 +351,7 @@ static void decide(struct sim *s, int st, const struct order *o, struct answer *
     case SAGA_RESERVE: {
         if (transient(s, PART_INVENTORY, a, "inventory unavailable"))
             return;
-        if (strmap_get(&s->reserved, key, strlen(key)))
+        if (u64map_get(&s->reserved, o->id, NULL))
             return;
         int64_t level = sim_stock(s, o->item);
         if (level < o->qty) {
@@ -325,29 +360,29 @@ static void decide(struct sim *s, int st, const struct order *o, struct answer *
             return;
         }
         sim_set_stock(s, o->item, level - o->qty);
-        set_value(&s->reserved, key, o->qty);
-        note(s, SIMREC_RESERVATION, key, o->qty);
+        set_order_value(&s->reserved, o->id, o->qty);
+        note_order(s, SIMREC_RESERVATION, o->id, o->qty);
         return;
     }
     case SAGA_RELEASE: {
         if (transient(s, PART_INVENTORY, a, "inventory unavailable"))
             return;
-        int64_t *qty = strmap_get(&s->reserved, key, strlen(key));
-        if (qty == NULL)
+        int64_t qty;
+        if (!u64map_get(&s->reserved, o->id, &qty))
             return;
         /* Levels are at most SIM_STOCK_MAX and quantities at most 10^9, so
          * this cannot overflow; should it ever, the level stops at the
          * limit rather than wrap negative. */
         int64_t level;
-        if (__builtin_add_overflow(sim_stock(s, o->item), *qty, &level))
+        if (__builtin_add_overflow(sim_stock(s, o->item), qty, &level))
             level = INT64_MAX;
         sim_set_stock(s, o->item, level);
-        set_value(&s->reserved, key, 0);
-        note(s, SIMREC_RESERVATION, key, 0);
+        set_order_value(&s->reserved, o->id, 0);
+        note_order(s, SIMREC_RESERVATION, o->id, 0);
         return;
     }
     case SAGA_AUTHORIZE:
-        if (strmap_get(&s->charged, key, strlen(key)))
+        if (u64map_get(&s->charged, o->id, NULL))
             return;
         if (s->settings[PART_PAYMENT].decline > 0 && rnd(s) < s->settings[PART_PAYMENT].decline) {
             a->outcome = OUTCOME_FAIL;
@@ -356,15 +391,15 @@ static void decide(struct sim *s, int st, const struct order *o, struct answer *
         }
         if (transient(s, PART_PAYMENT, a, "payment gateway error"))
             return;
-        set_value(&s->charged, key, o->amount ? o->amount : 1);
-        note(s, SIMREC_CHARGE, key, o->amount ? o->amount : 1);
+        set_order_value(&s->charged, o->id, o->amount ? o->amount : 1);
+        note_order(s, SIMREC_CHARGE, o->id, o->amount ? o->amount : 1);
         return;
     case SAGA_REFUND:
         if (transient(s, PART_PAYMENT, a, "payment gateway error"))
             return;
-        if (strmap_get(&s->charged, key, strlen(key))) {
-            set_value(&s->charged, key, 0);
-            note(s, SIMREC_CHARGE, key, 0);
+        if (u64map_get(&s->charged, o->id, NULL)) {
+            set_order_value(&s->charged, o->id, 0);
+            note_order(s, SIMREC_CHARGE, o->id, 0);
         }
         return;
     case SAGA_DISPATCH:
