@@ -23,9 +23,11 @@
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "channels/dlq.h"
+#include "lib/codec.h"
 #include "lib/log.h"
 #include "orders/book.h"
 #include "saga/engine.h"
+#include "saga/saga_pack.h"
 #include "saga/saga.h"
 #include "saga/sim.h"
 #include "store/journal.h"
@@ -234,7 +236,7 @@ static bool at_rest(struct world *w)
 {
     uint64_t it = 0;
     const struct saga *s;
-    while ((s = engine_saga_next(w->engine, &it)))
+    while ((s = engine_saga_next(w->engine, &it, true)))
         if (running(s) && !s->attention)
             return false;
     return true;
@@ -330,6 +332,54 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void set_add(struct record_set *set, uint8_t type, const char *p, size_t len)
+{
+    char *s = malloc(8 + 4 * len + 1);
+    int k = sprintf(s, "%03u:", type);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            s[k++] = (char)c;
+        else
+            k += sprintf(s + k, "\\x%02x", c);
+    }
+    s[k] = '\0';
+    set->items = realloc(set->items, (set->n + 1) * sizeof *set->items);
+    set->items[set->n++] = s;
+}
+
+/* A finished saga is one packed record where the engine packed it, and a
+ * saga record, a record per step and its parcel's where it has not yet
+ * (a recovered engine packs them when it starts): the same state, listed
+ * the unpacked way. */
+static void set_add_unpacked(struct record_set *set, const char *p, size_t len)
+{
+    struct dec d;
+    dec_init(&d, p, len);
+    uint64_t order = dec_u64(&d);
+    struct saga s;
+    struct tracking t;
+    bool has_track;
+    assert_int_equal(saga_unpack(d.p, (size_t)(d.end - d.p), &s, &t, &has_track), 0);
+    s.order = order;
+    struct buf rec;
+    buf_init(&rec);
+    for (int step = -1; step < SAGA_STEP_COUNT; step++) {
+        uint8_t type;
+        persist_encode_saga(&rec, &s, step, &type);
+        set_add(set, type, buf_head(&rec), buf_used(&rec));
+        buf_clear(&rec);
+    }
+    if (has_track) {
+        persist_encode_tracking(&rec, order, &t);
+        set_add(set, REC_SAGA_TRACK, buf_head(&rec), buf_used(&rec));
+    }
+    buf_free(&rec);
+    saga_release(&s);
+    free(t.number);
+    free(t.location);
+}
+
 static struct record_set snapshot_set(struct world *w)
 {
     struct buf all;
@@ -340,18 +390,11 @@ static struct record_set snapshot_set(struct world *w)
     size_t off = 0, n = buf_used(&all);
     while (off < n) {
         uint32_t len = get_u32(p + off);
-        char *s = malloc(8 + 4 * (size_t)len + 1);
-        int k = sprintf(s, "%03u:", (unsigned char)p[off + 4]);
-        for (uint32_t i = 0; i < len; i++) {
-            unsigned char c = (unsigned char)p[off + JOURNAL_HEADER_LEN + i];
-            if (c >= 0x20 && c < 0x7f && c != '\\')
-                s[k++] = (char)c;
-            else
-                k += sprintf(s + k, "\\x%02x", c);
-        }
-        s[k] = '\0';
-        set.items = realloc(set.items, (set.n + 1) * sizeof *set.items);
-        set.items[set.n++] = s;
+        uint8_t type = (uint8_t)p[off + 4];
+        if (type == REC_SAGA_PACKED)
+            set_add_unpacked(&set, p + off + JOURNAL_HEADER_LEN, len);
+        else
+            set_add(&set, type, p + off + JOURNAL_HEADER_LEN, len);
         off += JOURNAL_HEADER_LEN + len;
     }
     qsort(set.items, set.n, sizeof *set.items, cmp_str);
@@ -669,7 +712,7 @@ static void expect_mid_flight(struct world *w)
     size_t unfinished = 0, pending = 0;
     uint64_t it = 0;
     const struct saga *s;
-    while ((s = engine_saga_next(w->engine, &it)))
+    while ((s = engine_saga_next(w->engine, &it, true)))
         unfinished += running(s);
     for (int st = 0; st < SAGA_STEP_COUNT; st++) {
         struct channel *ch = chreg_find(bus_channels(w->bus), saga_step_name((enum saga_step)st));
@@ -780,7 +823,7 @@ static size_t sagas_where(struct world *w, int state, const char *reason)
     size_t n = 0;
     uint64_t it = 0;
     const struct saga *s;
-    while ((s = engine_saga_next(w->engine, &it)))
+    while ((s = engine_saga_next(w->engine, &it, true)))
         if ((state < 0 || s->state == state) &&
             (reason == NULL || (s->reason && strstr(s->reason, reason))))
             n++;
