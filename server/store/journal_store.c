@@ -471,6 +471,11 @@ static void child_write_snapshot(const char *tmp, const struct persist_target *t
      * the parent closes stays open until the child is done, and an orphan
      * keeps the port. stdin/out/err stay. */
     close_range(3, ~0U, 0);
+    /* The loop and its clients come first: on a machine of few cores a
+     * snapshot at full speed takes a core from them for seconds. */
+    if (nice(19) < 0) {
+        /* not fatal: the snapshot is written at the usual priority */
+    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         _exit(2);
