@@ -21,7 +21,7 @@ struct trec {
 };
 
 struct tmsg {
-    uint32_t name, namelen;  /* the channel's name, in t->names */
+    const char *channel;     /* the channel's own name: one pointer per channel */
     uint64_t offset;
     bool pinned;           /* something beyond handing out and settling happened */
     bool released;         /* every group settled it */
@@ -35,7 +35,6 @@ struct itab {
 
 struct turn {
     struct buf bytes;
-    struct buf names;
     struct trec *recs;
     size_t nrecs, capr;
     struct tmsg *msgs;
@@ -48,7 +47,6 @@ struct turn *turn_new(void)
 {
     struct turn *t = xcalloc(1, sizeof *t);
     buf_init(&t->bytes);
-    buf_init(&t->names);
     return t;
 }
 
@@ -57,7 +55,6 @@ void turn_free(struct turn *t)
     if (t == NULL)
         return;
     buf_free(&t->bytes);
-    buf_free(&t->names);
     free(t->recs);
     free(t->msgs);
     free(t->keys.slots);
@@ -178,27 +175,31 @@ void turn_record(struct turn *t, uint8_t type, const void *p, size_t len)
 
 /* --- messages published in the turn -------------------------------------- */
 
-static uint64_t msg_key_hash(const char *name, size_t n, uint64_t offset)
+/* A message is told by its channel's name pointer and its offset: every
+ * change a channel makes names it by the one string it owns, and channels
+ * are never freed. */
+static uint64_t msg_key_hash(const char *channel, uint64_t offset)
 {
-    return fnv(fnv(FNV_BASIS, name, n), &offset, sizeof offset);
+    uint64_t h = ((uint64_t)(uintptr_t)channel ^ offset * 0x9e3779b97f4a7c15ULL) *
+                 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 31);
 }
 
 static uint64_t msg_hash(void *arg, uint32_t i)
 {
     struct turn *t = arg;
     const struct tmsg *m = &t->msgs[i];
-    return msg_key_hash(t->names.data + m->name, m->namelen, m->offset);
+    return msg_key_hash(m->channel, m->offset);
 }
 
-/* The message `offset` of channel `name` published in this turn: its
- * slot in t->msgtab (empty when it was not). */
-static size_t msg_slot(const struct turn *t, const char *name, size_t n, uint64_t offset)
+/* The message `offset` of `channel` published in this turn: its slot in
+ * t->msgtab (empty when it was not). */
+static size_t msg_slot(const struct turn *t, const char *channel, uint64_t offset)
 {
-    size_t mask = t->msgtab.cap - 1, k = msg_key_hash(name, n, offset) & mask;
+    size_t mask = t->msgtab.cap - 1, k = msg_key_hash(channel, offset) & mask;
     for (; t->msgtab.slots[k]; k = (k + 1) & mask) {
         const struct tmsg *m = &t->msgs[t->msgtab.slots[k] - 1];
-        if (m->offset == offset && m->namelen == n &&
-            memcmp(t->names.data + m->name, name, n) == 0)
+        if (m->offset == offset && m->channel == channel)
             break;
     }
     return k;
@@ -210,7 +211,6 @@ void turn_change(struct turn *t, uint8_t type, const void *p, size_t len,
     uint32_t i = add(t, type, p, len);
     if (c->channel == NULL)
         return;
-    size_t n = strlen(c->channel);
     if (c->type == CHG_APPEND) {
         if (type != REC_PUBLISHED || len == 0 || (unsigned char)*(const char *)p > 0x7f)
             return;  /* not a form whose flags can say it was settled */
@@ -220,16 +220,14 @@ void turn_change(struct turn *t, uint8_t type, const void *p, size_t len,
         }
         itab_reserve(&t->msgtab, t->nmsgs, msg_hash, t);
         uint32_t m = (uint32_t)t->nmsgs++;
-        t->msgs[m] = (struct tmsg){.name = (uint32_t)buf_used(&t->names),
-                                   .namelen = (uint32_t)n, .offset = c->offset};
-        buf_append(&t->names, c->channel, n);
-        t->msgtab.slots[msg_slot(t, c->channel, n, c->offset)] = m + 1;
+        t->msgs[m] = (struct tmsg){.channel = c->channel, .offset = c->offset};
+        t->msgtab.slots[msg_slot(t, c->channel, c->offset)] = m + 1;
         t->recs[i].msg = m + 1;
         return;
     }
     if (t->nmsgs == 0 || c->group == NULL)
         return;
-    uint32_t m = t->msgtab.slots[msg_slot(t, c->channel, n, c->offset)];
+    uint32_t m = t->msgtab.slots[msg_slot(t, c->channel, c->offset)];
     if (m == 0)
         return;  /* published before this turn: kept as it is */
     struct tmsg *msg = &t->msgs[m - 1];
@@ -282,7 +280,6 @@ void turn_flush(struct turn *t, struct buf *out, struct turn_flushed *f)
         f->kept += buf_used(out) - before;
     }
     buf_clear(&t->bytes);
-    buf_clear(&t->names);
     itab_clear(&t->keys, t->nrecs);
     itab_clear(&t->msgtab, t->nmsgs);
     t->nrecs = 0;

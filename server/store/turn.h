@@ -31,7 +31,9 @@ void turn_free(struct turn *t);
 /* A record (its payload, not framed). Kept unless a later one of the same
  * type sets the same thing (persist_key_len()). */
 void turn_record(struct turn *t, uint8_t type, const void *payload, size_t len);
-/* A record of channel change c, encoded as type and payload. */
+/* A record of channel change c, encoded as type and payload. Messages are
+ * told apart by c->channel's address (each channel names itself by the
+ * one string it owns, and channels are never freed) and offset. */
 void turn_change(struct turn *t, uint8_t type, const void *payload, size_t len,
                  const struct chan_change *c);
 
