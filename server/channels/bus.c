@@ -143,18 +143,24 @@ struct dlq *bus_dlq(struct bus *b) { return b->dlq; }
 struct pubsub *bus_pubsub(struct bus *b) { return b->pubsub; }
 uint64_t bus_published(const struct bus *b) { return b->published; }
 
+/* The durable channel called name, if there is one. */
+static struct channel *durable(struct bus *b, const char *name, size_t chlen)
+{
+    if (chlen > BUS_NAME_MAX || memchr(name, '\0', chlen) != NULL)
+        return NULL;
+    char cname[BUS_NAME_MAX + 1];
+    memcpy(cname, name, chlen);
+    cname[chlen] = '\0';
+    return chreg_find(b->channels, cname);
+}
+
 static size_t publish(struct bus *b, const char *name, size_t chlen, const char *payload,
                       size_t plen, bool change)
 {
-    if (chlen <= BUS_NAME_MAX && memchr(name, '\0', chlen) == NULL) {
-        char cname[BUS_NAME_MAX + 1];
-        memcpy(cname, name, chlen);
-        cname[chlen] = '\0';
-        struct channel *ch = chreg_find(b->channels, cname);
-        if (ch) {
-            chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
-            change = true;
-        }
+    struct channel *ch = durable(b, name, chlen);
+    if (ch) {
+        chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
+        change = true;
     }
     b->published++;
     return pubsub_publish(b->pubsub, name, chlen, payload, plen, change);
@@ -164,6 +170,21 @@ size_t bus_publish(struct bus *b, const char *name, size_t chlen, const char *pa
                    size_t plen)
 {
     return publish(b, name, chlen, payload, plen, true);
+}
+
+size_t bus_publish_built(struct bus *b, const char *name, size_t chlen,
+                         void (*build)(void *arg, struct buf *out), void *arg)
+{
+    if (durable(b, name, chlen) == NULL && !pubsub_heard(b->pubsub, name, chlen)) {
+        b->published++;
+        return 0;
+    }
+    struct buf payload;
+    buf_init(&payload);
+    build(arg, &payload);
+    size_t receivers = publish(b, name, chlen, buf_head(&payload), buf_used(&payload), true);
+    buf_free(&payload);
+    return receivers;
 }
 
 size_t bus_publish_message(struct bus *b, const char *name, size_t chlen, const char *payload,
