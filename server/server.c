@@ -128,6 +128,7 @@ static void on_sim_changed(void *arg, int type, const char *key, int64_t value)
 
 /* An order event on its way to the bus, for the bus to render if it must. */
 struct order_event_out {
+    struct clock *clk;
     uint64_t id;
     const struct order_event *ev;
     const struct order *order;
@@ -137,7 +138,7 @@ struct order_event_out {
 static void build_order_event(void *arg, struct buf *out)
 {
     const struct order_event_out *e = arg;
-    order_json_event(out, e->id, e->ev, e->order, e->from);
+    order_json_event(out, e->clk, e->id, e->ev, e->order, e->from);
 }
 
 /* Order events: every order created is published on `order.created`, every
@@ -150,7 +151,7 @@ static void on_order_event(void *arg, const struct order_event *ev, const struct
 {
     struct server *srv = arg;
     const char *channel = order_json_channel(ev);
-    struct order_event_out out = {++srv->last_event_id, ev, o, from};
+    struct order_event_out out = {&srv->clock, ++srv->last_event_id, ev, o, from};
     bus_publish_built(srv->bus, channel, strlen(channel), build_order_event, &out);
 }
 

@@ -225,7 +225,7 @@ void bus_dlq_event(struct bus *b, const char *event, const struct dlq_entry *e)
     json_key(&out, "replays", 0);
     json_int(&out, e->replays);
     json_key(&out, "time", 0);
-    clock_format_rfc3339(b->clk->wall_ms, ts);
+    clock_format(b->clk, b->clk->wall_ms, ts);
     json_cstr(&out, ts);
     buf_appendc(&out, '}');
     bus_publish(b, "dlq", 3, buf_head(&out), buf_used(&out));

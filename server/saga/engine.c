@@ -316,7 +316,7 @@ static void announce_breaker(struct engine *e, enum participant p, enum breaker_
     char ts[CLOCK_RFC3339_LEN];
     struct buf msg;
     buf_init(&msg);
-    clock_format_rfc3339(e->clk->wall_ms, ts);
+    clock_format(e->clk, e->clk->wall_ms, ts);
     buf_appendc(&msg, '{');
     json_key(&msg, "participant", 1);
     json_cstr(&msg, participant_name(p));
@@ -534,7 +534,7 @@ static void notify(struct engine *e, const struct order *o, int from)
     char ts[CLOCK_RFC3339_LEN];
     struct buf b;
     buf_init(&b);
-    clock_format_rfc3339(o->updated_ms, ts);
+    clock_format(e->clk, o->updated_ms, ts);
     buf_appendc(&b, '{');
     json_key(&b, "order", 1);
     json_int(&b, (long long)o->id);
