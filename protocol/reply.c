@@ -119,10 +119,19 @@ static void grow(struct reply *r)
     if (r->n < r->cap)
         return;
     /* 16 holds a whole order record without growing again. */
+    size_t old = r->cap;
     r->cap = r->cap ? r->cap * 2 : 16;
-    r->items = xrealloc(r->items, r->cap * sizeof *r->items);
-    if (r->type == REPLY_RECORD)
-        r->keys = xrealloc(r->keys, r->cap * sizeof *r->keys);
+    if (r->type != REPLY_RECORD) {
+        r->items = xrealloc(r->items, r->cap * sizeof *r->items);
+        return;
+    }
+    /* A record's keys follow its items in the same allocation: moved up
+     * to where the larger block puts them. */
+    r->items = xrealloc(r->items, r->cap * (sizeof *r->items + sizeof *r->keys));
+    const char **keys = (const char **)(r->items + r->cap);
+    if (old > 0)
+        memmove(keys, r->items + old, r->n * sizeof *keys);
+    r->keys = keys;
 }
 
 void reply_record_add(struct reply *rec, const char *key, struct reply *val)
@@ -187,8 +196,7 @@ void reply_free(struct reply *r)
         return;
     for (size_t i = 0; i < r->n; i++)
         reply_free(r->items[i]);
-    free(r->items);
-    free(r->keys);
+    free(r->items);  /* and a record's keys */
     for (size_t i = 0; i < r->nowned; i++)
         free(r->owned[i]);
     free(r->owned);
