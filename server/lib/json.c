@@ -65,7 +65,17 @@ void json_key(struct buf *b, const char *key, int first)
     buf_appendc(b, ':');
 }
 
+/* By hand, not printf: an order event has three numbers. */
 void json_int(struct buf *b, long long v)
 {
-    buf_printf(b, "%lld", v);
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
