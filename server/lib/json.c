@@ -59,10 +59,17 @@ void json_cstr(struct buf *b, const char *s)
 
 void json_key(struct buf *b, const char *key, int first)
 {
+    size_t n = strlen(key);
+    char *p = buf_space(b, n + 4);
+    size_t at = 0;
     if (!first)
-        buf_appendc(b, ',');
-    json_str(b, key, strlen(key));
-    buf_appendc(b, ':');
+        p[at++] = ',';
+    p[at++] = '"';
+    memcpy(p + at, key, n);
+    at += n;
+    p[at++] = '"';
+    p[at++] = ':';
+    buf_commit(b, at);
 }
 
 /* By hand, not printf: an order event has three numbers. */
