@@ -25,6 +25,8 @@ struct bus {
     struct event *due_timer;       /* the channels' next deadline */
     struct log_limiter log_dlq;    /* messages moving into the DLQ */
     uint64_t published;
+    struct buf payload;            /* bus_publish_built's, kept for the next */
+    bool building;                 /* payload is in use */
 };
 
 static void on_dead_lettered(void *ctx, const struct dlq_entry *e)
@@ -108,6 +110,7 @@ struct bus *bus_new(struct event_base *base, struct clock *clk, struct gate *gat
                     const struct bus_hooks *hooks)
 {
     struct bus *b = xcalloc(1, sizeof *b);
+    buf_init(&b->payload);
     struct chan_hooks ch = {
         .ctx = b,
         .changed = on_changed,
@@ -135,6 +138,7 @@ void bus_free(struct bus *b)
     chreg_free(b->channels);
     dlq_free(b->dlq);
     pubsub_free(b->pubsub);
+    buf_free(&b->payload);
     free(b);
 }
 
@@ -179,11 +183,21 @@ size_t bus_publish_built(struct bus *b, const char *name, size_t chlen,
         b->published++;
         return 0;
     }
-    struct buf payload;
-    buf_init(&payload);
-    build(arg, &payload);
-    size_t receivers = publish(b, name, chlen, buf_head(&payload), buf_used(&payload), true);
-    buf_free(&payload);
+    /* The same buffer every time, unless publishing this leads to
+     * building another event (nothing does today). */
+    struct buf own, *payload = b->building ? &own : &b->payload;
+    bool outer = !b->building;
+    if (outer)
+        b->building = true;
+    else
+        buf_init(&own);
+    buf_clear(payload);
+    build(arg, payload);
+    size_t receivers = publish(b, name, chlen, buf_head(payload), buf_used(payload), true);
+    if (outer)
+        b->building = false;
+    else
+        buf_free(&own);
     return receivers;
 }
 

@@ -107,6 +107,29 @@ static void test_a_subscriber_of_the_channel_gets_it(void **state)
     assert_int_equal(f->builds, 1);
 }
 
+static void build_short(void *arg, struct buf *out)
+{
+    struct fixture *f = arg;
+    f->builds++;
+    buf_appends(out, "{}");
+}
+
+/* The bus keeps one buffer for payloads: the next, shorter, one carries
+ * nothing of the last. */
+static void test_each_payload_is_made_afresh(void **state)
+{
+    struct fixture *f = *state;
+    struct test_sub s;
+    sub_init(&s, f);
+    pubsub_subscribe(bus_pubsub(f->bus), &s.sub, "order.status", 12);
+    publish(f, "order.status");
+    assert_int_equal(bus_publish_built(f->bus, "order.status", 12, build_short, f), 1);
+    assert_int_equal(f->builds, 2);
+    assert_string_equal(f->last, "*3\r\n$7\r\nmessage\r\n$12\r\norder.status\r\n"
+                                 "$2\r\n{}\r\n");
+    pubsub_client_gone(bus_pubsub(f->bus), &s.sub);
+}
+
 static void test_a_matching_pattern_gets_it(void **state)
 {
     struct fixture *f = *state;
@@ -140,6 +163,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_subscriber_of_the_channel_gets_it, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_each_payload_is_made_afresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_matching_pattern_gets_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_durable_channel_keeps_it_without_listeners,
                                         setup, teardown),
