@@ -176,6 +176,14 @@ size_t bus_publish(struct bus *b, const char *name, size_t chlen, const char *pa
     return publish(b, name, chlen, payload, plen, true);
 }
 
+static size_t publish_into(struct bus *b, const char *name, size_t chlen, struct buf *payload,
+                           void (*build)(void *arg, struct buf *out), void *arg)
+{
+    buf_clear(payload);
+    build(arg, payload);
+    return publish(b, name, chlen, buf_head(payload), buf_used(payload), true);
+}
+
 size_t bus_publish_built(struct bus *b, const char *name, size_t chlen,
                          void (*build)(void *arg, struct buf *out), void *arg)
 {
@@ -183,21 +191,18 @@ size_t bus_publish_built(struct bus *b, const char *name, size_t chlen,
         b->published++;
         return 0;
     }
-    /* The same buffer every time, unless publishing this leads to
-     * building another event (nothing does today). */
-    struct buf own, *payload = b->building ? &own : &b->payload;
-    bool outer = !b->building;
-    if (outer)
-        b->building = true;
-    else
+    if (b->building) {
+        /* Publishing an event led to building another (nothing does
+         * today): the bus's buffer is taken, this one gets its own. */
+        struct buf own;
         buf_init(&own);
-    buf_clear(payload);
-    build(arg, payload);
-    size_t receivers = publish(b, name, chlen, buf_head(payload), buf_used(payload), true);
-    if (outer)
-        b->building = false;
-    else
+        size_t receivers = publish_into(b, name, chlen, &own, build, arg);
         buf_free(&own);
+        return receivers;
+    }
+    b->building = true;
+    size_t receivers = publish_into(b, name, chlen, &b->payload, build, arg);
+    b->building = false;
     return receivers;
 }
 

@@ -130,6 +130,53 @@ static void test_each_payload_is_made_afresh(void **state)
     pubsub_client_gone(bus_pubsub(f->bus), &s.sub);
 }
 
+/* A subscriber that, on receiving a message, has the bus build another
+ * event: the inner one must not write over the outer one's payload. */
+struct relay {
+    struct subscriber sub;  /* first: a push gets it back */
+    struct bus *bus;
+    int depth;
+    char seen[2][256];      /* what arrived, outer first */
+    int n;
+};
+
+static void build_inner(void *arg, struct buf *out)
+{
+    (void)arg;
+    buf_appends(out, "{\"inner\":true}");
+}
+
+static void relay_push(struct subscriber *s, const char *bytes, size_t n, bool change)
+{
+    struct relay *r = (struct relay *)s;
+    (void)change;
+    if (r->n < 2)
+        snprintf(r->seen[r->n++], sizeof r->seen[0], "%.*s", (int)n, bytes);
+    if (r->depth++ == 0)
+        bus_publish_built(r->bus, "inner", 5, build_inner, NULL);
+}
+
+static void test_an_event_built_while_publishing_one_has_its_own_buffer(void **state)
+{
+    struct fixture *f = *state;
+    struct relay r;
+    memset(&r, 0, sizeof r);
+    r.sub.push = relay_push;
+    r.sub.kind = PROTO_RESP;
+    r.bus = f->bus;
+    pubsub_psubscribe(bus_pubsub(f->bus), &r.sub, "*", 1);
+    assert_int_equal(publish(f, "outer"), 1);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.seen[0], "*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$5\r\nouter\r\n"
+                                   "$11\r\n{\"event\":1}\r\n");
+    assert_string_equal(r.seen[1], "*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$5\r\ninner\r\n"
+                                   "$14\r\n{\"inner\":true}\r\n");
+    /* And the bus's own buffer serves the next one. */
+    r.depth = 1;
+    assert_int_equal(publish(f, "again"), 1);
+    pubsub_client_gone(bus_pubsub(f->bus), &r.sub);
+}
+
 static void test_a_matching_pattern_gets_it(void **state)
 {
     struct fixture *f = *state;
@@ -165,6 +212,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_each_payload_is_made_afresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_matching_pattern_gets_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_an_event_built_while_publishing_one_has_its_own_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_durable_channel_keeps_it_without_listeners,
                                         setup, teardown),
     };
