@@ -1,7 +1,6 @@
 /* key=value argument matching and the small validators handlers share. */
 #include "kvargs.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,13 +28,16 @@ void kv_printable(char *out, size_t outlen, const char *s, size_t n)
     out[o] = '\0';
 }
 
-/* Whether the n bytes at s are name, in any case (names are lower case),
- * without measuring name first: a CREATE compares a dozen. */
+/* Whether the n bytes at s are name, in any case (names are lower case
+ * ASCII), without measuring name first: a CREATE compares a dozen. ASCII
+ * folding by hand, as tolower() asks the locale for every byte. */
 static bool name_is(const char *name, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (name[i] == '\0' || tolower((unsigned char)s[i]) != name[i])
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+        if (name[i] == '\0' || c != name[i])
             return false;
+    }
     return name[n] == '\0';
 }
 
