@@ -9,9 +9,13 @@
 #include "buf.h"
 #include "xalloc.h"
 
+/* malloc and clear, not calloc: glibc's calloc never takes from the
+ * thread cache that free fills, so every node went through the slow path
+ * both ways (a fifth of a durable CREATE's time). */
 static struct reply *reply_new(enum reply_type type)
 {
-    struct reply *r = xcalloc(1, sizeof *r);
+    struct reply *r = xmalloc(sizeof *r);
+    memset(r, 0, sizeof *r);
     r->type = type;
     return r;
 }
