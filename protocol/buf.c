@@ -19,7 +19,7 @@ void buf_free(struct buf *b)
     buf_init(b);
 }
 
-char *buf_space(struct buf *b, size_t n)
+char *buf_grow(struct buf *b, size_t n)
 {
     if (b->cap - b->len >= n)
         return b->data + b->len;
@@ -38,20 +38,6 @@ char *buf_space(struct buf *b, size_t n)
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
     return b->data + b->len;
-}
-
-void buf_append(struct buf *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return;
-    memcpy(buf_space(b, n), p, n);
-    b->len += n;
-}
-
-void buf_appendc(struct buf *b, char c)
-{
-    *buf_space(b, 1) = c;
-    b->len++;
 }
 
 void buf_appends(struct buf *b, const char *s)

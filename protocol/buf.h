@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
     char *data;  /* owned; data[pos, len) holds the unconsumed bytes */
@@ -20,13 +21,35 @@ void buf_free(struct buf *b);
 static inline size_t buf_used(const struct buf *b) { return b->len - b->pos; }
 static inline char *buf_head(const struct buf *b) { return b->data + b->pos; }
 
+/* The slow path of buf_space: reclaims the consumed front or grows. */
+char *buf_grow(struct buf *b, size_t n);
+
 /* Make room for at least n more bytes at the end; returns where they go.
- * Call buf_commit() with what was actually written. */
-char *buf_space(struct buf *b, size_t n);
+ * Call buf_commit() with what was actually written. Inline, with the
+ * appends below: renderers call them for every few bytes they write, and
+ * the call was most of what they cost. */
+static inline char *buf_space(struct buf *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return b->data + b->len;
+    return buf_grow(b, n);
+}
 static inline void buf_commit(struct buf *b, size_t n) { b->len += n; }
 
-void buf_append(struct buf *b, const void *p, size_t n);
-void buf_appendc(struct buf *b, char c);
+static inline void buf_append(struct buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    memcpy(buf_space(b, n), p, n);
+    b->len += n;
+}
+
+static inline void buf_appendc(struct buf *b, char c)
+{
+    *buf_space(b, 1) = c;
+    b->len++;
+}
+
 void buf_appends(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

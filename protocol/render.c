@@ -21,18 +21,36 @@ static char *fmt_ll(char tmp[24], long long v)
     return p;
 }
 
-/* "<prefix><v>\r\n" */
+/* "<prefix><v>\r\n" at dst, which has room for RESP_LINE_MAX bytes;
+ * returns its length. Lengths and counts below 100 (nearly all of them)
+ * skip the general conversion. */
+#define RESP_LINE_MAX 24
+static size_t put_ll_line(char *dst, char prefix, long long v)
+{
+    size_t n;
+    dst[0] = prefix;
+    if (v >= 0 && v < 10) {
+        dst[1] = (char)('0' + v);
+        n = 2;
+    } else if (v >= 10 && v < 100) {
+        dst[1] = (char)('0' + v / 10);
+        dst[2] = (char)('0' + v % 10);
+        n = 3;
+    } else {
+        char tmp[24];
+        char *p = fmt_ll(tmp, v);
+        size_t digits = (size_t)(tmp + 24 - p);
+        memcpy(dst + 1, p, digits);
+        n = digits + 1;
+    }
+    dst[n] = '\r';
+    dst[n + 1] = '\n';
+    return n + 2;
+}
+
 static void append_ll_line(struct buf *out, char prefix, long long v)
 {
-    char tmp[24];
-    char *p = fmt_ll(tmp, v);
-    size_t n = (size_t)(tmp + 24 - p);
-    char *dst = buf_space(out, n + 3);
-    dst[0] = prefix;
-    memcpy(dst + 1, p, n);
-    dst[n + 1] = '\r';
-    dst[n + 2] = '\n';
-    buf_commit(out, n + 3);
+    buf_commit(out, put_ll_line(buf_space(out, RESP_LINE_MAX), prefix, v));
 }
 
 static void append_ll(struct buf *out, long long v)
@@ -42,14 +60,15 @@ static void append_ll(struct buf *out, long long v)
     buf_append(out, p, (size_t)(tmp + 24 - p));
 }
 
+/* A bulk string: its header, bytes and CRLF with one check for room. */
 static void resp_bulk(struct buf *out, const char *s, size_t n)
 {
-    append_ll_line(out, '$', (long long)n);
-    char *dst = buf_space(out, n + 2);
-    memcpy(dst, s, n);
-    dst[n] = '\r';
-    dst[n + 1] = '\n';
-    buf_commit(out, n + 2);
+    char *dst = buf_space(out, RESP_LINE_MAX + n + 2);
+    size_t h = put_ll_line(dst, '$', (long long)n);
+    memcpy(dst + h, s, n);
+    dst[h + n] = '\r';
+    dst[h + n + 1] = '\n';
+    buf_commit(out, h + n + 2);
 }
 
 void render_resp(struct buf *out, const struct reply *r)

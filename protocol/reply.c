@@ -9,9 +9,13 @@
 #include "buf.h"
 #include "xalloc.h"
 
+/* malloc and clear, not calloc: glibc's calloc never takes from the
+ * thread cache that free fills, so every node went through the slow path
+ * both ways (a fifth of a durable CREATE's time). */
 static struct reply *reply_new(enum reply_type type)
 {
-    struct reply *r = xcalloc(1, sizeof *r);
+    struct reply *r = xmalloc(sizeof *r);
+    memset(r, 0, sizeof *r);
     r->type = type;
     return r;
 }
@@ -119,10 +123,19 @@ static void grow(struct reply *r)
     if (r->n < r->cap)
         return;
     /* 16 holds a whole order record without growing again. */
+    size_t old = r->cap;
     r->cap = r->cap ? r->cap * 2 : 16;
-    r->items = xrealloc(r->items, r->cap * sizeof *r->items);
-    if (r->type == REPLY_RECORD)
-        r->keys = xrealloc(r->keys, r->cap * sizeof *r->keys);
+    if (r->type != REPLY_RECORD) {
+        r->items = xrealloc(r->items, r->cap * sizeof *r->items);
+        return;
+    }
+    /* A record's keys follow its items in the same allocation: moved up
+     * to where the larger block puts them. */
+    r->items = xrealloc(r->items, r->cap * (sizeof *r->items + sizeof *r->keys));
+    const char **keys = (const char **)(r->items + r->cap);
+    if (old > 0)
+        memmove(keys, r->items + old, r->n * sizeof *keys);
+    r->keys = keys;
 }
 
 void reply_record_add(struct reply *rec, const char *key, struct reply *val)
@@ -187,8 +200,7 @@ void reply_free(struct reply *r)
         return;
     for (size_t i = 0; i < r->n; i++)
         reply_free(r->items[i]);
-    free(r->items);
-    free(r->keys);
+    free(r->items);  /* and a record's keys */
     for (size_t i = 0; i < r->nowned; i++)
         free(r->owned[i]);
     free(r->owned);

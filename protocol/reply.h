@@ -42,7 +42,8 @@ struct reply {
     size_t len;
     const char *code;       /* error code: one of the ERR_* literals; for a
                                push, its name in the text rendering */
-    const char **keys;      /* record: borrowed, see reply_record_add */
+    const char **keys;      /* record: borrowed, see reply_record_add; the
+                               array lives after items, in its allocation */
     char **owned;           /* record keys it copied (reply_record_add_copy) */
     size_t nowned;
     struct reply **items;   /* record values, list and push elements */

@@ -16,7 +16,6 @@ struct req_parser {
     struct proto_limits lim;
     struct buf in;               /* received, not yet parsed */
     struct argv_builder args;    /* the request handed out last */
-    struct resp_reader *resp;
     size_t scanned;              /* inline: bytes already searched for LF */
     bool failed;                 /* sticky: framing is lost */
     struct req_error failure;
@@ -39,7 +38,6 @@ struct req_parser *req_parser_new(const struct proto_limits *lim)
         proto_limits_default(&p->lim);
     buf_init(&p->in);
     argv_init(&p->args);
-    p->resp = resp_reader_new();
     return p;
 }
 
@@ -49,7 +47,6 @@ void req_parser_free(struct req_parser *p)
         return;
     buf_free(&p->in);
     argv_free(&p->args);
-    resp_reader_free(p->resp);
     free(p);
 }
 
@@ -111,8 +108,7 @@ static enum req_status next_resp(struct req_parser *p, struct request *out,
     }
     if (flen > p->lim.max_pending)
         return fail_limit(p, err, "request exceeds %zu bytes", p->lim.max_pending);
-    if (resp_read(p->resp, data, flen, &p->args, err) != 0)
-        return fail(p, err);
+    resp_args(data, flen, &p->args);
     buf_consume(&p->in, flen);
     argv_finish(&p->args, out);
     out->kind = PROTO_RESP;

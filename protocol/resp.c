@@ -1,15 +1,12 @@
 /* RESP request framing and reading (see resp.h for the split of work). */
 #include "resp.h"
 
-#include <hiredis/read.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "reply.h"
-#include "xalloc.h"
 
 /* A header is a type byte, at most 20 characters of integer, then CRLF:
  * anything longer is garbage, and waiting for its end would let a client
@@ -126,83 +123,27 @@ enum resp_status resp_frame(const char *data, size_t len,
     return RESP_OK;
 }
 
-/* hiredis object callbacks. The reader's privdata is the argv builder; the
- * "objects" returned are that same pointer, since the arguments are written
- * as they are read and nothing is left to build or free. Anything but one
- * flat array of bulk strings is refused (resp_frame has already made sure
- * of that; this keeps the reader honest should the two ever disagree). */
-
-static void *on_string(const redisReadTask *task, char *s, size_t n)
+/* The decimal digits at frame[*at], up to their CR; *at moves past the
+ * CRLF. resp_frame() has checked them: no sign, no overflow. */
+static size_t read_length(const char *frame, size_t *at)
 {
-    struct argv_builder *b = task->privdata;
-    if (task->parent == NULL || task->type != REDIS_REPLY_STRING)
-        return NULL;
-    argv_begin(b);
-    argv_put(b, s, n);
-    argv_end(b);
-    return b;
+    size_t n = 0;
+    while (frame[*at] != '\r')
+        n = n * 10 + (size_t)(frame[(*at)++] - '0');
+    *at += 2;
+    return n;
 }
 
-static void *on_array(const redisReadTask *task, int elements)
+void resp_args(const char *frame, size_t len, struct argv_builder *out)
 {
-    (void)elements;
-    return task->parent == NULL ? task->privdata : NULL;
-}
-
-static void *on_integer(const redisReadTask *task, long long v)
-{
-    (void)task;
-    (void)v;
-    return NULL;
-}
-
-static void *on_nil(const redisReadTask *task)
-{
-    (void)task;
-    return NULL;
-}
-
-static void on_free(void *obj)
-{
-    (void)obj;
-}
-
-static redisReplyObjectFunctions argv_functions = {
-    on_string, on_array, on_integer, on_nil, on_free,
-};
-
-struct resp_reader {
-    redisReader *reader;
-};
-
-struct resp_reader *resp_reader_new(void)
-{
-    struct resp_reader *r = xmalloc(sizeof *r);
-    r->reader = redisReaderCreateWithFunctions(&argv_functions);
-    if (r->reader == NULL) {
-        fprintf(stderr, "fatal: cannot create a RESP reader\n");
-        abort();
+    size_t at = 1;
+    size_t count = read_length(frame, &at);
+    for (size_t i = 0; i < count && at < len; i++) {
+        at++;  /* '$' */
+        size_t n = read_length(frame, &at);
+        argv_begin(out);
+        argv_put(out, frame + at, n);
+        argv_end(out);
+        at += n + 2;
     }
-    return r;
-}
-
-void resp_reader_free(struct resp_reader *r)
-{
-    if (r == NULL)
-        return;
-    redisReaderFree(r->reader);
-    free(r);
-}
-
-int resp_read(struct resp_reader *r, const char *frame, size_t len,
-              struct argv_builder *out, struct req_error *err)
-{
-    void *reply = NULL;
-    r->reader->privdata = out;
-    if (redisReaderFeed(r->reader, frame, len) != REDIS_OK ||
-        redisReaderGetReply(r->reader, &reply) != REDIS_OK || reply == NULL) {
-        proto_error(err, r->reader->err ? r->reader->errstr : "incomplete request");
-        return -1;
-    }
-    return 0;
 }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "cmd/metrics.h"
@@ -141,18 +140,33 @@ static void on_sim_changed(void *arg, int type, const char *key, int64_t value)
     store_on_sim(srv->store, type, key, value);
 }
 
+/* An order event on its way to the bus, for the bus to render if it must. */
+struct order_event_out {
+    struct clock *clk;
+    uint64_t id;
+    const struct order_event *ev;
+    const struct order *order;
+    int from;
+};
+
+static void build_order_event(void *arg, struct buf *out)
+{
+    const struct order_event_out *e = arg;
+    order_json_event(out, e->clk, e->id, e->ev, e->order, e->from);
+}
+
 /* Order events: every order created is published on `order.created`, every
- * status change on `order.status`, as one line of JSON. */
+ * status change on `order.status`, as one line of JSON. Every event takes
+ * the next id whether or not anyone hears it, but its JSON is made only for
+ * a listener (a subscriber, a pattern, a durable channel): without one,
+ * making it was a third of what a CREATE cost. */
 static void on_order_event(void *arg, const struct order_event *ev, const struct order *o,
                            int from)
 {
     struct server *srv = arg;
     const char *channel = order_json_channel(ev);
-    struct buf b;
-    buf_init(&b);
-    order_json_event(&b, ++srv->last_event_id, ev, o, from);
-    bus_publish(srv->bus, channel, strlen(channel), buf_head(&b), buf_used(&b));
-    buf_free(&b);
+    struct order_event_out out = {&srv->clock, ++srv->last_event_id, ev, o, from};
+    bus_publish_built(srv->bus, channel, strlen(channel), build_order_event, &out);
 }
 
 /* --- time, signals, shutdown --------------------------------------------- */

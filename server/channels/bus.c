@@ -25,6 +25,8 @@ struct bus {
     struct event *due_timer;       /* the channels' next deadline */
     struct log_limiter log_dlq;    /* messages moving into the DLQ */
     uint64_t published;
+    struct buf payload;            /* bus_publish_built's, kept for the next */
+    bool building;                 /* payload is in use */
 };
 
 static void on_dead_lettered(void *ctx, const struct dlq_entry *e)
@@ -108,6 +110,7 @@ struct bus *bus_new(struct event_base *base, struct clock *clk, struct gate *gat
                     const struct bus_hooks *hooks)
 {
     struct bus *b = xcalloc(1, sizeof *b);
+    buf_init(&b->payload);
     struct chan_hooks ch = {
         .ctx = b,
         .changed = on_changed,
@@ -135,6 +138,7 @@ void bus_free(struct bus *b)
     chreg_free(b->channels);
     dlq_free(b->dlq);
     pubsub_free(b->pubsub);
+    buf_free(&b->payload);
     free(b);
 }
 
@@ -143,18 +147,24 @@ struct dlq *bus_dlq(struct bus *b) { return b->dlq; }
 struct pubsub *bus_pubsub(struct bus *b) { return b->pubsub; }
 uint64_t bus_published(const struct bus *b) { return b->published; }
 
+/* The durable channel called name, if there is one. */
+static struct channel *durable(struct bus *b, const char *name, size_t chlen)
+{
+    if (chlen > BUS_NAME_MAX || memchr(name, '\0', chlen) != NULL)
+        return NULL;
+    char cname[BUS_NAME_MAX + 1];
+    memcpy(cname, name, chlen);
+    cname[chlen] = '\0';
+    return chreg_find(b->channels, cname);
+}
+
 static size_t publish(struct bus *b, const char *name, size_t chlen, const char *payload,
                       size_t plen, bool change)
 {
-    if (chlen <= BUS_NAME_MAX && memchr(name, '\0', chlen) == NULL) {
-        char cname[BUS_NAME_MAX + 1];
-        memcpy(cname, name, chlen);
-        cname[chlen] = '\0';
-        struct channel *ch = chreg_find(b->channels, cname);
-        if (ch) {
-            chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
-            change = true;
-        }
+    struct channel *ch = durable(b, name, chlen);
+    if (ch) {
+        chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
+        change = true;
     }
     b->published++;
     return pubsub_publish(b->pubsub, name, chlen, payload, plen, change);
@@ -164,6 +174,36 @@ size_t bus_publish(struct bus *b, const char *name, size_t chlen, const char *pa
                    size_t plen)
 {
     return publish(b, name, chlen, payload, plen, true);
+}
+
+static size_t publish_into(struct bus *b, const char *name, size_t chlen, struct buf *payload,
+                           void (*build)(void *arg, struct buf *out), void *arg)
+{
+    buf_clear(payload);
+    build(arg, payload);
+    return publish(b, name, chlen, buf_head(payload), buf_used(payload), true);
+}
+
+size_t bus_publish_built(struct bus *b, const char *name, size_t chlen,
+                         void (*build)(void *arg, struct buf *out), void *arg)
+{
+    if (durable(b, name, chlen) == NULL && !pubsub_heard(b->pubsub, name, chlen)) {
+        b->published++;
+        return 0;
+    }
+    if (b->building) {
+        /* Publishing an event led to building another (nothing does
+         * today): the bus's buffer is taken, this one gets its own. */
+        struct buf own;
+        buf_init(&own);
+        size_t receivers = publish_into(b, name, chlen, &own, build, arg);
+        buf_free(&own);
+        return receivers;
+    }
+    b->building = true;
+    size_t receivers = publish_into(b, name, chlen, &b->payload, build, arg);
+    b->building = false;
+    return receivers;
 }
 
 size_t bus_publish_message(struct bus *b, const char *name, size_t chlen, const char *payload,
@@ -205,7 +245,7 @@ void bus_dlq_event(struct bus *b, const char *event, const struct dlq_entry *e)
     json_key(&out, "replays", 0);
     json_int(&out, e->replays);
     json_key(&out, "time", 0);
-    clock_format_rfc3339(b->clk->wall_ms, ts);
+    clock_format(b->clk, b->clk->wall_ms, ts);
     json_cstr(&out, ts);
     buf_appendc(&out, '}');
     bus_publish(b, "dlq", 3, buf_head(&out), buf_used(&out));

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct buf;
 struct clock;
 struct gate;
 struct bus;
@@ -57,6 +58,12 @@ uint64_t bus_published(const struct bus *b);
  * durable. Returns the number of live receivers. */
 size_t bus_publish(struct bus *b, const char *ch, size_t chlen, const char *payload,
                    size_t plen);
+/* bus_publish for an event whose payload costs something to make: build
+ * writes it into out, and is called only when the message goes somewhere
+ * (a durable channel keeps it, a subscriber or a matching pattern receives
+ * it). One that nobody hears is counted as published all the same. */
+size_t bus_publish_built(struct bus *b, const char *ch, size_t chlen,
+                         void (*build)(void *arg, struct buf *out), void *arg);
 /* A client's PUBLISH: the same, but on a live-only channel it tells of
  * nothing recorded, so it reaches subscribers without waiting for the
  * store. */

@@ -283,6 +283,16 @@ size_t pubsub_publish(struct pubsub *ps, const char *chname, size_t chlen,
     return receivers;
 }
 
+bool pubsub_heard(const struct pubsub *ps, const char *chname, size_t chlen)
+{
+    if (strmap_get(&ps->channels, chname, chlen))
+        return true;  /* a channel is dropped with its last subscriber */
+    for (const struct ps_pattern *p = ps->phead; p; p = p->next)
+        if (glob_match(p->pat, p->len, chname, chlen))
+            return true;
+    return false;
+}
+
 size_t pubsub_subscribers(const struct pubsub *ps, const char *name, size_t len)
 {
     const struct ps_channel *ch = strmap_get(&ps->channels, name, len);

@@ -55,6 +55,10 @@ size_t pubsub_count(struct subscriber *c);
 size_t pubsub_publish(struct pubsub *ps, const char *ch, size_t chlen,
                       const char *payload, size_t plen, bool change);
 
+/* Whether a message on ch would reach anyone now: a subscriber of ch, or
+ * of a pattern matching it. */
+bool pubsub_heard(const struct pubsub *ps, const char *ch, size_t chlen);
+
 /* Subscribers of exactly ch (not counting patterns). */
 size_t pubsub_subscribers(const struct pubsub *ps, const char *ch, size_t len);
 

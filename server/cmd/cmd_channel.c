@@ -165,22 +165,24 @@ struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req)
     }
 }
 
-static struct reply *message_record(const struct chan_delivery *d, bool with_deliveries)
+static struct reply *message_record(struct clock *clk, const struct chan_delivery *d,
+                                    bool with_deliveries)
 {
     struct reply *r = reply_record();
     reply_record_int(r, "id", (long long)d->offset);
     if (with_deliveries)
         reply_record_int(r, "deliveries", d->deliveries);
-    cmd_record_time(r, "time", d->time_ms);
+    cmd_record_time(clk, r, "time", d->time_ms);
     reply_record_add(r, "payload", reply_string(d->payload, d->len));
     return r;
 }
 
-static struct reply *deliveries_list(const struct chan_delivery *d, size_t n, bool counts)
+static struct reply *deliveries_list(struct clock *clk, const struct chan_delivery *d, size_t n,
+                                     bool counts)
 {
     struct reply *list = reply_list();
     for (size_t i = 0; i < n; i++)
-        reply_list_add(list, message_record(&d[i], counts));
+        reply_list_add(list, message_record(clk, &d[i], counts));
     return list;
 }
 
@@ -206,7 +208,7 @@ struct reply *cmd_read(struct cmd_ctx *ctx, const struct request *req)
     size_t keep = 0, bytes = 0;
     while (keep < n && (keep == 0 || bytes < ctx->env->max_reply_payload))
         bytes += d[keep++].len;
-    struct reply *r = deliveries_list(d, keep, false);
+    struct reply *r = deliveries_list(ctx->env->clk, d, keep, false);
     free(d);
     return r;
 }
@@ -239,7 +241,7 @@ static void blocked_ready(struct chan_waiter *w)
     size_t n = group_consume_bytes(bus_channels(env->bus), b->group, b->consumer, b->client->id,
                                    b->count, env->max_reply_payload, d, env->clk->now_ms);
     struct cmd_client *c = b->client;
-    struct reply *r = deliveries_list(d, n, true);
+    struct reply *r = deliveries_list(env->clk, d, n, true);
     free(d);
     blocked_free(b);
     c->ops->unblock(c, r);
@@ -295,7 +297,7 @@ struct reply *cmd_consume(struct cmd_ctx *ctx, const struct request *req)
     size_t n = group_consume_bytes(bus_channels(env->bus), g, f[F_CONSUMER].val, owner, count,
                                    env->max_reply_payload, d, env->clk->now_ms);
     if (n > 0 || f[F_BLOCK].val == NULL || ctx->client == NULL) {
-        struct reply *r = deliveries_list(d, n, true);
+        struct reply *r = deliveries_list(env->clk, d, n, true);
         free(d);
         return r;
     }
@@ -472,7 +474,7 @@ struct reply *cmd_pending(struct cmd_ctx *ctx, const struct request *req)
         reply_record_int(r, "deliveries", p[i].deliveries);
         reply_record_str(r, "state", pending_state_name(p[i].state));
         reply_record_int(r, "idle_ms", p[i].last_ms ? ctx->env->clk->now_ms - p[i].last_ms : 0);
-        cmd_record_time(r, "due", p[i].due_ms);
+        cmd_record_time(ctx->env->clk, r, "due", p[i].due_ms);
         reply_list_add(list, r);
     }
     free(p);

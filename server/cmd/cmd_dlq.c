@@ -17,7 +17,8 @@
 #define DLQ_LIMIT_DEFAULT 100
 #define DLQ_LIMIT_MAX 1000
 
-static struct reply *entry_record(const struct dlq_entry *e, bool with_payload)
+static struct reply *entry_record(struct clock *clk, const struct dlq_entry *e,
+                                  bool with_payload)
 {
     struct reply *r = reply_record();
     reply_record_int(r, "id", (long long)e->id);
@@ -27,10 +28,10 @@ static struct reply *entry_record(const struct dlq_entry *e, bool with_payload)
     reply_record_str(r, "reason", e->reason);
     reply_record_int(r, "deliveries", e->deliveries);
     reply_record_int(r, "replays", e->replays);
-    cmd_record_time(r, "published", e->msg_time_ms);
-    cmd_record_time(r, "first_delivery", e->first_ms);
-    cmd_record_time(r, "last_delivery", e->last_ms);
-    cmd_record_time(r, "dead_since", e->dead_ms);
+    cmd_record_time(clk, r, "published", e->msg_time_ms);
+    cmd_record_time(clk, r, "first_delivery", e->first_ms);
+    cmd_record_time(clk, r, "last_delivery", e->last_ms);
+    cmd_record_time(clk, r, "dead_since", e->dead_ms);
     if (with_payload)
         reply_record_add(r, "payload", reply_string(e->payload, e->len));
     return r;
@@ -103,7 +104,7 @@ static struct reply *dlq_list(struct cmd_ctx *ctx, const struct request *req)
     for (size_t i = 0; i < dlq_count(q) && list->n < limit; i++) {
         const struct dlq_entry *e = dlq_at(q, i);
         if (f[0].val == NULL || strcmp(e->channel, f[0].val) == 0)
-            reply_list_add(list, entry_record(e, false));
+            reply_list_add(list, entry_record(ctx->env->clk, e, false));
     }
     return list;
 }
@@ -119,7 +120,7 @@ static struct reply *dlq_show(struct cmd_ctx *ctx, const struct request *req)
     const struct dlq_entry *e = id ? dlq_get(bus_dlq(ctx->env->bus), id) : NULL;
     if (e == NULL)
         return reply_error(ERR_NOTFOUND, "dead letter %s does not exist", req->argv[2].ptr);
-    return entry_record(e, true);
+    return entry_record(ctx->env->clk, e, true);
 }
 
 static struct reply *dlq_replay(struct cmd_ctx *ctx, const struct request *req)

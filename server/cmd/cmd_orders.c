@@ -16,7 +16,7 @@
 #define LIST_LIMIT_DEFAULT 100
 #define TRACK_RECENT 5
 
-static struct reply *order_reply(const struct order *o)
+static struct reply *order_reply(struct clock *clk, const struct order *o)
 {
     struct reply *r = reply_record();
     char amount[MONEY_TEXT_MAX];
@@ -30,8 +30,8 @@ static struct reply *order_reply(const struct order *o)
     reply_record_str(r, "currency", o->currency);
     if (o->key)
         reply_record_str(r, "key", o->key);
-    cmd_record_time(r, "created", o->created_ms);
-    cmd_record_time(r, "updated", o->updated_ms);
+    cmd_record_time(clk, r, "created", o->created_ms);
+    cmd_record_time(clk, r, "updated", o->updated_ms);
     return r;
 }
 
@@ -116,26 +116,26 @@ struct reply *cmd_create(struct cmd_ctx *ctx, const struct request *req)
                 return reply_error(ERR_CONFLICT, "key %s was used for order %llu with other fields",
                                    shown, (unsigned long long)prior->id);
             }
-            struct reply *r = order_reply(prior);
+            struct reply *r = order_reply(ctx->env->clk, prior);
             reply_record_int(r, "replayed", 1);
             return r;
         }
     }
     const struct order *o = book_create(ctx->env->book, &of, ctx->env->clk->wall_ms);
-    return order_reply(o);
+    return order_reply(ctx->env->clk, o);
 }
 
 struct reply *cmd_get(struct cmd_ctx *ctx, const struct request *req)
 {
     struct reply *err = NULL;
     const struct order *o = find_order(ctx, req, &err);
-    return o ? order_reply(o) : err;
+    return o ? order_reply(ctx->env->clk, o) : err;
 }
 
-static struct reply *transition_word(const struct order_transition *t)
+static struct reply *transition_word(struct clock *clk, const struct order_transition *t)
 {
     char ts[CLOCK_RFC3339_LEN];
-    clock_format_rfc3339(t->time_ms, ts);
+    clock_format(clk, t->time_ms, ts);
     return reply_stringf("%s@%s", order_status_name(t->to), ts);
 }
 
@@ -148,7 +148,7 @@ struct reply *cmd_track(struct cmd_ctx *ctx, const struct request *req)
     struct reply *r = reply_record();
     reply_record_int(r, "id", (long long)o->id);
     reply_record_str(r, "status", order_status_name(o->status));
-    cmd_record_time(r, "updated", o->updated_ms);
+    cmd_record_time(ctx->env->clk, r, "updated", o->updated_ms);
     const struct tracking *t = engine_tracking(ctx->env->engine, o->id);
     if (t) {
         if (t->number)
@@ -156,14 +156,14 @@ struct reply *cmd_track(struct cmd_ctx *ctx, const struct request *req)
         if (t->location)
             reply_record_str(r, "location", t->location);
         if (t->eta_ms)
-            cmd_record_time(r, "eta", t->eta_ms);
+            cmd_record_time(ctx->env->clk, r, "eta", t->eta_ms);
     }
     const struct saga *sg = engine_saga(ctx->env->engine, o->id);
     if (sg)
         reply_record_str(r, "saga", saga_state_name(sg));
     struct reply *recent = reply_list();
     for (size_t i = o->nhistory, n = 0; i > 0 && n < TRACK_RECENT; i--, n++)
-        reply_list_add(recent, transition_word(&o->history[i - 1]));
+        reply_list_add(recent, transition_word(ctx->env->clk, &o->history[i - 1]));
     reply_record_add(r, "recent", recent);
     return r;
 }
@@ -174,7 +174,7 @@ static struct reply *move(struct cmd_ctx *ctx, const struct order *o, enum order
     enum order_status from = o->status;
     switch (book_transition(ctx->env->book, o->id, to, "client", note, ctx->env->clk->wall_ms)) {
     case BOOK_OK:
-        return order_reply(o);
+        return order_reply(ctx->env->clk, o);
     case BOOK_BADSTATE:
         return reply_error(ERR_STATE, "cannot move order %llu from %s to %s",
                            (unsigned long long)o->id, order_status_name(from),
@@ -205,7 +205,7 @@ static struct reply *cancel(struct cmd_ctx *ctx, const struct order *o, const ch
             return reply_error(ERR_STATE, "order %llu is already being cancelled",
                                (unsigned long long)o->id);
         default: {
-            struct reply *r = order_reply(o);
+            struct reply *r = order_reply(ctx->env->clk, o);
             reply_record_str(r, "saga", saga_state_name(sg));
             return r;
         }
@@ -272,7 +272,7 @@ struct reply *cmd_history(struct cmd_ctx *ctx, const struct request *req)
     for (size_t i = 0; i < o->nhistory; i++) {
         const struct order_transition *t = &o->history[i];
         struct reply *r = reply_record();
-        cmd_record_time(r, "time", t->time_ms);
+        cmd_record_time(ctx->env->clk, r, "time", t->time_ms);
         reply_record_add(r, "from", t->from < 0 ? reply_nil()
                                                 : reply_cstring(order_status_name(t->from)));
         reply_record_str(r, "to", order_status_name(t->to));
@@ -315,6 +315,6 @@ struct reply *cmd_list(struct cmd_ctx *ctx, const struct request *req)
     struct reply *list = reply_list();
     for (const struct order *o = book_next(book, &filter, after); o && list->n < limit;
          o = book_next(book, &filter, o->id))
-        reply_list_add(list, order_reply(o));
+        reply_list_add(list, order_reply(ctx->env->clk, o));
     return list;
 }

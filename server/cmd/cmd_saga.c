@@ -98,14 +98,14 @@ struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
 
 /* A saga's summary: itself, and the step it is at (the first one not
  * settled, forward or back) with its attempts, last error and next retry. */
-static struct reply *saga_record(struct engine *e, const struct saga *s)
+static struct reply *saga_record(struct engine *e, struct clock *clk, const struct saga *s)
 {
     struct reply *r = reply_record();
     reply_record_int(r, "order", (long long)s->order);
     reply_record_str(r, "state", saga_state_name(s));
     reply_record_add(r, "reason", text_or_nil(s->reason));
-    cmd_record_time(r, "created", s->created_ms);
-    cmd_record_time(r, "updated", s->updated_ms);
+    cmd_record_time(clk, r, "created", s->created_ms);
+    cmd_record_time(clk, r, "updated", s->updated_ms);
     int at = -1;
     for (int i = 0; i < SAGA_STEP_COUNT && at < 0; i++) {
         int st = s->steps[i].state;
@@ -118,11 +118,11 @@ static struct reply *saga_record(struct engine *e, const struct saga *s)
     reply_record_int(r, "max_attempts",
                      info ? engine_policy(e, (enum saga_step)at)->max_attempts : 0);
     reply_record_add(r, "error", text_or_nil(info ? info->error : NULL));
-    cmd_record_time(r, "next_retry", info && info->state == STEP_WAITING ? info->next_retry_ms : 0);
+    cmd_record_time(clk, r, "next_retry", info && info->state == STEP_WAITING ? info->next_retry_ms : 0);
     return r;
 }
 
-static struct reply *step_record(const struct saga *s, enum saga_step i)
+static struct reply *step_record(struct clock *clk, const struct saga *s, enum saga_step i)
 {
     const struct saga_step_info *info = &s->steps[i];
     struct reply *r = reply_record();
@@ -131,9 +131,9 @@ static struct reply *step_record(const struct saga *s, enum saga_step i)
     reply_record_str(r, "state", step_state_name(info->state));
     reply_record_int(r, "attempts", info->attempts);
     reply_record_add(r, "error", text_or_nil(info->error));
-    cmd_record_time(r, "next_retry", info->state == STEP_WAITING ? info->next_retry_ms : 0);
-    cmd_record_time(r, "start", info->started_ms);
-    cmd_record_time(r, "end", info->ended_ms);
+    cmd_record_time(clk, r, "next_retry", info->state == STEP_WAITING ? info->next_retry_ms : 0);
+    cmd_record_time(clk, r, "start", info->started_ms);
+    cmd_record_time(clk, r, "end", info->ended_ms);
     reply_record_int(r, "message", (long long)info->msg);
     return r;
 }
@@ -163,7 +163,7 @@ static struct reply *saga_abort_cmd(struct cmd_ctx *ctx, const struct request *r
         return reply_error(ERR_STATE, "order %llu's saga is already being aborted",
                            (unsigned long long)id);
     default:
-        return saga_record(ctx->env->engine, engine_saga(ctx->env->engine, id));
+        return saga_record(ctx->env->engine, ctx->env->clk, engine_saga(ctx->env->engine, id));
     }
 }
 
@@ -180,9 +180,9 @@ struct reply *cmd_saga(struct cmd_ctx *ctx, const struct request *req)
     if (s == NULL)
         return reply_error(ERR_NOTFOUND, "order %llu has no saga", (unsigned long long)id);
     struct reply *list = reply_list();
-    reply_list_add(list, saga_record(ctx->env->engine, s));
+    reply_list_add(list, saga_record(ctx->env->engine, ctx->env->clk, s));
     for (int i = 0; i < SAGA_STEP_COUNT; i++)
-        reply_list_add(list, step_record(s, (enum saga_step)i));
+        reply_list_add(list, step_record(ctx->env->clk, s, (enum saga_step)i));
     return list;
 }
 
@@ -216,7 +216,7 @@ struct reply *cmd_sagas(struct cmd_ctx *ctx, const struct request *req)
     while (list->n < limit && (s = engine_saga_next(ctx->env->engine, &it, finished))) {
         if (f[0].val ? strcmp(saga_state_name(s), f[0].val) != 0 : saga_finished(s))
             continue;
-        reply_list_add(list, saga_record(ctx->env->engine, s));
+        reply_list_add(list, saga_record(ctx->env->engine, ctx->env->clk, s));
     }
     return list;
 }
@@ -289,7 +289,7 @@ struct reply *cmd_breakers(struct cmd_ctx *ctx, const struct request *req)
         reply_record_int(r, "failure_rate", breaker_failure_pct(b));
         reply_record_int(r, "calls", b->count);
         reply_record_int(r, "opened", (long long)b->opened_total);
-        cmd_record_time(r, "retry_at", b->state == BREAKER_OPEN ? breaker_retry_at(b) : 0);
+        cmd_record_time(ctx->env->clk, r, "retry_at", b->state == BREAKER_OPEN ? breaker_retry_at(b) : 0);
         reply_list_add(list, r);
     }
     return list;

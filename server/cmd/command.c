@@ -248,13 +248,13 @@ struct reply *cmd_check_name(const char *field, const char *v, size_t len)
     return NULL;
 }
 
-void cmd_record_time(struct reply *r, const char *key, int64_t ms)
+void cmd_record_time(struct clock *clk, struct reply *r, const char *key, int64_t ms)
 {
     char ts[CLOCK_RFC3339_LEN];
     if (ms <= 0) {
         reply_record_add(r, key, reply_nil());
         return;
     }
-    clock_format_rfc3339(ms, ts);
+    clock_format(clk, ms, ts);
     reply_record_str(r, key, ts);
 }

@@ -112,8 +112,9 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_check_name(const char *field, const char *v, size_t len);
 
 /* For handlers: a record field holding a time as RFC 3339 UTC, or nil
- * when ms is 0 (never happened). */
-void cmd_record_time(struct reply *r, const char *key, int64_t ms);
+ * when ms is 0 (never happened); formatted through the server's clock,
+ * which is quick with times of the same second as the last. */
+void cmd_record_time(struct clock *clk, struct reply *r, const char *key, int64_t ms);
 
 /* Handlers, by family. */
 struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req);

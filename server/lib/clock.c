@@ -41,6 +41,7 @@ void clock_init(struct clock *c, const struct clock_source *src)
 {
     c->src = src ? *src : (struct clock_source){real_wall, real_mono, NULL};
     c->anchor = c->src.wall(c->src.arg) - c->src.mono(c->src.arg);
+    timefmt_init(&c->fmt);
     clock_tick(c);
 }
 
@@ -59,42 +60,12 @@ void clock_arm(const struct clock *c, struct event *ev, int64_t due_ms)
     evtimer_add(ev, &tv);
 }
 
-/* Writes n decimal digits of v, zero-padded, at p. */
-static char *put_digits(char *p, int v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return p + n;
-}
-
-/* Formatted by hand: this runs for every timestamp in every reply, and
- * snprintf was a visible share of CREATE's cost. */
 void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN])
 {
-    time_t secs = (time_t)(ms / 1000);
-    int millis = (int)(ms % 1000);
-    struct tm tm;
-    if (millis < 0) {
-        millis += 1000;
-        secs -= 1;
-    }
-    gmtime_r(&secs, &tm);
-    char *p = out;
-    p = put_digits(p, (tm.tm_year + 1900) % 10000, 4);
-    *p++ = '-';
-    p = put_digits(p, tm.tm_mon + 1, 2);
-    *p++ = '-';
-    p = put_digits(p, tm.tm_mday, 2);
-    *p++ = 'T';
-    p = put_digits(p, tm.tm_hour, 2);
-    *p++ = ':';
-    p = put_digits(p, tm.tm_min, 2);
-    *p++ = ':';
-    p = put_digits(p, tm.tm_sec, 2);
-    *p++ = '.';
-    p = put_digits(p, millis, 3);
-    *p++ = 'Z';
-    *p = '\0';
+    timefmt_rfc3339(ms, out);
+}
+
+void clock_format(struct clock *c, int64_t ms, char out[CLOCK_RFC3339_LEN])
+{
+    timefmt_format(&c->fmt, ms, out);
 }

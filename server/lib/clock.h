@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include "timefmt.h"
+
 /* Where readings come from: the real clocks, or a test's own. */
 struct clock_source {
     int64_t (*wall)(void *arg);   /* ms since the Unix epoch */
@@ -29,6 +31,7 @@ struct clock {
     int64_t now_ms;
     struct clock_source src;
     int64_t anchor;               /* now_ms - mono at the start */
+    struct timefmt fmt;           /* clock_format's last second */
 };
 
 /* Starts a clock on src (NULL: the real clocks) and reads it once. */
@@ -49,9 +52,12 @@ int64_t clock_mono_ms(void);
 /* Monotonic microseconds, for measuring how long something took. */
 int64_t clock_mono_us(void);
 
-#define CLOCK_RFC3339_LEN 25  /* "2026-11-21T05:31:51.123Z" plus NUL */
+#define CLOCK_RFC3339_LEN TIMEFMT_LEN  /* "2026-11-21T05:31:51.123Z" plus NUL */
 
 /* UTC, RFC 3339 with milliseconds. */
 void clock_format_rfc3339(int64_t ms, char out[CLOCK_RFC3339_LEN]);
+/* The same text, made faster for a time in the second formatted last:
+ * replies and events mostly carry times of now. */
+void clock_format(struct clock *c, int64_t ms, char out[CLOCK_RFC3339_LEN]);
 
 #endif

@@ -59,13 +59,30 @@ void json_cstr(struct buf *b, const char *s)
 
 void json_key(struct buf *b, const char *key, int first)
 {
+    size_t n = strlen(key);
+    char *p = buf_space(b, n + 4);
+    size_t at = 0;
     if (!first)
-        buf_appendc(b, ',');
-    json_str(b, key, strlen(key));
-    buf_appendc(b, ':');
+        p[at++] = ',';
+    p[at++] = '"';
+    memcpy(p + at, key, n);
+    at += n;
+    p[at++] = '"';
+    p[at++] = ':';
+    buf_commit(b, at);
 }
 
+/* By hand, not printf: an order event has three numbers. */
 void json_int(struct buf *b, long long v)
 {
-    buf_printf(b, "%lld", v);
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }

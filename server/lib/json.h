@@ -10,7 +10,8 @@
 
 void json_str(struct buf *b, const char *s, size_t n);
 void json_cstr(struct buf *b, const char *s);    /* NULL writes null */
-/* ,"key": (the comma unless first) */
+/* ,"key": (the comma unless first). Keys are names written in the code,
+ * never a client's bytes, so they are not escaped. */
 void json_key(struct buf *b, const char *key, int first);
 void json_int(struct buf *b, long long v);
 

@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 void kv_printable(char *out, size_t outlen, const char *s, size_t n)
 {
@@ -29,6 +28,19 @@ void kv_printable(char *out, size_t outlen, const char *s, size_t n)
     out[o] = '\0';
 }
 
+/* Whether the n bytes at s are name, in any case (names are lower case
+ * ASCII), without measuring name first: a CREATE compares a dozen. ASCII
+ * folding by hand, as tolower() asks the locale for every byte. */
+static bool name_is(const char *name, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+        if (name[i] == '\0' || c != name[i])
+            return false;
+    }
+    return name[n] == '\0';
+}
+
 struct reply *kvargs_parse(const struct request *req, size_t from,
                            struct kvfield *fields, size_t nfields)
 {
@@ -44,9 +56,8 @@ struct reply *kvargs_parse(const struct request *req, size_t from,
         }
         size_t klen = (size_t)(eq - arg->ptr);
         struct kvfield *f = NULL;
-        for (size_t i = 0; i < nfields; i++)
-            if (strlen(fields[i].name) == klen &&
-                strncasecmp(fields[i].name, arg->ptr, klen) == 0)
+        for (size_t i = 0; i < nfields && f == NULL; i++)
+            if (name_is(fields[i].name, arg->ptr, klen))
                 f = &fields[i];
         if (f == NULL) {
             kv_printable(shown, sizeof shown, arg->ptr, klen);

@@ -66,7 +66,10 @@ static void add_history(struct order *o, int64_t t, int from, enum order_status 
                         const char *source, const char *note)
 {
     if (o->nhistory == o->caphistory) {
-        o->caphistory = o->caphistory ? o->caphistory * 2 : 4;
+        /* Room for one to begin with: many orders never move (or not
+         * yet), and three spare transitions were a third of an order's
+         * memory. One that runs a saga grows 1, 2, 4, 8. */
+        o->caphistory = o->caphistory ? o->caphistory * 2 : 1;
         o->history = xrealloc(o->history, o->caphistory * sizeof *o->history);
     }
     struct order_transition *tr = &o->history[o->nhistory++];

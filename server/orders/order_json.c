@@ -6,10 +6,10 @@
 #include "lib/json.h"
 #include "lib/money.h"
 
-static void time_field(struct buf *b, const char *key, int64_t ms)
+static void time_field(struct buf *b, struct clock *clk, const char *key, int64_t ms)
 {
     char ts[CLOCK_RFC3339_LEN];
-    clock_format_rfc3339(ms, ts);
+    clock_format(clk, ms, ts);
     json_key(b, key, 0);
     json_cstr(b, ts);
 }
@@ -30,7 +30,7 @@ void order_json_goods(struct buf *b, const struct order *o)
     json_cstr(b, o->currency);
 }
 
-static void order_json(struct buf *b, const struct order *o)
+static void order_json(struct buf *b, struct clock *clk, const struct order *o)
 {
     buf_appendc(b, '{');
     json_key(b, "id", 1);
@@ -40,8 +40,8 @@ static void order_json(struct buf *b, const struct order *o)
     order_json_goods(b, o);
     json_key(b, "key", 0);
     json_cstr(b, o->key);
-    time_field(b, "created", o->created_ms);
-    time_field(b, "updated", o->updated_ms);
+    time_field(b, clk, "created", o->created_ms);
+    time_field(b, clk, "updated", o->updated_ms);
     buf_appendc(b, '}');
 }
 
@@ -50,8 +50,8 @@ const char *order_json_channel(const struct order_event *ev)
     return ev->type == ORDER_EV_CREATED ? "order.created" : "order.status";
 }
 
-void order_json_event(struct buf *b, uint64_t event_id, const struct order_event *ev,
-                      const struct order *o, int from)
+void order_json_event(struct buf *b, struct clock *clk, uint64_t event_id,
+                      const struct order_event *ev, const struct order *o, int from)
 {
     buf_appendc(b, '{');
     json_key(b, "event_id", 1);
@@ -64,12 +64,12 @@ void order_json_event(struct buf *b, uint64_t event_id, const struct order_event
     json_cstr(b, order_status_name(o->status));
     json_key(b, "previous", 0);
     json_cstr(b, from < 0 ? NULL : order_status_name((enum order_status)from));
-    time_field(b, "time", ev->time_ms);
+    time_field(b, clk, "time", ev->time_ms);
     json_key(b, "source", 0);
     json_cstr(b, ev->type == ORDER_EV_CREATED ? "client" : ev->source);
     json_key(b, "note", 0);
     json_cstr(b, ev->type == ORDER_EV_CREATED ? NULL : ev->note);
     json_key(b, "order", 0);
-    order_json(b, o);
+    order_json(b, clk, o);
     buf_appendc(b, '}');
 }

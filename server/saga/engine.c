@@ -489,7 +489,7 @@ static void announce_breaker(struct engine *e, enum participant p, enum breaker_
     char ts[CLOCK_RFC3339_LEN];
     struct buf msg;
     buf_init(&msg);
-    clock_format_rfc3339(e->clk->wall_ms, ts);
+    clock_format(e->clk, e->clk->wall_ms, ts);
     buf_appendc(&msg, '{');
     json_key(&msg, "participant", 1);
     json_cstr(&msg, participant_name(p));
@@ -706,11 +706,11 @@ static void run_actions(struct engine *e, struct saga_rt *rt, const struct saga_
 /* A notification's message: an order's move to status from `from` (-1:
  * created) at time_ms. Its recipe (ENGINE_RECIPE_NOTIFY) holds all but
  * the customer, which never changes. */
-static void notify_payload(const struct order *o, int status, int from, int64_t time_ms,
-                           struct buf *b)
+static void notify_payload(struct clock *clk, const struct order *o, int status, int from,
+                           int64_t time_ms, struct buf *b)
 {
     char ts[CLOCK_RFC3339_LEN];
-    clock_format_rfc3339(time_ms, ts);
+    clock_format(clk, time_ms, ts);
     buf_appendc(b, '{');
     json_key(b, "order", 1);
     json_int(b, (long long)o->id);
@@ -734,7 +734,7 @@ static void notify(struct engine *e, const struct order *o, int from)
                                  {o->id, (uint64_t)o->status | (uint64_t)(from + 1) << 8,
                                   (uint64_t)o->updated_ms}};
     buf_init(&b);
-    notify_payload(o, (int)o->status, from, o->updated_ms, &b);
+    notify_payload(e->clk, o, (int)o->status, from, o->updated_ms, &b);
     bus_append(e->bus, e->notify_ch, buf_head(&b), buf_used(&b), &recipe);
     buf_free(&b);
 }
@@ -757,7 +757,7 @@ int engine_remake(const struct engine *e, const struct chan_recipe *r, const cha
         if (status >= ORDER_STATUS_COUNT || from >= ORDER_STATUS_COUNT || (r->arg[1] >> 16))
             return -1;
         *channel = ENGINE_NOTIFY_CHANNEL;
-        notify_payload(o, status, from, (int64_t)r->arg[2], payload);
+        notify_payload(e->clk, o, status, from, (int64_t)r->arg[2], payload);
         return 0;
     }
     }

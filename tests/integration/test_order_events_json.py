@@ -72,3 +72,21 @@ with Orderd("--saga", "off") as srv:
            'tab\there\nnew line\r\x01\x1f\x7f "quoted" back\\slash \u00e9\ufffd')
     expect("customer in the status event", e["order"]["customer"],
            'say "hi" \\o/ caf\u00e9 \u2603 \U0001F600 bad:\ufffd\ufffd\ufffd end')
+
+    # Events nobody hears still take their ids: with no subscriber left,
+    # two more events happen; a pattern subscriber that comes later sees
+    # the id after them.
+    sub.send("UNSUBSCRIBE")
+    sub.read()
+    sub.read()
+    record(c.call("CREATE", "customer=carol", "item=cup", "qty=1", "amount=3"))
+    record(c.call("UPDATE", "4", "status=RESERVED"))
+    psub = Client(srv)
+    psub.send("PSUBSCRIBE", "order.*")
+    expect("psubscribe order.*", psub.read(), [b"psubscribe", b"order.*", 1])
+    record(c.call("UPDATE", "4", "status=PAID"))
+    pat, ch, payload = push(psub.read(), "pmessage")
+    expect("pattern message channel", (pat, ch), (b"order.*", b"order.status"))
+    e = event(payload)
+    expect("event id counts the events nobody heard", e["event_id"], len(script) + 5)
+    expect("heard event", (e["order_id"], e["status"], e["previous"]), (4, "PAID", "RESERVED"))

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/json.h"
@@ -70,6 +72,22 @@ static void test_keys_and_null(void **state)
     buf_free(&b);
 }
 
+static void test_numbers_are_printfs(void **state)
+{
+    (void)state;
+    const long long values[] = {0, 1, -1, 9, 10, -10, 1234567890123LL, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%lld", values[i]);
+        struct buf b;
+        buf_init(&b);
+        json_int(&b, values[i]);
+        buf_appendc(&b, '\0');
+        assert_string_equal(buf_head(&b), want);
+        buf_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -78,6 +96,7 @@ int main(void)
         cmocka_unit_test(test_valid_utf8_passes_through),
         cmocka_unit_test(test_invalid_utf8_becomes_replacement_characters),
         cmocka_unit_test(test_keys_and_null),
+        cmocka_unit_test(test_numbers_are_printfs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

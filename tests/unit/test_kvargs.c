@@ -45,6 +45,28 @@ static void test_keys_match_case_insensitively(void **state)
     assert_null(f[2].val);
 }
 
+/* A key must be the whole name: not a part of it, not more than it, and
+ * a NUL in the key does not end it early. */
+static void test_keys_match_whole_names_only(void **state)
+{
+    (void)state;
+    struct kvfield f[] = {{"qty", false, NULL, 0}};
+    const char *words[] = {"q=1", "qt=1", "qtyx=1", "QtYx=1", "xqty=1"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        const char *w[] = {"X", words[i]};
+        struct arg a[2];
+        struct request req = make_req(a, w, 2);
+        struct reply *r = kvargs_parse(&req, 1, f, 1);
+        assert_non_null(r);
+        assert_string_equal(r->code, ERR_BADARG);
+        assert_non_null(strstr(r->str, "unknown field"));
+        reply_free(r);
+    }
+    struct arg a[2] = {{"X", 1}, {"qty\0xyz=1", 9}};
+    struct request req = {.argc = 2, .argv = a, .kind = PROTO_RESP};
+    expect_badarg(kvargs_parse(&req, 1, f, 1), "unknown field 'qty\\x00xyz'");
+}
+
 static void test_values_may_hold_equals_and_be_empty(void **state)
 {
     (void)state;
@@ -122,6 +144,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_match_case_insensitively),
+        cmocka_unit_test(test_keys_match_whole_names_only),
         cmocka_unit_test(test_values_may_hold_equals_and_be_empty),
         cmocka_unit_test(test_each_kind_of_bad_argument_is_named),
         cmocka_unit_test(test_values_with_nul_bytes_are_refused),

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/money.h"
@@ -97,6 +98,58 @@ static void test_format_round_trips(void **state)
     }
 }
 
+/* The lists are searched by halves, so a code out of alphabetical order
+ * would be lost: every code of every list must be found, and nothing else. */
+static void test_every_listed_currency_is_found(void **state)
+{
+    (void)state;
+    int found[4] = {0};
+    char code[4] = {0};
+    for (code[0] = 'A'; code[0] <= 'Z'; code[0]++)
+        for (code[1] = 'A'; code[1] <= 'Z'; code[1]++)
+            for (code[2] = 'A'; code[2] <= 'Z'; code[2]++) {
+                int e = money_exponent(code);
+                if (e >= 0)
+                    found[e]++;
+            }
+    assert_int_equal(found[2], 132);
+    assert_int_equal(found[0], 17);
+    assert_int_equal(found[3], 7);
+    assert_int_equal(found[1], 0);
+    assert_int_equal(money_exponent("AED"), 2);  /* the first and the last */
+    assert_int_equal(money_exponent("ZWL"), 2);
+    assert_int_equal(money_exponent("BIF"), 0);
+    assert_int_equal(money_exponent("XPF"), 0);
+    assert_int_equal(money_exponent("BHD"), 3);
+    assert_int_equal(money_exponent("TND"), 3);
+    assert_int_equal(money_exponent("US"), -1);
+    assert_int_equal(money_exponent("U"), -1);
+}
+
+/* Formatted by hand, as printf did it. */
+static void test_format_is_printfs(void **state)
+{
+    (void)state;
+    const int64_t values[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, 1999, 123456789,
+                              1000000000000LL, INT64_MAX - 1, INT64_MAX};
+    for (int exp = 0; exp <= 3; exp++) {
+        int64_t scale = 1;
+        for (int i = 0; i < exp; i++)
+            scale *= 10;
+        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+            char want[MONEY_TEXT_MAX], got[MONEY_TEXT_MAX];
+            int64_t v = values[i];
+            if (exp == 0)
+                snprintf(want, sizeof want, "%lld", (long long)v);
+            else
+                snprintf(want, sizeof want, "%lld.%0*lld", (long long)(v / scale), exp,
+                         (long long)(v % scale));
+            money_format(v, exp, got);
+            assert_string_equal(got, want);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -105,6 +158,8 @@ int main(void)
         cmocka_unit_test(test_overflow_is_refused_not_wrapped),
         cmocka_unit_test(test_currency_exponents_follow_iso_4217),
         cmocka_unit_test(test_format_round_trips),
+        cmocka_unit_test(test_every_listed_currency_is_found),
+        cmocka_unit_test(test_format_is_printfs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

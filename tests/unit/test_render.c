@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -208,6 +209,53 @@ static void test_resp_integer_extremes(void **state)
     (void)state;
     ASSERT_RESP(reply_integer(LLONG_MIN), ":-9223372036854775808\r\n");
     ASSERT_RESP(reply_integer(LLONG_MAX), ":9223372036854775807\r\n");
+}
+
+/* Numbers below 100 are written by a shorter path: both sides of each
+ * digit count, as integers and as bulk and array lengths. */
+static void test_resp_numbers_around_each_digit_count(void **state)
+{
+    (void)state;
+    const long long values[] = {0, 9, 10, 99, 100, 101, 999, 1000, -1, -10, -99, -100};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, ":%lld\r\n", values[i]);
+        struct buf b;
+        buf_init(&b);
+        struct reply *r = reply_integer(values[i]);
+        render_resp(&b, r);
+        reply_free(r);
+        assert_int_equal(buf_used(&b), strlen(want));
+        assert_memory_equal(buf_head(&b), want, strlen(want));
+        buf_free(&b);
+    }
+    const size_t lengths[] = {0, 1, 9, 10, 99, 100, 101, 1000};
+    char bytes[1000];
+    memset(bytes, 'x', sizeof bytes);
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        size_t n = lengths[i];
+        struct reply *l = reply_list();
+        for (size_t k = 0; k < n; k++)
+            reply_list_add(l, reply_nil());
+        struct buf want, got;
+        buf_init(&want);
+        buf_init(&got);
+        buf_printf(&want, "*%zu\r\n", n);
+        for (size_t k = 0; k < n; k++)
+            buf_appends(&want, "$-1\r\n");
+        buf_printf(&want, "$%zu\r\n", n);
+        buf_append(&want, bytes, n);
+        buf_appends(&want, "\r\n");
+        render_resp(&got, l);
+        struct reply *str = reply_string(bytes, n);
+        render_resp(&got, str);
+        assert_int_equal(buf_used(&got), buf_used(&want));
+        assert_memory_equal(buf_head(&got), buf_head(&want), buf_used(&want));
+        reply_free(l);
+        reply_free(str);
+        buf_free(&want);
+        buf_free(&got);
+    }
 }
 
 static void test_resp_string(void **state)
@@ -735,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_resp_integer),
         cmocka_unit_test(test_resp_negative_integer),
         cmocka_unit_test(test_resp_integer_extremes),
+        cmocka_unit_test(test_resp_numbers_around_each_digit_count),
         cmocka_unit_test(test_resp_string),
         cmocka_unit_test(test_resp_string_is_binary_safe),
         cmocka_unit_test(test_resp_empty_string),
