@@ -110,16 +110,10 @@ static void on_chan_changed(void *arg, const struct chan_change *c)
     store_on_change(srv->store, c);
 }
 
-static void on_saga_changed(void *arg, const struct saga *s, int step)
+static void on_saga_changed(void *arg, const struct saga *s, const struct tracking *t)
 {
     struct server *srv = arg;
-    store_on_saga(srv->store, s, step);
-}
-
-static void on_tracking_changed(void *arg, uint64_t order, const struct tracking *t)
-{
-    struct server *srv = arg;
-    store_on_tracking(srv->store, order, t);
+    store_on_saga(srv->store, s, t);
 }
 
 static void on_step_answered(void *arg, enum saga_step st, enum step_outcome o, uint64_t us)
@@ -267,7 +261,6 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     struct bus_hooks bh = {.ctx = srv, .changed = on_chan_changed};
     struct engine_hooks eh = {.ctx = srv,
                               .saga_changed = on_saga_changed,
-                              .tracking_changed = on_tracking_changed,
                               .step_answered = on_step_answered,
                               .step_timed_out = on_step_timed_out};
     struct sim_hooks sh = {.ctx = srv, .changed = on_sim_changed};

@@ -431,21 +431,24 @@ static void print(const struct saga *s, struct saga_print *p)
     }
 }
 
-static void record(struct engine *e, const struct saga *s, const struct saga_print *before)
+/* Reports the saga whole when anything of it changed since before. */
+static void record(struct engine *e, const struct saga_rt *rt, const struct saga_print *before)
 {
+    const struct saga *s = &rt->s;
     if (saga_finished(s))
         pack_later(e, s->order);
     if (e->hooks.saga_changed == NULL)
         return;
     struct saga_print after;
     print(s, &after);
-    if (before == NULL || after.state != before->state ||
-        after.cancelling != before->cancelling || after.attention != before->attention ||
-        after.reason != before->reason || after.updated != before->updated)
-        e->hooks.saga_changed(e->hooks.ctx, s, -1);
-    for (int i = 0; i < SAGA_STEP_COUNT; i++)
-        if (before == NULL || memcmp(&after.steps[i], &before->steps[i], sizeof after.steps[i]))
-            e->hooks.saga_changed(e->hooks.ctx, s, i);
+    bool changed = before == NULL || after.state != before->state ||
+                   after.cancelling != before->cancelling ||
+                   after.attention != before->attention || after.reason != before->reason ||
+                   after.updated != before->updated;
+    for (int i = 0; i < SAGA_STEP_COUNT && !changed; i++)
+        changed = memcmp(&after.steps[i], &before->steps[i], sizeof after.steps[i]) != 0;
+    if (changed)
+        e->hooks.saga_changed(e->hooks.ctx, s, rt->track);
 }
 
 /* --- messages ---------------------------------------------------------- */
@@ -608,7 +611,7 @@ static void drain_held(struct engine *e, enum participant p)
             struct saga_print before;
             print(&rt->s, &before);
             dispatch(e, rt, next.step);
-            record(e, &rt->s, &before);
+            record(e, rt, &before);
             reschedule(e, rt);
         }
         h->head = (h->head + 1) % h->cap;
@@ -775,14 +778,14 @@ void engine_on_order(void *engine, const struct order_event *ev, const struct or
     saga_start(&rt->s, o->id, e->clk->now_ms, &acts);
     e->st.started++;
     run_actions(e, rt, &acts);
-    record(e, &rt->s, NULL);
+    record(e, rt, NULL);
     reschedule(e, rt);
 }
 
 static void tracking_changed(struct engine *e, const struct saga_rt *rt)
 {
-    if (e->hooks.tracking_changed)
-        e->hooks.tracking_changed(e->hooks.ctx, rt->s.order, rt->track);
+    if (e->hooks.saga_changed)
+        e->hooks.saga_changed(e->hooks.ctx, &rt->s, rt->track);
 }
 
 /* Returns whether there was anything to set (then it is recorded). */
@@ -845,7 +848,7 @@ enum step_result engine_step(struct engine *e, struct channel *ch, struct chan_g
                                (uint64_t)(e->clk->now_ms - before.steps[st].sent) * 1000);
     breaker_outcome(e, step_participant((enum saga_step)st), o == OUTCOME_RETRY);
     run_actions(e, rt, &acts);
-    record(e, &rt->s, &before);
+    record(e, rt, &before);
     reschedule(e, rt);
     return STEP_ACCEPTED;
 }
@@ -877,7 +880,7 @@ void engine_on_replay(struct engine *e, const struct dlq_entry *entry)
     print(&rt->s, &before);
     if (saga_replayed(&rt->s, (enum saga_step)st, e->clk->now_ms)) {
         rt->progress_ms[st] = 0;
-        record(e, &rt->s, &before);
+        record(e, rt, &before);
         reschedule(e, rt);
     }
 }
@@ -895,7 +898,7 @@ enum cancel_result engine_cancel(struct engine *e, uint64_t order, const char *r
     if (!saga_cancel(&rt->s, reason, e->clk->now_ms, &acts))
         return CANCEL_TOO_LATE;
     run_actions(e, rt, &acts);
-    record(e, &rt->s, &before);
+    record(e, rt, &before);
     reschedule(e, rt);
     return CANCEL_STARTED;
 }
@@ -916,7 +919,7 @@ enum cancel_result engine_abort(struct engine *e, uint64_t order, const char *re
     log_event("warn", "event=saga_aborted order=%llu reason=\"%s\"", (unsigned long long)order,
               rt->s.reason);
     run_actions(e, rt, &acts);
-    record(e, &rt->s, &before);
+    record(e, rt, &before);
     reschedule(e, rt);
     return CANCEL_STARTED;
 }
@@ -959,7 +962,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             }
             run_actions(e, rt, &acts);
         }
-        record(e, &rt->s, &before);
+        record(e, rt, &before);
         reschedule(e, rt);
     }
     bus_rearm(e->bus);
@@ -1117,11 +1120,27 @@ int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, s
     p->n = (uint32_t)n;
     memcpy(p->bytes, bytes, n);
     /* Taken whole or not at all: checked as it would be read. */
-    if (unpack(p, order, &rt, &track) != 0 || !saga_finished(&rt.s)) {
-        saga_release(&rt.s);
-        track_release(&track);
+    if (unpack(p, order, &rt, &track) != 0) {
         free(p);
         return -1;
+    }
+    if (!saga_finished(&rt.s)) {
+        /* Running: unpacked, to be picked up by engine_start(). */
+        free(p);
+        struct saga_rt *live = restore(e, order);
+        saga_release(&live->s);
+        live->s = rt.s;
+        if (rt.track) {
+            if (live->track == NULL)
+                live->track = xcalloc(1, sizeof *live->track);
+            track_release(live->track);
+            *live->track = track;
+        } else if (live->track) {
+            track_release(live->track);
+            free(live->track);
+            live->track = NULL;
+        }
+        return 0;
     }
     saga_release(&rt.s);
     track_release(&track);

@@ -56,10 +56,9 @@ struct tracking;
 /* What the engine reports, for the store and the figures. */
 struct engine_hooks {
     void *ctx;
-    /* step -1: the saga's own state changed; else that step did. */
-    void (*saga_changed)(void *ctx, const struct saga *s, int step);
-    /* A saga's parcel tracking changed (TRACK shows it). */
-    void (*tracking_changed)(void *ctx, uint64_t order, const struct tracking *t);
+    /* A saga changed (its state, a step, its parcel, which TRACK shows):
+     * here is all of it, with the parcel or NULL. */
+    void (*saga_changed)(void *ctx, const struct saga *s, const struct tracking *t);
     /* A participant answered step st, us microseconds after it was sent. */
     void (*step_answered)(void *ctx, enum saga_step st, enum step_outcome o, uint64_t us);
     void (*step_timed_out)(void *ctx, enum saga_step st);
@@ -173,8 +172,9 @@ void engine_stats(const struct engine *e, struct engine_stats *st);
  * tracking record its parcel's (allocated here, filled by the caller). */
 struct saga *engine_saga_for_restore(struct engine *e, uint64_t order);
 struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order);
-/* A finished saga packed (saga_pack.h), as a snapshot recorded it.
- * Returns 0, or -1 when the bytes are not a finished saga. */
+/* A saga packed whole (saga_pack.h), as a change or a snapshot recorded
+ * it: a finished one is kept packed. Returns 0, or -1 when the bytes are
+ * not a packed saga. */
 int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, size_t n);
 /* Snapshots: every saga, with its tracking or NULL; finished ones packed,
  * as they are kept. */

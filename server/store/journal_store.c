@@ -264,12 +264,11 @@ static void op_change(void *be, const struct chan_change *c)
     record(s, type, c);
 }
 
-static void op_saga(void *be, const struct saga *sg, int step)
+static void op_saga(void *be, const struct saga *sg, const struct tracking *t)
 {
     struct jstore *s = be;
-    uint8_t type;
-    persist_encode_saga(&s->rec, sg, step, &type);
-    record(s, type, NULL);
+    persist_encode_saga_whole(&s->rec, sg, t);
+    record(s, REC_SAGA_PACKED, NULL);
 }
 
 static void op_sim(void *be, int type, const char *key, int64_t value)
@@ -277,13 +276,6 @@ static void op_sim(void *be, int type, const char *key, int64_t value)
     struct jstore *s = be;
     persist_encode_sim(&s->rec, type, key, value);
     record(s, REC_SIM, NULL);
-}
-
-static void op_tracking(void *be, uint64_t order, const struct tracking *t)
-{
-    struct jstore *s = be;
-    persist_encode_tracking(&s->rec, order, t);
-    record(s, REC_SAGA_TRACK, NULL);
 }
 
 /* The end of a loop turn: one write for everything it recorded. */
@@ -391,7 +383,6 @@ static const struct store_ops journal_ops = {
     .change = op_change,
     .saga = op_saga,
     .sim = op_sim,
-    .tracking = op_tracking,
     .commit = op_commit,
     .end = op_end,
     .writable = op_writable,

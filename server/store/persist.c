@@ -12,6 +12,7 @@
 #include "channels/dlq.h"
 #include "saga/engine.h"
 #include "saga/saga.h"
+#include "saga/saga_pack.h"
 #include "saga/sim.h"
 #include "lib/log.h"
 
@@ -460,6 +461,12 @@ static int apply_saga(struct persist_target *t, uint8_t type, struct dec *d)
     return 0;
 }
 
+void persist_encode_saga_whole(struct buf *b, const struct saga *s, const struct tracking *t)
+{
+    enc_u64(b, s->order);
+    saga_pack(s, t, b);
+}
+
 void persist_encode_tracking(struct buf *b, uint64_t order, const struct tracking *t)
 {
     enc_u64(b, order);
@@ -563,6 +570,7 @@ size_t persist_key_len(uint8_t type, const void *payload, size_t len)
     switch (type) {
     case REC_SAGA:        /* order */
     case REC_SAGA_TRACK:  /* order */
+    case REC_SAGA_PACKED: /* order */
         dec_u64(&d);
         break;
     case REC_SAGA_STEP:   /* order, step */
@@ -653,15 +661,8 @@ static void snap_change(void *arg, const struct chan_change *c)
 static void snap_saga(void *arg, const struct saga *sg, const struct tracking *track)
 {
     struct snap *s = arg;
-    uint8_t type;
-    for (int step = -1; step < SAGA_STEP_COUNT; step++) {
-        persist_encode_saga(&s->rec, sg, step, &type);
-        snap_record(s, type);
-    }
-    if (track) {
-        persist_encode_tracking(&s->rec, sg->order, track);
-        snap_record(s, REC_SAGA_TRACK);
-    }
+    persist_encode_saga_whole(&s->rec, sg, track);
+    snap_record(s, REC_SAGA_PACKED);
 }
 
 static void snap_saga_packed(void *arg, uint64_t order, const void *bytes, size_t n)

@@ -40,9 +40,11 @@ enum rec_type {
                                  id, creation time, fields, the number of
                                  moves, then each move: status, time since
                                  the one before, source, note */
-    REC_SAGA_PACKED = 55,     /* snapshots: a finished saga whole, as the
-                                 engine keeps it: order, then its packed
-                                 bytes (saga/saga_pack.h) */
+    REC_SAGA_PACKED = 55,     /* a saga whole with its parcel, as it is after a
+                                 change (what saga changes are written as
+                                 now; REC_SAGA, _STEP and _TRACK are read
+                                 from older journals): order, then its
+                                 packed bytes (saga/saga_pack.h) */
     REC_PUBLISHED = 54,       /* a message appended to a durable channel (what
                                  CHG_APPEND records are written as now):
                                  flags (PUBLISHED_*), offset, time, then
@@ -94,5 +96,7 @@ void persist_encode_change(struct buf *b, const struct chan_change *c, uint8_t *
 void persist_encode_saga(struct buf *b, const struct saga *s, int step, uint8_t *type);
 void persist_encode_sim(struct buf *b, int type, const char *key, int64_t value);
 void persist_encode_tracking(struct buf *b, uint64_t order, const struct tracking *t);
+/* A saga whole with its parcel (t may be NULL): REC_SAGA_PACKED. */
+void persist_encode_saga_whole(struct buf *b, const struct saga *s, const struct tracking *t);
 
 #endif

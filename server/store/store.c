@@ -103,10 +103,10 @@ void store_on_change(struct store *s, const struct chan_change *c)
     }
 }
 
-void store_on_saga(struct store *s, const struct saga *sg, int step)
+void store_on_saga(struct store *s, const struct saga *sg, const struct tracking *t)
 {
     if (s->ops->saga) {
-        s->ops->saga(s->be, sg, step);
+        s->ops->saga(s->be, sg, t);
         recorded(s);
     }
 }
@@ -115,14 +115,6 @@ void store_on_sim(struct store *s, int type, const char *key, int64_t value)
 {
     if (s->ops->sim) {
         s->ops->sim(s->be, type, key, value);
-        recorded(s);
-    }
-}
-
-void store_on_tracking(struct store *s, uint64_t order, const struct tracking *t)
-{
-    if (s->ops->tracking) {
-        s->ops->tracking(s->be, order, t);
         recorded(s);
     }
 }

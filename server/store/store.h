@@ -54,9 +54,9 @@ struct store_ops {
      * consequences of a change admitted then. */
     void (*order)(void *be, const struct order_event *ev);
     void (*change)(void *be, const struct chan_change *c);
-    void (*saga)(void *be, const struct saga *sg, int step);
+    /* A saga changed: all of it, with its parcel (t may be NULL). */
+    void (*saga)(void *be, const struct saga *sg, const struct tracking *t);
     void (*sim)(void *be, int type, const char *key, int64_t value);
-    void (*tracking)(void *be, uint64_t order, const struct tracking *t);
     /* End of a loop turn: start making everything recorded durable. */
     void (*commit)(void *be);
     /* The position after the last change recorded. */
@@ -94,10 +94,9 @@ int store_close(struct store *s);
  * the book's signature). */
 void store_on_order(void *store, const struct order_event *ev, const struct order *o, int from);
 void store_on_change(struct store *s, const struct chan_change *c);
-/* step -1: the saga's own state changed; else that step did. */
-void store_on_saga(struct store *s, const struct saga *sg, int step);
+/* A saga changed: all of it, with its parcel or NULL. */
+void store_on_saga(struct store *s, const struct saga *sg, const struct tracking *t);
 void store_on_sim(struct store *s, int type, const char *key, int64_t value);
-void store_on_tracking(struct store *s, uint64_t order, const struct tracking *t);
 
 /* End of a loop turn: hands what was recorded to the back-end. */
 void store_commit(struct store *s);

@@ -51,12 +51,11 @@ static void cap_change(void *be, const struct chan_change *chg)
     record(c, type, chg);
 }
 
-static void cap_saga(void *be, const struct saga *sg, int step)
+static void cap_saga(void *be, const struct saga *sg, const struct tracking *t)
 {
     struct capture *c = be;
-    uint8_t type;
-    persist_encode_saga(&c->rec, sg, step, &type);
-    record(c, type, NULL);
+    persist_encode_saga_whole(&c->rec, sg, t);
+    record(c, REC_SAGA_PACKED, NULL);
 }
 
 static void cap_sim(void *be, int type, const char *key, int64_t value)
@@ -64,13 +63,6 @@ static void cap_sim(void *be, int type, const char *key, int64_t value)
     struct capture *c = be;
     persist_encode_sim(&c->rec, type, key, value);
     record(c, REC_SIM, NULL);
-}
-
-static void cap_tracking(void *be, uint64_t order, const struct tracking *t)
-{
-    struct capture *c = be;
-    persist_encode_tracking(&c->rec, order, t);
-    record(c, REC_SAGA_TRACK, NULL);
 }
 
 /* journal_store.c's flush_turn(), with log for the journal. */
@@ -91,6 +83,5 @@ const struct store_ops capture_ops = {
     .change = cap_change,
     .saga = cap_saga,
     .sim = cap_sim,
-    .tracking = cap_tracking,
     .commit = cap_commit,
 };

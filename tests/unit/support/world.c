@@ -46,12 +46,12 @@ static void dbl_change(void *be, const struct chan_change *c)
         d->tap->change(d->tap_be, c);
 }
 
-static void dbl_saga(void *be, const struct saga *sg, int step)
+static void dbl_saga(void *be, const struct saga *sg, const struct tracking *t)
 {
     struct store_double *d = be;
     d->end++;
     if (d->tap)
-        d->tap->saga(d->tap_be, sg, step);
+        d->tap->saga(d->tap_be, sg, t);
 }
 
 static void dbl_sim(void *be, int type, const char *key, int64_t value)
@@ -60,14 +60,6 @@ static void dbl_sim(void *be, int type, const char *key, int64_t value)
     d->end++;
     if (d->tap)
         d->tap->sim(d->tap_be, type, key, value);
-}
-
-static void dbl_tracking(void *be, uint64_t order, const struct tracking *t)
-{
-    struct store_double *d = be;
-    d->end++;
-    if (d->tap)
-        d->tap->tracking(d->tap_be, order, t);
 }
 
 static void dbl_commit(void *be)
@@ -118,7 +110,6 @@ static const struct store_ops double_ops = {
     .change = dbl_change,
     .saga = dbl_saga,
     .sim = dbl_sim,
-    .tracking = dbl_tracking,
     .commit = dbl_commit,
     .end = dbl_end,
     .writable = dbl_writable,
@@ -187,14 +178,9 @@ static void on_chan_changed(void *arg, const struct chan_change *c)
     store_on_change(((struct world *)arg)->dbl.store, c);
 }
 
-static void on_saga_changed(void *arg, const struct saga *s, int step)
+static void on_saga_changed(void *arg, const struct saga *s, const struct tracking *t)
 {
-    store_on_saga(((struct world *)arg)->dbl.store, s, step);
-}
-
-static void on_tracking_changed(void *arg, uint64_t order, const struct tracking *t)
-{
-    store_on_tracking(((struct world *)arg)->dbl.store, order, t);
+    store_on_saga(((struct world *)arg)->dbl.store, s, t);
 }
 
 static void on_sim_changed(void *arg, int type, const char *key, int64_t value)
@@ -223,8 +209,7 @@ void world_build(struct world *w, bool saga, const struct store_ops *tap, void *
     w->metrics = metrics_new(ncommands);
     w->book = book_new();
     struct bus_hooks bh = {.ctx = w, .changed = on_chan_changed};
-    struct engine_hooks eh = {.ctx = w, .saga_changed = on_saga_changed,
-                              .tracking_changed = on_tracking_changed};
+    struct engine_hooks eh = {.ctx = w, .saga_changed = on_saga_changed};
     struct sim_hooks sh = {.ctx = w, .changed = on_sim_changed};
     w->bus = bus_new(w->base, &w->clock, &w->gate, &bh);
     w->engine = engine_new(w->base, &w->clock, &w->gate, w->book, w->bus, &eh);
