@@ -114,6 +114,9 @@ struct chan_registry {
     int64_t resumed_ms;           /* see chreg_resumed() */
     uint64_t rng;
     bool applying;                /* recovery: hooks stay quiet */
+    /* chreg_find's last answer (channels are never freed), owned: a
+     * cache, so a const registry may still keep it. */
+    struct channel **last_found;
 };
 
 static void emit(struct chan_registry *r, const struct chan_change *c)
@@ -172,6 +175,7 @@ struct chan_registry *chreg_new(struct dlq *dlq, const struct chan_hooks *hooks,
     if (hooks)
         r->hooks = *hooks;
     r->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
+    r->last_found = xcalloc(1, sizeof *r->last_found);
     return r;
 }
 
@@ -207,6 +211,7 @@ void chreg_free(struct chan_registry *r)
 {
     if (r == NULL)
         return;
+    free(r->last_found);
     heap_free(&r->due);
     size_t it = 0, len;
     const char *k;
@@ -326,7 +331,14 @@ enum chan_declare chreg_declare(struct chan_registry *r, const char *name,
 
 struct channel *chreg_find(const struct chan_registry *r, const char *name)
 {
-    return strmap_get(&r->channels, name, strlen(name));
+    /* Recovery asks for the same few channels millions of times. */
+    struct channel *last = *r->last_found;
+    if (last && strcmp(last->name, name) == 0)
+        return last;
+    struct channel *ch = strmap_get(&r->channels, name, strlen(name));
+    if (ch)
+        *r->last_found = ch;
+    return ch;
 }
 
 bool chreg_next(const struct chan_registry *r, size_t *iter, struct channel **ch)

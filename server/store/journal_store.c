@@ -82,6 +82,7 @@ struct jstore {
     /* Compaction: the child writing tmp, and every record made since it
      * forked, to append to tmp before it replaces the journal. */
     uint64_t base_size;           /* journal size after the last rewrite */
+    uint64_t snapshot_end;        /* journal_end() then (0: start-up) */
     pid_t child;
     struct filejob *job;          /* finishing: a round of the rewrite's tail */
     struct event *job_done;
@@ -334,6 +335,11 @@ static void op_stats(const void *be, struct store_stats *st)
     st->fsync_us = &s->fsync_us;
 }
 
+/* What came after the last snapshot, past which a clean stop writes one. */
+#define CLOSE_SNAPSHOT_MIN_BYTES (1u << 20)
+
+static void snapshot_on_close(struct jstore *s);
+
 static int op_close(void *be)
 {
     struct jstore *s = be;
@@ -360,6 +366,8 @@ static int op_close(void *be)
     event_free(s->sigchld);
     if (s->state != JS_FATAL)
         flush_turn(s);
+    if (s->state == JS_OK)
+        snapshot_on_close(s);
     if (s->state == JS_FATAL) {
         /* Nothing more may claim durability: the file is what it is. */
         journal_close_unsynced(s->j);
@@ -456,6 +464,25 @@ static int write_snapshot_chunk(void *arg, struct buf *out)
 
 /* In the child: the snapshot, from the memory it shares with the parent
  * as of the fork. Only _exit: nothing of the parent's may run here. */
+/* A snapshot of t into a new file at path, fsynced. Returns 0, or -1 with
+ * errno set (the file may be left behind). */
+static int write_snapshot(const char *path, const struct persist_target *t)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    struct buf out;
+    struct snapshot_file f = {fd, 0};
+    buf_init(&out);
+    buf_append(&out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+    int rc = persist_snapshot(t, &out, write_snapshot_chunk, &f) != 0 || fsync(fd) != 0 ? -1 : 0;
+    int saved = errno;
+    buf_free(&out);
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
 static void child_write_snapshot(const char *tmp, const struct persist_target *t)
 {
     /* Let go of the parent's sockets (and its listener), or a connection
@@ -467,17 +494,7 @@ static void child_write_snapshot(const char *tmp, const struct persist_target *t
     if (nice(19) < 0) {
         /* not fatal: the snapshot is written at the usual priority */
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        _exit(2);
-    struct buf out;
-    struct snapshot_file f = {fd, 0};
-    buf_init(&out);
-    buf_append(&out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
-    if (persist_snapshot(t, &out, write_snapshot_chunk, &f) != 0 || fsync(fd) != 0)
-        _exit(3);
-    close(fd);
-    _exit(0);
+    _exit(write_snapshot(tmp, t) == 0 ? 0 : 3);
 }
 
 static void compaction_failed(struct jstore *s, const char *why)
@@ -553,6 +570,7 @@ static void finish_compaction(struct jstore *s)
         return;
     }
     s->base_size = journal_file_size(s->j);
+    s->snapshot_end = journal_end(s->j);
     s->compactions++;
     uint64_t finish_us = (uint64_t)(clock_mono_us() - t0);
     if (finish_us > s->stall_us)
@@ -642,6 +660,38 @@ static void on_child(evutil_socket_t sig, short what, void *arg)
     finish_next(s);
 }
 
+/* A clean stop compacts, here and now (no fork: nothing runs any more), so
+ * the next start replays a snapshot alone rather than everything since the
+ * last compaction: what PostgreSQL's shutdown checkpoint does for its
+ * restart. Anything going wrong leaves the journal as it is. */
+static void snapshot_on_close(struct jstore *s)
+{
+    uint64_t size = journal_file_size(s->j);
+    if (journal_end(s->j) - s->snapshot_end < CLOSE_SNAPSHOT_MIN_BYTES)
+        return;  /* little written since start-up or the last compaction */
+    if (journal_write(s->j) != 0 || journal_written(s->j) != journal_end(s->j))
+        return;  /* journal_close() says what is wrong */
+    int64_t t0 = clock_mono_ms();
+    char err[PATH_MAX + 128];
+    snprintf(s->tmp, sizeof s->tmp, "%s/" REWRITE_PREFIX "%lld", s->dir,
+             (long long)clock_wall_ms());
+    int old_fd = -1;
+    if (write_snapshot(s->tmp, s->target) != 0) {
+        snprintf(err, sizeof err, "%s", strerror(errno));
+        unlink(s->tmp);
+    } else if (journal_install_keep(s->j, s->tmp, &old_fd, err, sizeof err) == -1) {
+        unlink(s->tmp);
+    } else {
+        if (old_fd >= 0)
+            close(old_fd);
+        log_event("info", "event=shutdown_snapshot journal_bytes=%llu was=%llu ms=%lld",
+                  (unsigned long long)journal_file_size(s->j), (unsigned long long)size,
+                  (long long)(clock_mono_ms() - t0));
+        return;
+    }
+    log_event("warn", "event=shutdown_snapshot_failed error=\"%s\"", err);
+}
+
 /* --- once a second -------------------------------------------------------- */
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -677,9 +727,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (rewriting(s) || s->state != JS_OK || s->clk->now_ms < s->compact_not_before)
         return;
+    /* Once what came after the last snapshot is half its size: a restart
+     * replays at most that much beyond the snapshot. */
     uint64_t size = journal_file_size(s->j);
-    uint64_t threshold = s->base_size * 2 > s->opt.compact_min ? s->base_size * 2
-                                                                : s->opt.compact_min;
+    uint64_t grown = s->base_size + s->base_size / 2;
+    uint64_t threshold = grown > s->opt.compact_min ? grown : s->opt.compact_min;
     if (size >= threshold)
         start_compaction(s);
 }

@@ -15,6 +15,7 @@
 #include "saga/saga_pack.h"
 #include "saga/sim.h"
 #include "lib/log.h"
+#include "xalloc.h"
 
 /* --- orders ----------------------------------------------------------- */
 
@@ -505,6 +506,32 @@ void persist_encode_sim(struct buf *b, int type, const char *key, int64_t value)
     enc_i64(b, value);
 }
 
+static int apply_sim_batch(struct persist_target *t, struct dec *d)
+{
+    char small[128];
+    while (!d->err && d->p < d->end) {
+        uint64_t type = dec_u64(d);
+        /* Keys are short: copied to the stack, not allocated. */
+        uint64_t len = dec_u64(d);
+        char *key = small;
+        if (d->err || len == 0 || len - 1 > (uint64_t)(d->end - d->p))
+            return -1;
+        if (len > sizeof small)
+            key = xmalloc((size_t)len);
+        memcpy(key, d->p, (size_t)(len - 1));
+        key[len - 1] = '\0';
+        d->p += len - 1;
+        int64_t value = dec_i64(d);
+        int rc = d->err || t->sim == NULL ? -1
+                                          : sim_apply(t->sim, (enum sim_record)type, key, value);
+        if (key != small)
+            free(key);
+        if (rc != 0)
+            return -1;
+    }
+    return dec_done(d) ? 0 : -1;
+}
+
 static int apply_sim(struct persist_target *t, struct dec *d)
 {
     uint64_t type = dec_u64(d);
@@ -608,6 +635,8 @@ int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
         rc = apply_tracking(t, &d);
     else if (type == REC_SIM)
         rc = apply_sim(t, &d);
+    else if (type == REC_SIM_BATCH)
+        rc = apply_sim_batch(t, &d);
     else if (type == REC_PUBLISHED)
         rc = apply_published(t, &d);
     else if (type == REC_SAGA_PACKED) {
@@ -640,6 +669,7 @@ struct snap {
     int (*flush)(void *arg, struct buf *out);
     void *arg;
     int rc;
+    size_t sim_entries;       /* in rec, not yet a record */
 };
 
 static void snap_record(struct snap *s, uint8_t type)
@@ -673,11 +703,18 @@ static void snap_saga_packed(void *arg, uint64_t order, const void *bytes, size_
     snap_record(s, REC_SAGA_PACKED);
 }
 
+/* Participants' values go many to a record: a million reservations are
+ * not a million records to frame, check and dispatch at restart. */
+#define SIM_BATCH_ENTRIES 1024
+
 static void snap_sim(void *arg, enum sim_record type, const char *key, int64_t value)
 {
     struct snap *s = arg;
     persist_encode_sim(&s->rec, type, key, value);
-    snap_record(s, REC_SIM);
+    if (++s->sim_entries == SIM_BATCH_ENTRIES) {
+        snap_record(s, REC_SIM_BATCH);
+        s->sim_entries = 0;
+    }
 }
 
 int persist_snapshot(const struct persist_target *t, struct buf *out,
@@ -690,8 +727,9 @@ int persist_snapshot(const struct persist_target *t, struct buf *out,
         encode_order_whole(&s.rec, book_get(t->book, id));
         snap_record(&s, REC_ORDER_WHOLE);
     }
-    chreg_snapshot(t->channels, snap_change, &s);
-    for (size_t i = 0; i < dlq_count(t->dlq); i++) {
+    if (t->channels)
+        chreg_snapshot(t->channels, snap_change, &s);
+    for (size_t i = 0; t->dlq && i < dlq_count(t->dlq); i++) {
         encode_dlq_entry(&s.rec, dlq_at(t->dlq, i));
         snap_record(&s, REC_DLQ_ENTRY);
     }
@@ -699,8 +737,12 @@ int persist_snapshot(const struct persist_target *t, struct buf *out,
         engine_snapshot(t->engine, snap_saga, snap_saga_packed, &s);
     if (t->sim)
         sim_snapshot(t->sim, snap_sim, &s);
-    enc_u64(&s.rec, dlq_next_id(t->dlq));
-    snap_record(&s, REC_META);
+    if (s.sim_entries > 0)
+        snap_record(&s, REC_SIM_BATCH);
+    if (t->dlq) {
+        enc_u64(&s.rec, dlq_next_id(t->dlq));
+        snap_record(&s, REC_META);
+    }
     buf_free(&s.rec);
     if (s.rc == 0 && buf_used(out) > 0)
         s.rc = flush(arg, out);

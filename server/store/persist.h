@@ -36,6 +36,8 @@ enum rec_type {
     REC_SIM = 52,             /* the simulated participants' state */
     REC_SAGA_TRACK = 53,      /* a saga's parcel: tracking number, where, when
                                  (kept beside the saga, which has no room) */
+    REC_SIM_BATCH = 57,       /* snapshots: the participants' values, many to a
+                                 record: kind, key, value, again and again */
     REC_ORDER_WHOLE = 56,     /* snapshots: an order and its whole history:
                                  id, creation time, fields, the number of
                                  moves, then each move: status, time since
@@ -73,7 +75,8 @@ struct persist_target {
 int persist_apply(void *target, uint8_t type, const char *payload, size_t len,
                   uint64_t offset);
 
-/* Writes a snapshot of everything in t as framed records into out,
+/* Writes a snapshot of everything in t (what is NULL there is left out)
+ * as framed records into out,
  * calling flush(arg, out) whenever out grows past a few hundred KiB (and
  * once at the end) so memory stays small. Returns 0, or what flush
  * returned when it failed. */

@@ -380,6 +380,27 @@ static void set_add_unpacked(struct record_set *set, const char *p, size_t len)
     free(t.location);
 }
 
+/* The participants' values come many to a record, in their maps' order:
+ * listed one by one, the order does not matter. */
+static void set_add_sim_batch(struct record_set *set, const char *p, size_t len)
+{
+    struct dec d;
+    dec_init(&d, p, len);
+    struct buf rec;
+    buf_init(&rec);
+    while (d.p < d.end) {
+        uint64_t type = dec_u64(&d);
+        char *key = dec_str(&d);
+        int64_t value = dec_i64(&d);
+        assert_false(d.err);
+        persist_encode_sim(&rec, (int)type, key, value);
+        set_add(set, REC_SIM, buf_head(&rec), buf_used(&rec));
+        buf_clear(&rec);
+        free(key);
+    }
+    buf_free(&rec);
+}
+
 static struct record_set snapshot_set(struct world *w)
 {
     struct buf all;
@@ -393,6 +414,8 @@ static struct record_set snapshot_set(struct world *w)
         uint8_t type = (uint8_t)p[off + 4];
         if (type == REC_SAGA_PACKED)
             set_add_unpacked(&set, p + off + JOURNAL_HEADER_LEN, len);
+        else if (type == REC_SIM_BATCH)
+            set_add_sim_batch(&set, p + off + JOURNAL_HEADER_LEN, len);
         else
             set_add(&set, type, p + off + JOURNAL_HEADER_LEN, len);
         off += JOURNAL_HEADER_LEN + len;
