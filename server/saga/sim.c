@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "lib/clock.h"
@@ -417,18 +418,36 @@ static void decide(struct sim *s, int st, const struct order *o, struct answer *
 }
 
 /* A notification: a line for people on the live channel `notify`. */
+struct notification {
+    const struct sim *sim;
+    const struct chan_delivery *d;
+};
+
+/* The line for people, made only when someone listens on `notify`. */
+static void notification_line(void *arg, struct buf *out)
+{
+    const struct notification *n = arg;
+    const struct chan_delivery *d = n->d;
+    static const char key[] = "\"status\":\"";
+    const char *status = memmem(d->payload, d->len, key, sizeof key - 1);
+    uint64_t id = engine_payload_order(d->payload, d->len);
+    const struct order *o = book_get(n->sim->book, id);
+    char st[16] = "?";
+    if (status) {
+        const char *p = status + sizeof key - 1, *end = d->payload + d->len;
+        size_t k = 0;
+        while (p < end && *p >= 'A' && *p <= 'Z' && k < sizeof st - 1)
+            st[k++] = *p++;
+        st[k] = '\0';
+    }
+    buf_printf(out, "email to %s: your order %llu is now %s", o ? o->customer : "?",
+               (unsigned long long)id, st);
+}
+
 static void send_notification(struct sim *s, struct feed *f, const struct chan_delivery *d)
 {
-    char line[512];
-    const char *status = strstr(d->payload, "\"status\":\"");
-    uint64_t id = engine_payload_order(d->payload, d->len);
-    const struct order *o = book_get(s->book, id);
-    char st[16] = "?";
-    if (status)
-        sscanf(status + 10, "%15[A-Z]", st);
-    int n = snprintf(line, sizeof line, "email to %s: your order %llu is now %s",
-                     o ? o->customer : "?", (unsigned long long)id, st);
-    bus_publish(s->bus, "notify", 6, line, (size_t)n);
+    struct notification n = {s, d};
+    bus_publish_built(s->bus, "notify", 6, notification_line, &n);
     group_ack(bus_channels(s->bus), f->g, d->offset, s->clk->now_ms);
 }
 

@@ -5,12 +5,18 @@ per move, each from source "saga" and in that order. At the end TRACK shows
 the parcel's number and location=delivered, SAGA every forward step ok at
 its first attempt and the compensations never started, HISTORY the five
 statuses, and the stock is down by the quantity."""
-from harness import Orderd, check, expect
-from sagalib import COMPENSATIONS, FORWARD, Conn, Events, recs
+import time
+
+from harness import Orderd, TestFailure, check, expect
+from sagalib import COMPENSATIONS, FORWARD, Client, Conn, Events, push, recs
 
 with Orderd() as srv:
     c = Conn(srv)
     ev = Events(srv, "order.status")
+    # The notification participant's lines for people, on live `notify`.
+    notes = Client(srv)
+    notes.send("SUBSCRIBE", "notify")
+    expect("subscribe notify", notes.read(), [b"subscribe", b"notify", 1])
     c.ok("STOCK", "SET", "book", "10")
 
     oid = c.create(customer="alice", item="book", qty=3, amount="59.97")
@@ -32,6 +38,17 @@ with Orderd() as srv:
     ev.wait_status(later, "DELIVERED")
     expect("order %d's events, after another order went through" % oid,
            ev.statuses(oid), ["RESERVED", "PAID", "SHIPPED", "DELIVERED"])
+
+    lines, deadline = [], time.monotonic() + 10
+    while len(lines) < 5:
+        if time.monotonic() > deadline:
+            raise TestFailure("notify lines so far: %r" % lines)
+        _, line = push(notes.read(), "message")
+        if b"your order %d " % oid in line:
+            lines.append(line.decode())
+    expect("notification lines", lines,
+           ["email to alice: your order %d is now %s" % (oid, st)
+            for st in ("PENDING", "RESERVED", "PAID", "SHIPPED", "DELIVERED")])
 
     t = c.track(oid)
     expect("TRACK status", t["status"], "DELIVERED")
