@@ -28,7 +28,7 @@ void saga_pack(const struct saga *s, const struct tracking *t, struct buf *out)
                      (uint64_t)s->attention << 9);
     enc_str(out, s->reason);
     enc_i64(out, s->created_ms);
-    enc_i64(out, s->updated_ms - s->created_ms);
+    enc_i64(out, (int64_t)((uint64_t)s->updated_ms - (uint64_t)s->created_ms));
     uint64_t used = 0;
     for (int i = 0; i < SAGA_STEP_COUNT; i++)
         if (step_used(&s->steps[i]))
@@ -50,7 +50,7 @@ void saga_pack(const struct saga *s, const struct tracking *t, struct buf *out)
         enc_u64(out, set);
         for (int k = 0; k < 4; k++)
             if (times[k])
-                enc_i64(out, times[k] - s->created_ms);
+                enc_i64(out, (int64_t)((uint64_t)times[k] - (uint64_t)s->created_ms));
         enc_str(out, info->error);
     }
     if (t == NULL) {
@@ -72,6 +72,12 @@ static void clear(struct saga *s, struct tracking *t)
     memset(t, 0, sizeof *t);
 }
 
+/* a + b wrapping, as the packer's a - b did: no overflow on bad bytes. */
+static int64_t plus(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 int saga_unpack(const void *p, size_t n, struct saga *s, struct tracking *t, bool *has_track)
 {
     struct dec d;
@@ -85,7 +91,7 @@ int saga_unpack(const void *p, size_t n, struct saga *s, struct tracking *t, boo
     s->attention = (flags >> 9) & 1;
     s->reason = dec_str(&d);
     s->created_ms = dec_i64(&d);
-    s->updated_ms = s->created_ms + dec_i64(&d);
+    s->updated_ms = plus(s->created_ms, dec_i64(&d));
     uint64_t used = dec_u64(&d);
     bool bad = (flags >> 10) != 0 || s->state > SAGA_CANCELLED || (used >> SAGA_STEP_COUNT) != 0;
     for (int i = 0; i < SAGA_STEP_COUNT && !bad && !d.err; i++) {
@@ -99,7 +105,7 @@ int saga_unpack(const void *p, size_t n, struct saga *s, struct tracking *t, boo
                              &info->sent_ms};
         for (int k = 0; k < 4; k++)
             if (set & (1u << k))
-                *times[k] = s->created_ms + dec_i64(&d);
+                *times[k] = plus(s->created_ms, dec_i64(&d));
         info->error = dec_str(&d);
         bad = state > STEP_SKIPPED || attempts > UINT16_MAX || (set >> 4) != 0;
         info->state = (uint8_t)state;

@@ -71,6 +71,7 @@ struct jstore {
     struct turn *turn;
     struct buf framed;
     uint64_t position;            /* bytes of every record made */
+    uint64_t flushed;             /* position at the last flush_turn() */
     struct mark { uint64_t journal, position; } *marks;
     size_t nmarks, capmarks, firstmark;
     uint64_t journal_durable;     /* the journal's last position reported */
@@ -132,13 +133,17 @@ static void set_state(struct jstore *s, enum jstate st, const char *fmt, ...)
         store_report_writable(s->store, s->why);
 }
 
-/* Keeps opt.reserve bytes reserved ahead once headroom falls under half
- * of it. Returns false (state JS_NO_SPACE) when the disk refused. */
+/* Keeps opt.reserve bytes reserved ahead of what is buffered and what the
+ * turn holds, once headroom falls under half of it. Returns false (state
+ * JS_NO_SPACE) when the disk refused. */
 static bool keep_reserved(struct jstore *s)
 {
-    if (s->cannot_reserve || journal_headroom(s->j) >= s->opt.reserve / 2)
+    /* The turn's records are not in the journal yet, but will be: at most
+     * as many bytes as they take now. */
+    uint64_t held = s->position - s->flushed;
+    if (s->cannot_reserve || journal_headroom(s->j) >= s->opt.reserve / 2 + held)
         return true;
-    if (journal_reserve(s->j, s->opt.reserve) == 0)
+    if (journal_reserve(s->j, s->opt.reserve + held) == 0)
         return true;
     if (errno == EOPNOTSUPP || errno == ENOSYS) {
         /* Writing is all there is then: a full disk is met by a write
@@ -164,8 +169,16 @@ static void report_durable(struct jstore *s, uint64_t pos)
     uint64_t position = 0;
     while (s->firstmark < s->nmarks && s->marks[s->firstmark].journal <= pos)
         position = s->marks[s->firstmark++].position;
-    if (s->firstmark == s->nmarks)
+    /* Under steady load the queue never drains: move what is left down
+     * once the consumed part is the larger, so it stays as long as the
+     * turns not yet durable. */
+    if (s->firstmark == s->nmarks) {
         s->firstmark = s->nmarks = 0;
+    } else if (s->firstmark > s->nmarks / 2) {
+        s->nmarks -= s->firstmark;
+        memmove(s->marks, s->marks + s->firstmark, s->nmarks * sizeof *s->marks);
+        s->firstmark = 0;
+    }
     if (position)
         store_report_durable(s->store, position);
 }
@@ -226,6 +239,7 @@ static void flush_turn(struct jstore *s)
         return;
     struct turn_flushed f;
     turn_flush(s->turn, &s->framed, &f);
+    s->flushed = s->position;
     s->left_out += f.left_out;
     if (f.kept > 0) {
         journal_append_framed(s->j, buf_head(&s->framed), buf_used(&s->framed));
@@ -675,15 +689,21 @@ static void snapshot_on_close(struct jstore *s)
     char err[PATH_MAX + 128];
     snprintf(s->tmp, sizeof s->tmp, "%s/" REWRITE_PREFIX "%lld", s->dir,
              (long long)clock_wall_ms());
-    int old_fd = -1;
+    int old_fd = -1, rc;
     if (write_snapshot(s->tmp, s->target) != 0) {
         snprintf(err, sizeof err, "%s", strerror(errno));
         unlink(s->tmp);
-    } else if (journal_install_keep(s->j, s->tmp, &old_fd, err, sizeof err) == -1) {
+    } else if ((rc = journal_install_keep(s->j, s->tmp, &old_fd, err, sizeof err)) == -1) {
         unlink(s->tmp);
     } else {
         if (old_fd >= 0)
             close(old_fd);
+        if (rc == -2) {
+            /* In use, but its name may not survive a crash: either file is
+             * whole, so nothing is lost either way. */
+            log_event("warn", "event=shutdown_snapshot_not_synced error=\"%s\"", err);
+            return;
+        }
         log_event("info", "event=shutdown_snapshot journal_bytes=%llu was=%llu ms=%lld",
                   (unsigned long long)journal_file_size(s->j), (unsigned long long)size,
                   (long long)(clock_mono_ms() - t0));

@@ -96,7 +96,7 @@ static void encode_order_whole(struct buf *b, const struct order *o)
     for (size_t h = 1; h < o->nhistory; h++) {
         const struct order_transition *tr = &o->history[h];
         enc_u64(b, (uint64_t)tr->to);
-        enc_i64(b, tr->time_ms - last);
+        enc_i64(b, (int64_t)((uint64_t)tr->time_ms - (uint64_t)last));
         enc_str(b, tr->source);
         enc_str(b, tr->note);
         last = tr->time_ms;
@@ -148,7 +148,9 @@ static int apply_order_whole(struct persist_target *t, struct dec *d)
     for (uint64_t i = 0; i < moves && rc == 0; i++) {
         struct order_event te = {.type = ORDER_EV_TRANSITION, .id = ev.id, .source = source};
         uint64_t to = dec_u64(d);
-        te.time_ms = ev.time_ms += dec_i64(d);
+        /* Wrapping, as the encoder's difference did: no overflow on bad bytes. */
+        ev.time_ms = (int64_t)((uint64_t)ev.time_ms + (uint64_t)dec_i64(d));
+        te.time_ms = ev.time_ms;
         bool have_source = dec_small_str(d, source, sizeof source);
         char *note = dec_str(d);
         te.note = note;

@@ -227,6 +227,16 @@ void turn_change(struct turn *t, uint8_t type, const void *p, size_t len,
     }
     if (t->nmsgs == 0 || c->group == NULL)
         return;
+    if (c->type == CHG_GROUP) {
+        /* A group created after a message of the turn was published: at
+         * recovery the message would be settled before the group exists,
+         * and the group, starting before it, would hand it out again.
+         * Those messages keep their whole story. */
+        for (size_t k = 0; k < t->nmsgs; k++)
+            if (t->msgs[k].channel == c->channel)
+                t->msgs[k].pinned = true;
+        return;
+    }
     uint32_t m = t->msgtab.slots[msg_slot(t, c->channel, c->offset)];
     if (m == 0)
         return;  /* published before this turn: kept as it is */

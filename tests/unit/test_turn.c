@@ -271,6 +271,33 @@ static void test_a_message_not_settled_everywhere_is_kept(void **state)
     turn_free(t);
 }
 
+/* A group created after a message of the turn was published: recovery
+ * would settle the message before the group exists, so its story stays. */
+static void test_a_group_created_after_a_message_keeps_its_story(void **state)
+{
+    (void)state;
+    struct turn *t = turn_new();
+    publish(t, "a", 2);
+    change(t, (struct chan_change){.type = CHG_GROUP, .channel = "a", .group = "g",
+                                   .offset = 1});
+    deliver(t, "a", 2);
+    ack(t, "a", 2, true);
+    publish(t, "a", 3);   /* after the group: may be recorded once */
+    deliver(t, "a", 3);
+    ack(t, "a", 3, true);
+    struct out o;
+    struct turn_flushed f;
+    flush(t, &o, &f);
+    assert_int_equal(f.left_out, 2);
+    assert_int_equal(o.n, 5);  /* APPEND 2, GROUP, DELIVER 2, ACK 2, APPEND 3 */
+    uint64_t offset;
+    assert_int_equal(published(&o.payload[0], &offset), 0);
+    assert_int_equal(published(&o.payload[4], &offset), PUBLISHED_SETTLED);
+    assert_int_equal(offset, 3);
+    out_free(&o);
+    turn_free(t);
+}
+
 static void test_a_burst_grows_and_lets_go_of_its_tables(void **state)
 {
     (void)state;
@@ -303,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_a_message_settled_in_its_turn_is_recorded_once),
         cmocka_unit_test(test_messages_are_told_apart_by_channel_and_offset),
         cmocka_unit_test(test_a_message_not_settled_everywhere_is_kept),
+        cmocka_unit_test(test_a_group_created_after_a_message_keeps_its_story),
         cmocka_unit_test(test_a_burst_grows_and_lets_go_of_its_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
