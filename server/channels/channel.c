@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "lib/heap.h"
 #include "lib/strmap.h"
 #include "xalloc.h"
@@ -23,6 +24,7 @@ enum due_kind { DUE_PENDING, DUE_RETENTION };
 
 struct chan_msg {
     uint32_t refs;
+    bool unmade;     /* recovery: payload holds a struct chan_recipe, len is 0 */
     uint64_t offset;
     int64_t time_ms;
     size_t len;
@@ -114,6 +116,10 @@ struct chan_registry {
     int64_t resumed_ms;           /* see chreg_resumed() */
     uint64_t rng;
     bool applying;                /* recovery: hooks stay quiet */
+    /* Recovery: makes an unmade message's payload (chreg_remake_with()). */
+    int (*remake)(void *arg, const struct chan_recipe *recipe, struct buf *out);
+    void *remake_arg;
+    struct buf made;              /* scratch for it */
     /* chreg_find's last answer (channels are never freed), owned: a
      * cache, so a const registry may still keep it. */
     struct channel **last_found;
@@ -147,11 +153,28 @@ static struct chan_msg *msg_new(uint64_t offset, int64_t time_ms, const char *p,
 {
     struct chan_msg *m = xmalloc(sizeof *m + len + 1);
     m->refs = 1;
+    m->unmade = false;
     m->offset = offset;
     m->time_ms = time_ms;
     m->len = len;
     memcpy(m->payload, p, len);
     m->payload[len] = '\0';
+    return m;
+}
+
+/* A message recorded by its recipe, whose payload is made when it is
+ * first needed: at recovery most of them leave the log (count retention)
+ * before anyone reads them. */
+static struct chan_msg *msg_new_unmade(uint64_t offset, int64_t time_ms,
+                                       const struct chan_recipe *recipe)
+{
+    struct chan_msg *m = xmalloc(sizeof *m + sizeof *recipe + 1);
+    m->refs = 1;
+    m->unmade = true;
+    m->offset = offset;
+    m->time_ms = time_ms;
+    m->len = 0;
+    memcpy(m->payload, recipe, sizeof *recipe);
     return m;
 }
 
@@ -176,6 +199,7 @@ struct chan_registry *chreg_new(struct dlq *dlq, const struct chan_hooks *hooks,
         r->hooks = *hooks;
     r->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
     r->last_found = xcalloc(1, sizeof *r->last_found);
+    buf_init(&r->made);
     return r;
 }
 
@@ -212,6 +236,7 @@ void chreg_free(struct chan_registry *r)
     if (r == NULL)
         return;
     free(r->last_found);
+    buf_free(&r->made);
     heap_free(&r->due);
     size_t it = 0, len;
     const char *k;
@@ -373,6 +398,26 @@ static struct chan_msg *msg_at(const struct channel *ch, uint64_t offset)
     return ch->ring[(ch->head + (offset - ch->first)) % ch->cap];
 }
 
+/* The message at offset with its payload made (see msg_new_unmade()). */
+static struct chan_msg *made_at(struct chan_registry *r, struct channel *ch, uint64_t offset)
+{
+    struct chan_msg **slot = &ch->ring[(ch->head + (offset - ch->first)) % ch->cap];
+    struct chan_msg *m = *slot;
+    if (!m->unmade)
+        return m;
+    struct chan_recipe recipe;
+    memcpy(&recipe, m->payload, sizeof recipe);
+    buf_clear(&r->made);
+    if (r->remake == NULL || r->remake(r->remake_arg, &recipe, &r->made) != 0)
+        buf_clear(&r->made);  /* never for a recipe recovery accepted */
+    struct chan_msg *full = msg_new(m->offset, m->time_ms, buf_head(&r->made),
+                                    buf_used(&r->made));
+    ch->bytes += full->len;
+    msg_unref(m);  /* only the log held it: nothing is handed out unmade */
+    *slot = full;
+    return full;
+}
+
 static void drop_oldest(struct channel *ch)
 {
     ch->bytes -= ch->ring[ch->head]->len;
@@ -478,8 +523,9 @@ uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *pa
     return chan_append_made(r, ch, payload, len, now, NULL);
 }
 
-uint64_t chan_append_made(struct chan_registry *r, struct channel *ch, const char *payload,
-                          size_t len, int64_t now, const struct chan_recipe *recipe)
+/* Makes room for one more message of len bytes (retention by count and
+ * size), growing the ring if it is full. */
+static void make_room(struct channel *ch, size_t len)
 {
     if (ch->s.maxlen > 0)
         while (ch->count >= ch->s.maxlen)
@@ -498,9 +544,18 @@ uint64_t chan_append_made(struct chan_registry *r, struct channel *ch, const cha
         ch->cap = cap;
         ch->head = 0;
     }
-    struct chan_msg *m = msg_new(ch->next_offset++, now, payload, len);
+}
+
+uint64_t chan_append_made(struct chan_registry *r, struct channel *ch, const char *payload,
+                          size_t len, int64_t now, const struct chan_recipe *recipe)
+{
+    make_room(ch, len);
+    /* Recovery may leave the payload to be made from its recipe. */
+    struct chan_msg *m = payload == NULL && recipe
+                             ? msg_new_unmade(ch->next_offset++, now, recipe)
+                             : msg_new(ch->next_offset++, now, payload, len);
     ch->ring[(ch->head + ch->count++) % ch->cap] = m;
-    ch->bytes += len;
+    ch->bytes += m->len;
     emit(r, &(struct chan_change){.type = CHG_APPEND, .channel = ch->name, .offset = m->offset,
                                   .time_ms = now, .payload = payload, .len = len,
                                   .recipe = recipe});
@@ -521,7 +576,7 @@ size_t chan_read(struct chan_registry *r, struct channel *ch, uint64_t from, siz
     if (from < ch->first)
         from = ch->first;
     for (uint64_t off = from; off < ch->next_offset && n < max; off++) {
-        struct chan_msg *m = msg_at(ch, off);
+        struct chan_msg *m = made_at(r, ch, off);
         out[n++] = (struct chan_delivery){m->offset, 0, m->time_ms, m->payload, m->len};
     }
     return n;
@@ -748,7 +803,7 @@ size_t group_consume_bytes(struct chan_registry *r, struct chan_group *g, const 
     advance_next(g);
     while (n < max && bytes < max_bytes && g->next < ch->next_offset &&
            g->pending.count < ch->s.maxpending) {
-        struct chan_msg *m = msg_at(ch, g->next++);
+        struct chan_msg *m = made_at(r, ch, g->next++);
         bytes += m->len;
         if (g->nskip > 0)
             advance_next(g);
@@ -1178,7 +1233,7 @@ static int apply_deliver(struct chan_registry *r, struct chan_group *g,
     if (p == NULL) {
         if (c->offset < ch->first || c->offset >= ch->next_offset)
             return -1;
-        struct chan_msg *m = msg_at(ch, c->offset);
+        struct chan_msg *m = made_at(r, ch, c->offset);
         m->refs++;
         p = pending_new(g, m);
         if (g->next <= c->offset)
@@ -1251,7 +1306,9 @@ static int apply(struct chan_registry *r, const struct chan_change *c)
             ch->first = ch->next_offset = c->offset;
         if (c->offset != ch->next_offset)
             return -1;
-        chan_append(r, ch, c->payload, c->len, c->time_ms);
+        if (c->payload == NULL && (c->recipe == NULL || r->remake == NULL))
+            return -1;
+        chan_append_made(r, ch, c->payload, c->len, c->time_ms, c->recipe);
         /* Handed out and settled everywhere as it was published. */
         if (c->released)
             for (size_t i = 0; i < ch->ngroups; i++)
@@ -1312,6 +1369,30 @@ int chreg_apply(struct chan_registry *r, const struct chan_change *c)
     return rc;
 }
 
+void chreg_remake_with(struct chan_registry *r,
+                       int (*remake)(void *arg, const struct chan_recipe *recipe,
+                                     struct buf *out),
+                       void *arg)
+{
+    r->remake = remake;
+    r->remake_arg = arg;
+}
+
+bool chreg_remakes(const struct chan_registry *r) { return r->remake != NULL; }
+
+void chreg_make_all(struct chan_registry *r)
+{
+    size_t it = 0;
+    struct channel *ch;
+    while (chreg_next(r, &it, &ch))
+        for (uint64_t off = ch->first; off < ch->next_offset; off++)
+            made_at(r, ch, off);
+    r->remake = NULL;
+    r->remake_arg = NULL;
+    buf_free(&r->made);
+    buf_init(&r->made);
+}
+
 void chreg_recovered(struct chan_registry *r, int64_t now)
 {
     size_t it = 0;
@@ -1346,9 +1427,14 @@ void chreg_snapshot(const struct chan_registry *r, void (*fn)(void *arg, const s
                                                           : ch->next_offset});
         for (size_t i = 0; i < ch->count; i++) {
             const struct chan_msg *m = ch->ring[(ch->head + i) % ch->cap];
+            struct chan_recipe recipe;
+            if (m->unmade)
+                memcpy(&recipe, m->payload, sizeof recipe);
             fn(arg, &(struct chan_change){.type = CHG_APPEND, .channel = ch->name,
                                           .offset = m->offset, .time_ms = m->time_ms,
-                                          .payload = m->payload, .len = m->len});
+                                          .payload = m->unmade ? NULL : m->payload,
+                                          .len = m->len,
+                                          .recipe = m->unmade ? &recipe : NULL});
         }
         for (size_t gi = 0; gi < ch->ngroups; gi++) {
             const struct chan_group *g = ch->groups[gi];

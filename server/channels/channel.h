@@ -156,9 +156,24 @@ bool chreg_next(const struct chan_registry *r, size_t *iter, struct channel **ch
 /* Appends; returns the new message's offset. Wakes blocked consumers. */
 uint64_t chan_append(struct chan_registry *r, struct channel *ch, const char *payload,
                      size_t len, int64_t now);
-/* The same, saying what payload was made from (recipe may be NULL). */
+/* The same, saying what payload was made from (recipe may be NULL). At
+ * recovery payload may be NULL with a recipe: the payload is made when
+ * first needed (see chreg_remake_with()). */
 uint64_t chan_append_made(struct chan_registry *r, struct channel *ch, const char *payload,
                           size_t len, int64_t now, const struct chan_recipe *recipe);
+
+struct buf;
+/* Recovery: how to make the payload of a message recorded by its recipe
+ * (its publisher's remake, with arg). Until it is set, an APPEND without
+ * its payload is refused; chreg_make_all() makes every message still
+ * unmade and forgets it. Most such messages leave the log (count
+ * retention) before anyone reads them, so their payloads are never made. */
+void chreg_remake_with(struct chan_registry *r,
+                       int (*remake)(void *arg, const struct chan_recipe *recipe,
+                                     struct buf *out),
+                       void *arg);
+bool chreg_remakes(const struct chan_registry *r);
+void chreg_make_all(struct chan_registry *r);
 
 const char *chan_name(const struct channel *ch);
 const struct chan_settings *chan_settings(const struct channel *ch);

@@ -742,6 +742,16 @@ static void notify(struct engine *e, const struct order *o, int from)
     buf_free(&b);
 }
 
+const char *engine_recipe_channel(const struct chan_recipe *r)
+{
+    if (r->kind == ENGINE_RECIPE_STEP && r->arg[1] < SAGA_STEP_COUNT && r->arg[2] <= UINT32_MAX)
+        return saga_step_name((enum saga_step)r->arg[1]);
+    if (r->kind == ENGINE_RECIPE_NOTIFY && (r->arg[1] & 0xff) < ORDER_STATUS_COUNT &&
+        ((r->arg[1] >> 8) & 0xff) <= ORDER_STATUS_COUNT && (r->arg[1] >> 16) == 0)
+        return ENGINE_NOTIFY_CHANNEL;
+    return NULL;
+}
+
 int engine_remake(const struct engine *e, const struct chan_recipe *r, const char **channel,
                   struct buf *payload)
 {

@@ -116,6 +116,9 @@ struct chan_recipe;
  * -1 when the recipe is not one of the engine's or its order is unknown. */
 int engine_remake(const struct engine *e, const struct chan_recipe *r, const char **channel,
                   struct buf *payload);
+/* The channel a recipe's message goes to, without making it; NULL when
+ * the recipe is not one engine_remake() would take (its order aside). */
+const char *engine_recipe_channel(const struct chan_recipe *r);
 
 /* The order id a step or notification message is about ({"order":N,...}),
  * or 0. */

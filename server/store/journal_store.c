@@ -848,6 +848,7 @@ struct store *journal_store_open(const struct journal_options *o, struct event_b
     struct replay r = {t, clk, s->path, stat(s->path, &st) == 0 ? (uint64_t)st.st_size : 0, 0,
                        clk->now_ms + REPLAY_REPORT_MS};
     s->j = journal_open(s->path, o->fsync, o->repair, replay, &r, &rec, err, errlen);
+    persist_recovered(t);
     if (s->j == NULL) {
         buf_free(&s->rec);
         buf_free(&s->rewrite);

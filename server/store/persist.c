@@ -355,6 +355,19 @@ static int apply_change(struct persist_target *t, uint8_t type, struct dec *d)
     return rc;
 }
 
+static int remake(void *arg, const struct chan_recipe *recipe, struct buf *out)
+{
+    const struct persist_target *t = arg;
+    const char *channel;
+    return engine_remake(t->engine, recipe, &channel, out);
+}
+
+void persist_recovered(struct persist_target *t)
+{
+    if (t->channels)
+        chreg_make_all(t->channels);
+}
+
 /* A message published (REC_PUBLISHED): appended, and with
  * PUBLISHED_SETTLED settled in every group at once. */
 static int apply_published(struct persist_target *t, struct dec *d)
@@ -377,7 +390,17 @@ static int apply_published(struct persist_target *t, struct dec *d)
         dec_bytes(d, &c.payload, &c.len);
     }
     int rc = -1;
-    if (dec_done(d) && flags <= (PUBLISHED_SETTLED | PUBLISHED_MADE)) {
+    if (dec_done(d) && flags == (PUBLISHED_SETTLED | PUBLISHED_MADE) && t->engine &&
+        book_get(t->book, recipe.arg[0]) != NULL &&
+        (c.channel = engine_recipe_channel(&recipe)) != NULL) {
+        /* Settled everywhere as it was published: nobody will be handed
+         * it, and count retention drops most such messages before any
+         * READ; its payload is made when first needed, if ever. */
+        if (!chreg_remakes(t->channels))
+            chreg_remake_with(t->channels, remake, t);
+        c.recipe = &recipe;
+        rc = chreg_apply(t->channels, &c);
+    } else if (dec_done(d) && flags <= (PUBLISHED_SETTLED | PUBLISHED_MADE)) {
         if (flags & PUBLISHED_MADE) {
             if (t->engine && engine_remake(t->engine, &recipe, &c.channel, &made) == 0) {
                 c.payload = buf_head(&made);

@@ -70,6 +70,10 @@ struct persist_target {
     uint64_t order_events;    /* counted while applying */
 };
 
+/* Recovery is over: what it left for later is done (messages recorded by
+ * their recipe get their payloads, see chreg_remake_with()). */
+void persist_recovered(struct persist_target *t);
+
 /* Applies one record (journal_record_fn). Returns 0, or -1 when it cannot
  * be decoded or does not fit the state so far. */
 int persist_apply(void *target, uint8_t type, const char *payload, size_t len,

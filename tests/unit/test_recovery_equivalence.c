@@ -282,6 +282,7 @@ static void replay(struct world *w, const char *p, size_t n)
         off += JOURNAL_HEADER_LEN + len;
     }
     assert_int_equal(off, n);
+    persist_recovered(&t);  /* as journal_store_open() does */
 }
 
 /* A world as recovery leaves it at live's time: built, the records
