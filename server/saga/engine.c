@@ -1053,12 +1053,6 @@ const struct saga *engine_saga_next(const struct engine *e, uint64_t *iter, bool
     return NULL;
 }
 
-bool engine_saga_live(const struct engine *e, uint64_t order)
-{
-    return order >= 1 && order <= e->cap && e->sagas[order - 1] &&
-           !is_packed(e->sagas[order - 1]);
-}
-
 const struct tracking *engine_tracking(const struct engine *e, uint64_t order)
 {
     const struct saga_rt *rt = view(e, order);

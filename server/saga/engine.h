@@ -147,11 +147,9 @@ enum cancel_result engine_abort(struct engine *e, uint64_t order, const char *re
 /* A saga, to read: the pointer (and engine_tracking()'s) stays valid
  * until the engine next runs or another saga is asked for. */
 const struct saga *engine_saga(const struct engine *e, uint64_t order);
-/* Whether order's saga is kept unpacked: running, or finished this turn. */
-bool engine_saga_live(const struct engine *e, uint64_t order);
 /* Sagas in id order: for (i = 0; (s = engine_saga_next(e, &i, all));).
- * Without packed_too, only those kept unpacked (engine_saga_live()):
- * every unfinished one, without unpacking the finished. */
+ * Without packed_too, only those kept unpacked: every unfinished one (and
+ * those finished this turn), without unpacking the other finished ones. */
 const struct saga *engine_saga_next(const struct engine *e, uint64_t *iter, bool packed_too);
 
 struct tracking {

@@ -498,17 +498,8 @@ uint64_t journal_file_size(const struct journal *j) { return j->file_size; }
 uint64_t journal_fsyncs(const struct journal *j) { return j->fsyncs; }
 uint64_t journal_last_fsync_us(const struct journal *j) { return j->last_fsync_us; }
 
-int journal_install(struct journal *j, const char *tmp_path, char *err, size_t errlen)
-{
-    int old = -1;
-    int rc = journal_install_keep(j, tmp_path, &old, err, errlen);
-    if (old >= 0)
-        close(old);
-    return rc;
-}
-
-int journal_install_keep(struct journal *j, const char *tmp_path, int *old_fd, char *err,
-                         size_t errlen)
+int journal_install(struct journal *j, const char *tmp_path, int *old_fd, char *err,
+                    size_t errlen)
 {
     *old_fd = -1;
     /* Everything that can fail without consequence first: until the

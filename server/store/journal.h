@@ -118,12 +118,11 @@ uint64_t journal_last_fsync_us(const struct journal *j);
  * journal stays in use); or -2 with err filled when the rename happened
  * but could not be made durable (the new file is in use; what a crash
  * would leave is not known). */
-int journal_install(struct journal *j, const char *tmp_path, char *err, size_t errlen);
-/* The same, handing the old file's descriptor to the caller (*old_fd, or
- * -1) instead of closing it: closing the last link to a large file frees
- * its blocks, which takes long enough to stall a loop. */
-int journal_install_keep(struct journal *j, const char *tmp_path, int *old_fd, char *err,
-                         size_t errlen);
+/* The old file's descriptor is handed to the caller (*old_fd, or -1) to
+ * close: closing the last link to a large file frees its blocks, which
+ * takes long enough to stall a loop. */
+int journal_install(struct journal *j, const char *tmp_path, int *old_fd, char *err,
+                    size_t errlen);
 
 /* fsync of a directory, after a rename in it. */
 int journal_sync_dir(const char *path);

@@ -572,7 +572,7 @@ static void finish_compaction(struct jstore *s)
     /* The journal's own unwritten tail is in the rewrite buffer too: the
      * new file holds everything recorded so far. */
     int old_fd;
-    int rc = journal_install_keep(s->j, s->tmp, &old_fd, err, sizeof err);
+    int rc = journal_install(s->j, s->tmp, &old_fd, err, sizeof err);
     if (old_fd >= 0)
         filejob_close(old_fd);  /* the old journal's blocks are freed off the loop */
     if (rc == -2) {
@@ -693,7 +693,7 @@ static void snapshot_on_close(struct jstore *s)
     if (write_snapshot(s->tmp, s->target) != 0) {
         snprintf(err, sizeof err, "%s", strerror(errno));
         unlink(s->tmp);
-    } else if ((rc = journal_install_keep(s->j, s->tmp, &old_fd, err, sizeof err)) == -1) {
+    } else if ((rc = journal_install(s->j, s->tmp, &old_fd, err, sizeof err)) == -1) {
         unlink(s->tmp);
     } else {
         if (old_fd >= 0)
