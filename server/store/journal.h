@@ -114,13 +114,12 @@ uint64_t journal_last_fsync_us(const struct journal *j);
 /* Replaces the file with a rewritten one at tmp_path, which must hold
  * everything appended so far (buffered records included) and be fsynced:
  * renames it over the journal, appends to it from then on, and fsyncs the
- * directory. Returns 0; -1 with err filled when nothing changed (the old
- * journal stays in use); or -2 with err filled when the rename happened
- * but could not be made durable (the new file is in use; what a crash
- * would leave is not known). */
-/* The old file's descriptor is handed to the caller (*old_fd, or -1) to
- * close: closing the last link to a large file frees its blocks, which
- * takes long enough to stall a loop. */
+ * directory. The old file's descriptor is handed to the caller (*old_fd,
+ * or -1) to close: closing the last link to a large file frees its
+ * blocks, which takes long enough to stall a loop. Returns 0; -1 with err
+ * filled when nothing changed (the old journal stays in use); or -2 with
+ * err filled when the rename happened but could not be made durable (the
+ * new file is in use; what a crash would leave is not known). */
 int journal_install(struct journal *j, const char *tmp_path, int *old_fd, char *err,
                     size_t errlen);
 
