@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "lib/heap.h"
+#include "lib/sorted.h"
 #include "lib/strmap.h"
 #include "xalloc.h"
 
@@ -444,15 +445,7 @@ static void trim_by_age(struct chan_registry *r, struct channel *ch, int64_t now
 /* Index of the first skipped offset at or after off. */
 static size_t skip_from(const struct chan_group *g, uint64_t off)
 {
-    size_t lo = 0, hi = g->nskip;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (g->skip[mid] < off)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return sorted_lower_bound(g->skip, g->nskip, off);
 }
 
 /* The next offset to hand out: past what retention took, and past what

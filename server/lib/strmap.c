@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "hash.h"
 #include "xalloc.h"
 
 struct strmap_slot {
@@ -14,28 +14,9 @@ struct strmap_slot {
     void *val;
 };
 
-/* MurmurHash3's 64-bit finalizer. */
-static uint64_t mix(uint64_t h)
+static uint64_t key_hash(const struct strmap *m, const char *s, size_t n)
 {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-/* FNV-1a from the map's seed (keys are short and length-limited by the
- * callers), then mixed: FNV's low bits, which pick the slot, depend only on
- * the low bits of each byte. */
-static uint64_t hash_bytes(const struct strmap *m, const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL ^ m->seed;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return mix(h);
+    return hash_bytes(m->seed, s, n);
 }
 
 void strmap_init(struct strmap *m)
@@ -44,9 +25,7 @@ void strmap_init(struct strmap *m)
     m->cap = 0;
     m->count = 0;
     /* Not secret, only different from one map and one run to the next. */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    m->seed = mix((uint64_t)(uintptr_t)m ^ ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec));
+    m->seed = hash_seed(m);
 }
 
 void strmap_free(struct strmap *m)
@@ -86,7 +65,7 @@ void *strmap_get(const struct strmap *m, const char *key, size_t len)
 {
     if (m->cap == 0)
         return NULL;
-    struct strmap_slot *s = find(m, key, len, hash_bytes(m, key, len));
+    struct strmap_slot *s = find(m, key, len, key_hash(m, key, len));
     return s->key ? s->val : NULL;
 }
 
@@ -94,7 +73,7 @@ const char *strmap_put(struct strmap *m, const char *key, size_t len, void *val)
 {
     if ((m->count + 1) * 4 > m->cap * 3)
         grow(m);
-    uint64_t h = hash_bytes(m, key, len);
+    uint64_t h = key_hash(m, key, len);
     struct strmap_slot *s = find(m, key, len, h);
     if (s->key == NULL) {
         s->key = xstrndup(key, len);
@@ -110,7 +89,7 @@ void *strmap_del(struct strmap *m, const char *key, size_t len)
 {
     if (m->cap == 0)
         return NULL;
-    struct strmap_slot *s = find(m, key, len, hash_bytes(m, key, len));
+    struct strmap_slot *s = find(m, key, len, key_hash(m, key, len));
     if (s->key == NULL)
         return NULL;
     void *val = s->val;

@@ -2,8 +2,8 @@
 #include "u64map.h"
 
 #include <stdlib.h>
-#include <time.h>
 
+#include "hash.h"
 #include "xalloc.h"
 
 struct u64map_slot {
@@ -20,22 +20,12 @@ struct u64map_slot {
 #define LOAD_DEN 4
 #define FIRST_CAP 64
 
-/* MurmurHash3's 64-bit finalizer, as in strmap: a bijection, so distinct
- * keys never share a hash, and every bit of the key reaches the low bits
- * that pick the slot (order ids are sequential). */
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
+/* hash_mix is a bijection: distinct keys never share a hash, and every
+ * bit of the key reaches the low bits that pick the slot (order ids are
+ * sequential). */
 static size_t home(const struct u64map *m, uint64_t key)
 {
-    return (size_t)mix(key ^ m->seed) & (m->cap - 1);
+    return (size_t)hash_mix(key ^ m->seed) & (m->cap - 1);
 }
 
 void u64map_init(struct u64map *m)
@@ -45,10 +35,7 @@ void u64map_init(struct u64map *m)
     m->count = 0;
     m->has_zero = false;
     m->zero_val = 0;
-    /* Not secret, only different from one map and one run to the next. */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    m->seed = mix((uint64_t)(uintptr_t)m ^ ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec));
+    m->seed = hash_seed(m);
 }
 
 void u64map_free(struct u64map *m)

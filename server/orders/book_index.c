@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/idset.h"
+#include "lib/sorted.h"
 #include "lib/strmap.h"
 #include "xalloc.h"
 
@@ -72,15 +73,8 @@ void book_index_moved(struct book_index *ix, uint64_t id, enum order_status from
 /* The least of c's ids >= x, or 0. */
 static uint64_t customer_next(const struct customer_ids *c, uint64_t x)
 {
-    size_t lo = 0, hi = c->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->ids[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->n ? c->ids[lo] : 0;
+    size_t i = sorted_lower_bound(c->ids, c->n, x);
+    return i < c->n ? c->ids[i] : 0;
 }
 
 /* The least id >= x with status s, or 0. */

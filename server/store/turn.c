@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "channels/channel.h"
+#include "lib/hash.h"
 #include "journal.h"
 #include "persist.h"
 #include "xalloc.h"
@@ -64,18 +65,6 @@ void turn_free(struct turn *t)
 
 size_t turn_records(const struct turn *t) { return t->nrecs; }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-#define FNV_BASIS 14695981039346656037ULL
-
 /* Room for one more entry at most half full: grown (and rehashed through
  * hash_of) before it is needed. */
 static void itab_reserve(struct itab *tab, size_t entries, uint64_t (*hash_of)(void *, uint32_t),
@@ -121,7 +110,7 @@ static const char *payload(const struct turn *t, const struct trec *r)
 
 static uint64_t key_hash(const struct turn *t, const struct trec *r)
 {
-    return fnv(fnv(FNV_BASIS, &r->type, 1), payload(t, r), r->keylen);
+    return hash_bytes(r->type, payload(t, r), r->keylen);
 }
 
 static uint64_t rec_hash(void *arg, uint32_t i)
@@ -180,9 +169,7 @@ void turn_record(struct turn *t, uint8_t type, const void *p, size_t len)
  * are never freed. */
 static uint64_t msg_key_hash(const char *channel, uint64_t offset)
 {
-    uint64_t h = ((uint64_t)(uintptr_t)channel ^ offset * 0x9e3779b97f4a7c15ULL) *
-                 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 31);
+    return hash_mix((uint64_t)(uintptr_t)channel ^ offset * 0x9e3779b97f4a7c15ULL);
 }
 
 static uint64_t msg_hash(void *arg, uint32_t i)
