@@ -11,6 +11,7 @@
 #include "channels/dlq.h"
 #include "lib/clock.h"
 #include "lib/gate.h"
+#include "lib/hash.h"
 #include "lib/heap.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -398,36 +399,44 @@ static void reschedule(struct engine *e, struct saga_rt *rt)
 /* --- recording --------------------------------------------------------- */
 
 /* What a step looked like before an event, to record only what changed.
- * Strings compare by address: every change allocates a new one. */
+ * Texts compare by a hash of what they say: an address can come back for
+ * a new text once the old one is freed. */
 struct step_print {
     int state;
     uint32_t attempts;
     uint64_t msg;
     int64_t started, ended, retry, sent;
-    uintptr_t error;
+    uint64_t error;
 };
 
 struct saga_print {
     int state;
     bool cancelling, attention;
-    uintptr_t reason;
+    uint64_t reason;
     int64_t updated;
     struct step_print steps[SAGA_STEP_COUNT];
 };
 
+/* 0 for no text; otherwise odd, so "" and NULL differ. */
+static uint64_t text_print(const char *s)
+{
+    return s ? hash_bytes(0, s, strlen(s)) | 1 : 0;
+}
+
 static void print(const struct saga *s, struct saga_print *p)
 {
+    memset(p, 0, sizeof *p);  /* padding too: steps compare with memcmp */
     p->state = s->state;
     p->cancelling = s->cancelling;
     p->attention = s->attention;
-    p->reason = (uintptr_t)s->reason;
+    p->reason = text_print(s->reason);
     p->updated = s->updated_ms;
     for (int i = 0; i < SAGA_STEP_COUNT; i++) {
         const struct saga_step_info *info = &s->steps[i];
         p->steps[i] = (struct step_print){info->state, info->attempts, info->msg,
                                           info->started_ms, info->ended_ms,
                                           info->next_retry_ms, info->sent_ms,
-                                          (uintptr_t)info->error};
+                                          text_print(info->error)};
     }
 }
 

