@@ -1407,52 +1407,91 @@ void chreg_recovered(struct chan_registry *r, int64_t now)
     chreg_expire(r, now, SIZE_MAX);
 }
 
+void chan_snapshot_head(const struct channel *ch, struct chan_change out[2])
+{
+    out[0] = (struct chan_change){.type = CHG_DECLARE, .channel = ch->name, .settings = &ch->s};
+    out[1] = (struct chan_change){.type = CHG_OFFSETS, .channel = ch->name,
+                                  .offset = ch->count ? ch->ring[ch->head]->offset
+                                                      : ch->next_offset};
+}
+
+bool chan_message_change(const struct channel *ch, uint64_t offset, struct chan_change *out,
+                         struct chan_recipe *recipe)
+{
+    if (offset < ch->first || offset >= ch->first + ch->count)
+        return false;
+    const struct chan_msg *m = ch->ring[(ch->head + (offset - ch->first)) % ch->cap];
+    if (m->unmade)
+        memcpy(recipe, m->payload, sizeof *recipe);
+    *out = (struct chan_change){.type = CHG_APPEND, .channel = ch->name,
+                                .offset = m->offset, .time_ms = m->time_ms,
+                                .payload = m->unmade ? NULL : m->payload, .len = m->len,
+                                .recipe = m->unmade ? recipe : NULL};
+    return true;
+}
+
+static void pending_change(const struct chan_pending *p, struct chan_change *out)
+{
+    const struct chan_group *g = p->group;
+    *out = (struct chan_change){
+        .type = CHG_PENDING, .channel = g->ch->name, .group = g->name,
+        .consumer = p->consumer ? p->consumer->name : NULL,
+        .reason = p->reason, .offset = p->msg->offset,
+        .deliveries = p->deliveries, .replays = p->replays,
+        .state = (int)p->state, .time_ms = p->msg->time_ms,
+        .first_ms = p->first_ms, .last_ms = p->last_ms,
+        .due_ms = heap_contains(&p->due) ? p->due.due_ms : 0,
+        .payload = p->msg->payload, .len = p->msg->len};
+}
+
+bool group_pending_change(const struct chan_group *g, uint64_t offset, struct chan_change *out)
+{
+    const struct chan_pending *p = strmap_get(&g->pending, (const char *)&offset,
+                                              sizeof offset);
+    if (p == NULL)
+        return false;
+    pending_change(p, out);
+    return true;
+}
+
+void group_snapshot(const struct chan_group *g, bool with_pending,
+                    void (*fn)(void *arg, const struct chan_change *c), void *arg)
+{
+    const struct channel *ch = g->ch;
+    fn(arg, &(struct chan_change){.type = CHG_GROUP, .channel = ch->name,
+                                  .group = g->name, .offset = g->next});
+    /* Before the pending entries: a replayed dead letter can be both, and
+     * settling a pending entry would ACK it. */
+    for (size_t i = skip_from(g, g->next); i < g->nskip; i++)
+        fn(arg, &(struct chan_change){.type = CHG_SETTLE, .channel = ch->name,
+                                      .group = g->name, .offset = g->skip[i]});
+    size_t pit = 0, len;
+    const char *k;
+    void *v;
+    while (with_pending && strmap_next(&g->pending, &pit, &k, &len, &v)) {
+        struct chan_change c;
+        pending_change(v, &c);
+        fn(arg, &c);
+    }
+}
+
 void chreg_snapshot(const struct chan_registry *r, void (*fn)(void *arg, const struct chan_change *c),
                     void *arg)
 {
     size_t it = 0;
     struct channel *ch;
     while (chreg_next(r, &it, &ch)) {
-        fn(arg, &(struct chan_change){.type = CHG_DECLARE, .channel = ch->name,
-                                      .settings = &ch->s});
-        fn(arg, &(struct chan_change){.type = CHG_OFFSETS, .channel = ch->name,
-                                      .offset = ch->count ? ch->ring[ch->head]->offset
-                                                          : ch->next_offset});
-        for (size_t i = 0; i < ch->count; i++) {
-            const struct chan_msg *m = ch->ring[(ch->head + i) % ch->cap];
+        struct chan_change head[2];
+        chan_snapshot_head(ch, head);
+        fn(arg, &head[0]);
+        fn(arg, &head[1]);
+        for (uint64_t off = ch->first; off < ch->first + ch->count; off++) {
+            struct chan_change c;
             struct chan_recipe recipe;
-            if (m->unmade)
-                memcpy(&recipe, m->payload, sizeof recipe);
-            fn(arg, &(struct chan_change){.type = CHG_APPEND, .channel = ch->name,
-                                          .offset = m->offset, .time_ms = m->time_ms,
-                                          .payload = m->unmade ? NULL : m->payload,
-                                          .len = m->len,
-                                          .recipe = m->unmade ? &recipe : NULL});
+            chan_message_change(ch, off, &c, &recipe);
+            fn(arg, &c);
         }
-        for (size_t gi = 0; gi < ch->ngroups; gi++) {
-            const struct chan_group *g = ch->groups[gi];
-            fn(arg, &(struct chan_change){.type = CHG_GROUP, .channel = ch->name,
-                                          .group = g->name, .offset = g->next});
-            /* Before the pending entries: a replayed dead letter can be
-             * both, and settling a pending entry would ACK it. */
-            for (size_t i = skip_from(g, g->next); i < g->nskip; i++)
-                fn(arg, &(struct chan_change){.type = CHG_SETTLE, .channel = ch->name,
-                                              .group = g->name, .offset = g->skip[i]});
-            size_t pit = 0, len;
-            const char *k;
-            void *v;
-            while (strmap_next(&g->pending, &pit, &k, &len, &v)) {
-                const struct chan_pending *p = v;
-                fn(arg, &(struct chan_change){
-                            .type = CHG_PENDING, .channel = ch->name, .group = g->name,
-                            .consumer = p->consumer ? p->consumer->name : NULL,
-                            .reason = p->reason, .offset = p->msg->offset,
-                            .deliveries = p->deliveries, .replays = p->replays,
-                            .state = (int)p->state, .time_ms = p->msg->time_ms,
-                            .first_ms = p->first_ms, .last_ms = p->last_ms,
-                            .due_ms = heap_contains(&p->due) ? p->due.due_ms : 0,
-                            .payload = p->msg->payload, .len = p->msg->len});
-            }
-        }
+        for (size_t gi = 0; gi < ch->ngroups; gi++)
+            group_snapshot(ch->groups[gi], true, fn, arg);
     }
 }

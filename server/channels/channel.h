@@ -263,6 +263,18 @@ void chreg_recovered(struct chan_registry *r, int64_t now);
  * group and pending entry (DLQ entries are the DLQ's own business). */
 void chreg_snapshot(const struct chan_registry *r, void (*fn)(void *arg, const struct chan_change *c),
                     void *arg);
+/* The pieces of a snapshot, for a store that keeps state rather than
+ * changes: a channel's declaration and first offset (DECLARE, OFFSETS);
+ * one retained message as its APPEND (false when not retained; recipe is
+ * room for an unmade one's); a group as GROUP, its SETTLEs and, when
+ * asked, its PENDING entries; one pending entry (false when none). What
+ * they fill points into the registry until it next changes. */
+void chan_snapshot_head(const struct channel *ch, struct chan_change out[2]);
+bool chan_message_change(const struct channel *ch, uint64_t offset, struct chan_change *out,
+                         struct chan_recipe *recipe);
+void group_snapshot(const struct chan_group *g, bool with_pending,
+                    void (*fn)(void *arg, const struct chan_change *c), void *arg);
+bool group_pending_change(const struct chan_group *g, uint64_t offset, struct chan_change *out);
 
 void group_wait(struct chan_group *g, struct chan_waiter *w);
 void group_unwait(struct chan_waiter *w);
