@@ -11,7 +11,7 @@
 # and build/asan (-fsanitize=address,undefined). SAN=1 selects the latter.
 
 CC      ?= cc
-PKGS    := libevent hiredis
+PKGS    := libevent hiredis libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -15,6 +15,8 @@
 #define ERR_CONFLICT "CONFLICT"  /* an idempotency key reused with other fields */
 #define ERR_LIMIT "LIMIT"        /* a configured limit was hit */
 #define ERR_STORE "STORE"        /* the store cannot record changes now */
+#define ERR_UNAVAILABLE "UNAVAILABLE"  /* the database is down or too slow */
+#define ERR_READONLY "READONLY"  /* a standby: another node holds the lease */
 
 enum reply_type {
     REPLY_STATUS,   /* +OK */

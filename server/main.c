@@ -33,7 +33,16 @@ static void usage(FILE *out)
             "  --max-message <bytes> payload of a message on a durable channel (default %u)\n"
             "  --max-reply-payload <bytes>  payload bytes one READ or CONSUME reply carries;\n"
             "                        past them it holds fewer messages (default %u)\n"
-            "  --store journal|memory  where state is kept (default journal)\n"
+            "  --store journal|memory|postgres  where state is kept (default journal)\n"
+            "  --pg <conninfo|URI>   the PostgreSQL database of --store postgres (default:\n"
+            "                        libpq's PG* environment variables)\n"
+            "  --pg-lease-ms <ms>    a node's lease on the database, renewed every second,\n"
+            "                        may be taken by a standby this long after it was last\n"
+            "                        renewed (default %u)\n"
+            "  --pg-timeout-ms <ms>  a commit that takes longer: changes are refused\n"
+            "                        (-UNAVAILABLE) until one commits again (default %u)\n"
+            "  --node-name <name>    this node, as other nodes name the lease's holder\n"
+            "                        (default host:port pid N)\n"
             "  --data <dir>          the journal's directory (default ./" SERVER_DATA_DIR_DEFAULT ")\n"
             "  --fsync always|everysec|no    when the journal is fsynced (default everysec)\n"
             "  --repair              cut a corrupt journal at its last good record, keeping\n"
@@ -62,6 +71,7 @@ static void usage(FILE *out)
             NET_MAX_OUTPUT_PAUSE_DEFAULT,
             NET_PUBSUB_HARD_DEFAULT, NET_PUBSUB_SOFT_DEFAULT, NET_PUBSUB_SOFT_SECONDS_DEFAULT,
             CMD_MAX_SUBSCRIPTIONS_DEFAULT, CMD_MAX_MESSAGE_DEFAULT, CMD_MAX_REPLY_PAYLOAD_DEFAULT,
+            PG_LEASE_MS_DEFAULT, PG_TIMEOUT_MS_DEFAULT,
             JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
             HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT);
 }
@@ -104,7 +114,7 @@ enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MA
        OPT_DATA,
        OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
        OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
-       OPT_LOG_LEVEL, OPT_LOG_FILE };
+       OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_PG, OPT_PG_LEASE_MS, OPT_PG_TIMEOUT_MS, OPT_NODE_NAME };
 
 static int parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_level,
                        const char **log_file)
@@ -126,6 +136,10 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"max-reply-payload", required_argument, NULL, OPT_MAX_REPLY_PAYLOAD},
         {"store", required_argument, NULL, OPT_STORE},
+        {"pg", required_argument, NULL, OPT_PG},
+        {"pg-lease-ms", required_argument, NULL, OPT_PG_LEASE_MS},
+        {"pg-timeout-ms", required_argument, NULL, OPT_PG_TIMEOUT_MS},
+        {"node-name", required_argument, NULL, OPT_NODE_NAME},
         {"data", required_argument, NULL, OPT_DATA},
         {"fsync", required_argument, NULL, OPT_FSYNC},
         {"repair", no_argument, NULL, OPT_REPAIR},
@@ -192,10 +206,31 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
                 cfg->store = STORE_JOURNAL;
             } else if (strcmp(optarg, "memory") == 0) {
                 cfg->store = STORE_MEMORY;
+            } else if (strcmp(optarg, "postgres") == 0) {
+                cfg->store = STORE_POSTGRES;
             } else {
-                fprintf(stderr, "orderd: --store takes journal or memory, got '%s'\n", optarg);
+                fprintf(stderr, "orderd: --store takes journal, memory or postgres, got '%s'\n",
+                        optarg);
                 return -1;
             }
+            break;
+        case OPT_PG:
+            cfg->pg.conninfo = optarg;
+            break;
+        case OPT_PG_LEASE_MS:
+            if ((rc = size_flag("pg-lease-ms", optarg, 500, 600000, &bytes)) == 0)
+                cfg->pg.lease_ms = (int64_t)bytes;
+            break;
+        case OPT_PG_TIMEOUT_MS:
+            if ((rc = size_flag("pg-timeout-ms", optarg, 50, 600000, &bytes)) == 0)
+                cfg->pg.timeout_ms = (int64_t)bytes;
+            break;
+        case OPT_NODE_NAME:
+            if (strlen(optarg) == 0 || strlen(optarg) > 128) {
+                fprintf(stderr, "orderd: --node-name needs 1 to 128 bytes\n");
+                return -1;
+            }
+            cfg->pg.node = optarg;
             break;
         case OPT_DATA:
             cfg->journal.dir = optarg;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "channels/bus.h"
 #include "channels/channel.h"
@@ -33,6 +34,9 @@ void server_config_default(struct server_config *cfg)
     cfg->journal.repair = false;
     cfg->journal.compact_min = JOURNAL_COMPACT_MIN_DEFAULT;
     cfg->journal.reserve = JOURNAL_RESERVE_DEFAULT;
+    cfg->pg.conninfo = "";
+    cfg->pg.lease_ms = PG_LEASE_MS_DEFAULT;
+    cfg->pg.timeout_ms = PG_TIMEOUT_MS_DEFAULT;
     cfg->sim_mask = (1u << PART_COUNT) - 1;
     cfg->saga = true;
     http_config_default(&cfg->http);
@@ -221,17 +225,51 @@ void server_shutdown(struct server *srv)
 
 /* --- start-up -------------------------------------------------------------- */
 
+static void on_store_active(void *arg);
+
 static struct store *open_store(struct server *srv, struct persist_target *t, char *err,
                                 size_t errlen)
 {
     struct store_env env = {
         .hooks = {.ctx = srv, .wake = wake_turn_end, .durable = on_durable,
-                  .fatal = on_store_fatal},
+                  .fatal = on_store_fatal, .active = on_store_active},
         .gate = &srv->gate,
     };
     if (srv->cfg.store == STORE_MEMORY)
         return memory_store_open(&env);
+    if (srv->cfg.store == STORE_POSTGRES) {
+        /* Other nodes see this one as the lease's holder by this name. */
+        struct pg_options o = srv->cfg.pg;
+        char node[300], host[256] = "localhost";
+        if (o.node == NULL) {
+            gethostname(host, sizeof host - 1);
+            snprintf(node, sizeof node, "%s:%d pid %ld", host, srv->cfg.net.port,
+                     (long)getpid());
+            o.node = node;
+        }
+        return pg_store_open(&o, srv->base, t, &env, err, errlen);
+    }
     return journal_store_open(&srv->cfg.journal, srv->base, &srv->clock, t, &env, err, errlen);
+}
+
+/* What runs once the state is whole and this node may change it: at
+ * start-up, or when a standby takes over. */
+static void start_serving(struct server *srv)
+{
+    chreg_recovered(bus_channels(srv->bus), srv->clock.now_ms);
+    srv->last_event_id = srv->target.order_events;
+    /* Without sagas there are no step channels and nobody to answer them. */
+    if (srv->cfg.saga) {
+        engine_start(srv->engine);
+        sim_start(srv->sim);
+    }
+}
+
+static void on_store_active(void *arg)
+{
+    struct server *srv = arg;
+    clock_tick(&srv->clock);
+    start_serving(srv);
 }
 
 int server_init(struct server *srv, const struct server_config *cfg, char *err,
@@ -305,18 +343,15 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         server_free(srv);
         return -1;
     }
-    chreg_recovered(bus_channels(srv->bus), srv->clock.now_ms);
-    srv->last_event_id = srv->target.order_events;
     /* The store first, so an order's record comes before its saga's. */
     book_observe(srv->book, store_on_order, srv->store);
     book_observe(srv->book, metrics_on_order, srv->metrics);
     book_observe(srv->book, on_order_event, srv);
-    /* Without sagas there are no step channels and nobody to answer them. */
-    if (cfg->saga) {
+    if (cfg->saga)
         book_observe(srv->book, engine_on_order, srv->engine);
-        engine_start(srv->engine);
-        sim_start(srv->sim);
-    }
+    /* A standby starts serving when it takes over (on_store_active). */
+    if (store_active(srv->store))
+        start_serving(srv);
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
     srv->tick_due_ms = clock_mono_ms() + 1000;

@@ -17,16 +17,19 @@
 #include "net/net.h"
 #include "store/journal_store.h"
 #include "store/persist.h"
+#include "store/pg_store.h"
 
 enum store_kind {
     STORE_JOURNAL,
     STORE_MEMORY,
+    STORE_POSTGRES,
 };
 
 struct server_config {
     struct net_config net;
     enum store_kind store;
     struct journal_options journal;  /* STORE_JOURNAL */
+    struct pg_options pg;            /* STORE_POSTGRES (node: NULL for host:port) */
     unsigned sim_mask;    /* simulated participants: a bit per participant */
     struct http_config http;
     size_t max_subscriptions;  /* channels and patterns per client */

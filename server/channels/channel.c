@@ -1446,8 +1446,7 @@ static void pending_change(const struct chan_pending *p, struct chan_change *out
 
 bool group_pending_change(const struct chan_group *g, uint64_t offset, struct chan_change *out)
 {
-    const struct chan_pending *p = strmap_get(&g->pending, (const char *)&offset,
-                                              sizeof offset);
+    const struct chan_pending *p = pending_get(g, offset);
     if (p == NULL)
         return false;
     pending_change(p, out);

@@ -217,7 +217,7 @@ static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
     if (command_changes(cmd, ctx->env, req)) {
         char why[200];
         if (!store_writable(ctx->env->store, why, sizeof why))
-            return reply_error(ERR_STORE, "%s", why);
+            return reply_error(store_refusal_code(ctx->env->store), "%s", why);
         ctx->changes = true;
         if (ctx->client)
             ctx->client->changes = true;

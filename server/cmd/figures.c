@@ -271,6 +271,17 @@ static void store_section(struct cmd_env *env, struct walk *w)
     store_stats(env->store, &st);
     text(w, s, "store", st.kind);
     text(w, s, "fsync", st.fsync);
+    if (st.role) {
+        char epoch[24];
+        snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)st.lease_epoch);
+        text(w, s, "role", st.role);
+        text(w, s, "database", st.database);
+        text(w, s, "lease_holder", st.lease_holder);
+        text(w, s, "lease_epoch", epoch);
+        num(w, s, FIG_COUNTER, "database_reconnects", "store_database_reconnects_total",
+            "Connections to the database made again after one was lost",
+            (double)st.reconnects);
+    }
     num(w, s, FIG_COUNTER, "store_records", "store_records_total",
         "Changes recorded since start-up", (double)st.records);
     num(w, s, FIG_COUNTER, "store_records_left_out", "store_records_left_out_total",

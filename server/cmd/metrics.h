@@ -25,6 +25,8 @@ enum err_class {
     ERRC_CONFLICT,
     ERRC_LIMIT,
     ERRC_STORE,
+    ERRC_UNAVAILABLE,
+    ERRC_READONLY,
     ERRC_OTHER,
     ERRC_COUNT,
 };

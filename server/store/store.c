@@ -76,6 +76,24 @@ void store_report_fatal(struct store *s, const char *why)
         s->env.hooks.fatal(s->env.hooks.ctx, why);
 }
 
+void store_report_active(struct store *s)
+{
+    log_event("info", "event=store_active store=%s", s->ops->name);
+    if (s->env.hooks.active)
+        s->env.hooks.active(s->env.hooks.ctx);
+}
+
+const char *store_refusal_code(const struct store *s)
+{
+    const char *code = s->ops->refusal_code ? s->ops->refusal_code(s->be) : NULL;
+    return code ? code : "STORE";
+}
+
+bool store_active(const struct store *s)
+{
+    return s->ops->active == NULL || s->ops->active(s->be);
+}
+
 static void recorded(struct store *s)
 {
     if (!s->woken && s->env.hooks.wake) {

@@ -45,6 +45,10 @@ struct store_hooks {
      * no longer known, so the process must stop without answering anyone
      * and recover from the store on the next start. */
     void (*fatal)(void *ctx, const char *why);
+    /* This node may now write: it took over from another (a standby's
+     * lease), and the state is loaded into the subsystems. Subsystems
+     * that change state on their own start now. */
+    void (*active)(void *ctx);
 };
 
 /* What a back-end does; be is its own state. */
@@ -63,6 +67,10 @@ struct store_ops {
     uint64_t (*end)(const void *be);
     /* Can a change be recorded now? If not, why (for the -STORE reply). */
     bool (*writable)(void *be, char *why, size_t whylen);
+    /* The error code of the refusal (protocol/reply.h), NULL: STORE. */
+    const char *(*refusal_code)(const void *be);
+    /* May this node write at all (false: a standby)? NULL: always. */
+    bool (*active)(const void *be);
     /* Is durability stuck: changes recorded that are not being made
      * durable (a write that keeps failing, an fsync that does not come
      * back)? NULL: never. */
@@ -86,6 +94,8 @@ void store_report_durable(struct store *s, uint64_t pos);
 void store_report_writable(struct store *s, const char *why);
 /* For back-ends: durability is lost for good (see hooks.fatal). */
 void store_report_fatal(struct store *s, const char *why);
+/* For back-ends: this node took over and may write (see hooks.active). */
+void store_report_active(struct store *s);
 
 /* Closes the back-end. Returns 0, or -1 when its last commit failed. */
 int store_close(struct store *s);
@@ -117,6 +127,11 @@ bool store_stalled(const struct store *s);
 /* Why changes are refused, as last reported, or NULL while they are not:
  * for INFO and /readyz, which must not have effects. */
 const char *store_refusal(const struct store *s);
+/* The error code to refuse with: "STORE" unless the back-end says. */
+const char *store_refusal_code(const struct store *s);
+/* Whether this node may write at all: false for a standby, which starts
+ * nothing that changes state until hooks.active. */
+bool store_active(const struct store *s);
 
 struct store_stats {
     const char *kind;
@@ -136,6 +151,14 @@ struct store_stats {
     uint64_t recovered_records;
     int64_t recovery_ms;
     const struct histogram *fsync_us;  /* microseconds per fsync, or NULL */
+    /* A shared database: this node's role ("active", "standby", "fenced"),
+     * the database's state ("up", "slow", "down"), the lease. NULL/0 for
+     * stores of one process. */
+    const char *role;
+    const char *database;
+    const char *lease_holder;
+    uint64_t lease_epoch;
+    uint64_t reconnects;
 };
 void store_stats(const struct store *s, struct store_stats *st);
 

@@ -1,0 +1,757 @@
+/* The PostgreSQL store's batches (see pg_batch.h). */
+#include "pg_batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "channels/channel.h"
+#include "channels/dlq.h"
+#include "lib/money.h"
+#include "lib/strmap.h"
+#include "lib/u64map.h"
+#include "lib/utf8.h"
+#include "orders/book.h"
+#include "orders/order.h"
+#include "persist.h"
+#include "saga/engine.h"
+#include "saga/saga.h"
+#include "saga/saga_pack.h"
+#include "saga/sim.h"
+#include "xalloc.h"
+
+struct appended {
+    char *channel;     /* owned */
+    uint64_t offset;
+};
+
+struct pg_changes {
+    const struct persist_target *t;
+    struct u64map orders;      /* id -> the first history entry not written */
+    struct u64map sagas;       /* order -> unused */
+    struct strmap sim;         /* type byte + key -> int64_t * (owned) */
+    struct strmap channels;    /* name -> marker */
+    struct appended *appended;
+    size_t nappended, capappended;
+    struct strmap groups;      /* channel NUL group -> marker */
+    struct strmap pending;     /* channel NUL group NUL 8-byte offset -> marker */
+    bool dlq;                  /* entries added (written from dlq_written on) */
+    uint64_t dlq_written;      /* ids up to this one are written */
+    struct u64map dlq_gone;    /* ids replayed or purged */
+};
+
+static void *const MARK = (void *)"";
+
+struct pg_changes *pg_changes_new(const struct persist_target *t)
+{
+    struct pg_changes *c = xcalloc(1, sizeof *c);
+    c->t = t;
+    u64map_init(&c->orders);
+    u64map_init(&c->sagas);
+    strmap_init(&c->sim);
+    strmap_init(&c->channels);
+    strmap_init(&c->groups);
+    strmap_init(&c->pending);
+    u64map_init(&c->dlq_gone);
+    /* What recovery loaded is written already. */
+    c->dlq_written = t->dlq && dlq_next_id(t->dlq) > 0 ? dlq_next_id(t->dlq) - 1 : 0;
+    return c;
+}
+
+static void forget(struct pg_changes *c)
+{
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(&c->sim, &it, &k, &len, &v))
+        free(v);
+    for (size_t i = 0; i < c->nappended; i++)
+        free(c->appended[i].channel);
+    u64map_free(&c->orders);
+    u64map_free(&c->sagas);
+    strmap_free(&c->sim);
+    strmap_free(&c->channels);
+    strmap_free(&c->groups);
+    strmap_free(&c->pending);
+    u64map_free(&c->dlq_gone);
+    c->nappended = 0;
+    c->dlq = false;
+}
+
+static void reset(struct pg_changes *c)
+{
+    forget(c);
+    u64map_init(&c->orders);
+    u64map_init(&c->sagas);
+    strmap_init(&c->sim);
+    strmap_init(&c->channels);
+    strmap_init(&c->groups);
+    strmap_init(&c->pending);
+    u64map_init(&c->dlq_gone);
+}
+
+void pg_changes_free(struct pg_changes *c)
+{
+    if (c == NULL)
+        return;
+    forget(c);
+    free(c->appended);
+    free(c);
+}
+
+bool pg_changes_empty(const struct pg_changes *c)
+{
+    return c->orders.count == 0 && c->sagas.count == 0 &&
+           c->sim.count == 0 && c->channels.count == 0 &&
+           c->nappended == 0 && c->groups.count == 0 &&
+           c->pending.count == 0 && !c->dlq && c->dlq_gone.count == 0;
+}
+
+/* --- noting ------------------------------------------------------------ */
+
+void pg_changes_order(struct pg_changes *c, const struct order_event *ev)
+{
+    int64_t first;
+    if (u64map_get(&c->orders, ev->id, &first))
+        return;
+    const struct order *o = book_get(c->t->book, ev->id);
+    first = ev->type == ORDER_EV_CREATED || o == NULL ? 0 : (int64_t)o->nhistory - 1;
+    u64map_put(&c->orders, ev->id, first);
+}
+
+void pg_changes_saga(struct pg_changes *c, uint64_t order)
+{
+    u64map_put(&c->sagas, order, 0);
+}
+
+void pg_changes_sim(struct pg_changes *c, int type, const char *key, int64_t value)
+{
+    char k[256];
+    size_t n = strlen(key);
+    if (n + 1 > sizeof k)
+        n = sizeof k - 1;
+    k[0] = (char)type;
+    memcpy(k + 1, key, n);
+    int64_t *slot = strmap_get(&c->sim, k, n + 1);
+    if (slot == NULL) {
+        slot = xmalloc(sizeof *slot);
+        strmap_put(&c->sim, k, n + 1, slot);
+    }
+    *slot = value;
+}
+
+static size_t group_key(char *k, size_t cap, const char *channel, const char *group)
+{
+    size_t a = strlen(channel), b = strlen(group);
+    if (a + b + 2 + 8 > cap)
+        return 0;
+    memcpy(k, channel, a + 1);
+    memcpy(k + a + 1, group, b + 1);
+    return a + b + 2;
+}
+
+static void note_group(struct pg_changes *c, const char *channel, const char *group)
+{
+    char k[600];
+    size_t n = group_key(k, sizeof k, channel, group);
+    if (n && !strmap_get(&c->groups, k, n - 1))
+        strmap_put(&c->groups, k, n - 1, MARK);
+}
+
+static void note_pending(struct pg_changes *c, const char *channel, const char *group,
+                         uint64_t offset)
+{
+    char k[600];
+    size_t n = group_key(k, sizeof k, channel, group);
+    if (n == 0)
+        return;
+    memcpy(k + n, &offset, 8);
+    if (!strmap_get(&c->pending, k, n + 8))
+        strmap_put(&c->pending, k, n + 8, MARK);
+    note_group(c, channel, group);
+}
+
+static void note_channel(struct pg_changes *c, const char *channel)
+{
+    size_t n = strlen(channel);
+    if (!strmap_get(&c->channels, channel, n))
+        strmap_put(&c->channels, channel, n, MARK);
+}
+
+void pg_changes_channel(struct pg_changes *c, const struct chan_change *ch)
+{
+    const struct dlq_entry *e;
+    switch (ch->type) {
+    case CHG_DECLARE:
+    case CHG_OFFSETS:
+        note_channel(c, ch->channel);
+        break;
+    case CHG_APPEND:
+        note_channel(c, ch->channel);
+        if (c->nappended == c->capappended) {
+            c->capappended = c->capappended ? 2 * c->capappended : 64;
+            c->appended = xrealloc(c->appended, c->capappended * sizeof *c->appended);
+        }
+        c->appended[c->nappended++] = (struct appended){xstrdup(ch->channel), ch->offset};
+        break;
+    case CHG_GROUP:
+        note_group(c, ch->channel, ch->group);
+        break;
+    case CHG_DELIVER:
+    case CHG_ACK:
+    case CHG_NACK:
+    case CHG_SETTLE:
+    case CHG_PENDING:
+        note_pending(c, ch->channel, ch->group, ch->offset);
+        break;
+    case CHG_DEAD:
+        note_pending(c, ch->channel, ch->group, ch->offset);
+        c->dlq = true;
+        break;
+    case CHG_DLQ_ADD:
+        c->dlq = true;
+        break;
+    case CHG_REPLAY:
+        /* Told before the entry leaves the DLQ: where it goes back to. */
+        if ((e = dlq_get(c->t->dlq, ch->dlq_id)) != NULL)
+            note_pending(c, e->channel, e->group, e->offset);
+        u64map_put(&c->dlq_gone, ch->dlq_id, 0);
+        break;
+    case CHG_PURGE:
+        u64map_put(&c->dlq_gone, ch->dlq_id, 0);
+        break;
+    }
+}
+
+/* --- literals ---------------------------------------------------------- */
+
+void pg_lit_text(struct buf *b, const char *s, size_t n)
+{
+    if (s == NULL) {
+        buf_appends(b, "NULL");
+        return;
+    }
+    buf_appendc(b, '\'');
+    for (size_t i = 0; i < n;) {
+        size_t k = s[i] ? utf8_seq_len((const unsigned char *)s + i, n - i) : 0;
+        if (k == 0) {
+            buf_appends(b, "\xEF\xBF\xBD");
+            i++;
+            continue;
+        }
+        if (k == 1 && s[i] == '\'')
+            buf_appendc(b, '\'');
+        buf_append(b, s + i, k);
+        i += k;
+    }
+    buf_appendc(b, '\'');
+}
+
+static void lit_str(struct buf *b, const char *s)
+{
+    pg_lit_text(b, s, s ? strlen(s) : 0);
+}
+
+void pg_lit_time(struct buf *b, int64_t ms, bool nullable)
+{
+    if (ms == 0 && nullable) {
+        buf_appends(b, "NULL");
+        return;
+    }
+    time_t secs = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    if (frac < 0) {
+        frac += 1000;
+        secs--;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    buf_printf(b, "'%04d-%02d-%02d %02d:%02d:%02d.%03d+00'", tm.tm_year + 1900, tm.tm_mon + 1,
+               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+/* A payload: as text when it is UTF-8 without NULs, else as bytes; two
+ * columns, one of them NULL. */
+static void lit_payload(struct buf *b, const char *p, size_t n)
+{
+    if (p != NULL && memchr(p, 0, n) == NULL && utf8_valid(p, n)) {
+        pg_lit_text(b, p, n);
+        buf_appends(b, ",NULL");
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    buf_appends(b, "NULL,'\\x");
+    for (size_t i = 0; p && i < n; i++) {
+        buf_appendc(b, hex[(unsigned char)p[i] >> 4]);
+        buf_appendc(b, hex[(unsigned char)p[i] & 15]);
+    }
+    buf_appends(b, "'::bytea");
+}
+
+/* --- statements -------------------------------------------------------- */
+
+/* A multi-row statement: head, then rows separated by commas, then tail. */
+struct stmt {
+    struct buf *out;
+    const char *head, *tail;
+    size_t rows;
+    size_t *count;
+};
+
+static void row(struct stmt *s)
+{
+    if (s->rows++ == 0)
+        buf_appends(s->out, s->head);
+    else
+        buf_appendc(s->out, ',');
+    buf_appendc(s->out, '(');
+}
+
+static void end_row(struct stmt *s)
+{
+    buf_appendc(s->out, ')');
+}
+
+static void finish(struct stmt *s)
+{
+    if (s->rows == 0)
+        return;
+    buf_appends(s->out, s->tail);
+    buf_appendc(s->out, '\0');
+    (*s->count)++;
+    s->rows = 0;
+}
+
+static void build_orders(struct pg_changes *c, struct buf *out, size_t *count)
+{
+    struct stmt os = {out,
+                      "INSERT INTO orders (id, customer, item, qty, amount, amount_minor, "
+                      "currency, status, idempotency_key, created_at, updated_at) VALUES ",
+                      " ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+                      "updated_at = excluded.updated_at",
+                      0, count};
+    size_t it = 0;
+    uint64_t id;
+    int64_t first;
+    while (u64map_next(&c->orders, &it, &id, &first)) {
+        const struct order *o = book_get(c->t->book, id);
+        if (o == NULL)
+            continue;
+        char amount[MONEY_TEXT_MAX];
+        money_format(o->amount, money_exponent(o->currency), amount);
+        row(&os);
+        buf_printf(out, "%llu,", (unsigned long long)o->id);
+        lit_str(out, o->customer);
+        buf_appendc(out, ',');
+        lit_str(out, o->item);
+        buf_printf(out, ",%lld,%s,%lld,", (long long)o->qty, amount, (long long)o->amount);
+        lit_str(out, o->currency);
+        buf_printf(out, ",'%s',", order_status_name(o->status));
+        lit_str(out, o->key);
+        buf_appendc(out, ',');
+        pg_lit_time(out, o->created_ms, false);
+        buf_appendc(out, ',');
+        pg_lit_time(out, o->updated_ms, false);
+        end_row(&os);
+    }
+    finish(&os);
+    struct stmt hs = {out,
+                      "INSERT INTO order_history (order_id, seq, from_status, status, at, "
+                      "source, note) VALUES ",
+                      " ON CONFLICT DO NOTHING", 0, count};
+    it = 0;
+    while (u64map_next(&c->orders, &it, &id, &first)) {
+        const struct order *o = book_get(c->t->book, id);
+        for (size_t i = (size_t)first; o && i < o->nhistory; i++) {
+            const struct order_transition *h = &o->history[i];
+            row(&hs);
+            buf_printf(out, "%llu,%zu,", (unsigned long long)id, i);
+            if (h->from < 0)
+                buf_appends(out, "NULL");
+            else
+                buf_printf(out, "'%s'", order_status_name((enum order_status)h->from));
+            buf_printf(out, ",'%s',", order_status_name(h->to));
+            pg_lit_time(out, h->time_ms, false);
+            buf_appendc(out, ',');
+            lit_str(out, h->source);
+            buf_appendc(out, ',');
+            lit_str(out, h->note);
+            end_row(&hs);
+        }
+    }
+    finish(&hs);
+}
+
+static void build_sagas(struct pg_changes *c, struct buf *out, size_t *count)
+{
+    if (c->t->engine == NULL)
+        return;
+    struct stmt ss = {out,
+                      "INSERT INTO sagas (order_id, state, finished, reason, created_at, "
+                      "updated_at, packed) VALUES ",
+                      " ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, "
+                      "finished = excluded.finished, reason = excluded.reason, "
+                      "updated_at = excluded.updated_at, packed = excluded.packed",
+                      0, count};
+    struct stmt st = {out,
+                      "INSERT INTO saga_steps (order_id, step, state, attempts, started_at, "
+                      "ended_at, error) VALUES ",
+                      " ON CONFLICT (order_id, step) DO UPDATE SET state = excluded.state, "
+                      "attempts = excluded.attempts, started_at = excluded.started_at, "
+                      "ended_at = excluded.ended_at, error = excluded.error",
+                      0, count};
+    struct stmt ts = {out, "INSERT INTO tracking (order_id, number, location, eta) VALUES ",
+                      " ON CONFLICT (order_id) DO UPDATE SET number = excluded.number, "
+                      "location = excluded.location, eta = excluded.eta",
+                      0, count};
+    /* Three statements interleave: each gathers in its own buffer. */
+    struct buf steps, parcels, packed;
+    buf_init(&steps);
+    buf_init(&parcels);
+    buf_init(&packed);
+    st.out = &steps;
+    ts.out = &parcels;
+    size_t it = 0;
+    uint64_t order;
+    int64_t unused;
+    static const char hex[] = "0123456789abcdef";
+    while (u64map_next(&c->sagas, &it, &order, &unused)) {
+        const struct saga *s = engine_saga(c->t->engine, order);
+        if (s == NULL)
+            continue;
+        const struct tracking *t = engine_tracking(c->t->engine, order);
+        buf_clear(&packed);
+        saga_pack(s, t, &packed);
+        row(&ss);
+        buf_printf(out, "%llu,'%s',%s,", (unsigned long long)order, saga_state_name(s),
+                   saga_finished(s) ? "true" : "false");
+        lit_str(out, s->reason);
+        buf_appendc(out, ',');
+        pg_lit_time(out, s->created_ms, false);
+        buf_appendc(out, ',');
+        pg_lit_time(out, s->updated_ms, false);
+        buf_appends(out, ",'\\x");
+        for (size_t i = 0; i < buf_used(&packed); i++) {
+            unsigned char ch = (unsigned char)buf_head(&packed)[i];
+            buf_appendc(out, hex[ch >> 4]);
+            buf_appendc(out, hex[ch & 15]);
+        }
+        buf_appends(out, "'::bytea");
+        end_row(&ss);
+        for (int i = 0; i < SAGA_STEP_COUNT; i++) {
+            const struct saga_step_info *si = &s->steps[i];
+            if (si->state == STEP_PENDING)
+                continue;
+            row(&st);
+            buf_printf(&steps, "%llu,'%s','%s',%u,", (unsigned long long)order,
+                       saga_step_name((enum saga_step)i),
+                       step_state_name((enum step_state)si->state), si->attempts);
+            pg_lit_time(&steps, si->started_ms, true);
+            buf_appendc(&steps, ',');
+            pg_lit_time(&steps, si->ended_ms, true);
+            buf_appendc(&steps, ',');
+            lit_str(&steps, si->error);
+            end_row(&st);
+        }
+        if (t && (t->number || t->location)) {
+            row(&ts);
+            buf_printf(&parcels, "%llu,", (unsigned long long)order);
+            lit_str(&parcels, t->number);
+            buf_appendc(&parcels, ',');
+            lit_str(&parcels, t->location);
+            buf_appendc(&parcels, ',');
+            pg_lit_time(&parcels, t->eta_ms, true);
+            end_row(&ts);
+        }
+    }
+    finish(&ss);
+    finish(&st);
+    finish(&ts);
+    buf_append(out, buf_head(&steps), buf_used(&steps));
+    buf_append(out, buf_head(&parcels), buf_used(&parcels));
+    buf_free(&steps);
+    buf_free(&parcels);
+    buf_free(&packed);
+}
+
+static void build_sim(struct pg_changes *c, struct buf *out, size_t *count)
+{
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(&c->sim, &it, &k, &len, &v)) {
+        int64_t value = *(int64_t *)v;
+        const char *key = k + 1;
+        size_t n = len - 1;
+        switch ((enum sim_record)k[0]) {
+        case SIMREC_STOCK:
+            buf_appends(out, "INSERT INTO stock VALUES (");
+            pg_lit_text(out, key, n);
+            buf_printf(out, ",%lld) ON CONFLICT (sku) DO UPDATE SET level = excluded.level",
+                       (long long)value);
+            break;
+        case SIMREC_BLOCK:
+            buf_appends(out, "INSERT INTO customers VALUES (");
+            pg_lit_text(out, key, n);
+            buf_printf(out, ",%s) ON CONFLICT (customer) DO UPDATE SET blocked = "
+                       "excluded.blocked", value ? "true" : "false");
+            break;
+        case SIMREC_RESERVATION:
+        case SIMREC_CHARGE: {
+            const char *table = k[0] == SIMREC_RESERVATION ? "reservations" : "charges";
+            const char *col = k[0] == SIMREC_RESERVATION ? "qty" : "amount_minor";
+            char id[32];
+            if (n >= sizeof id || strspn(key, "0123456789") != n || n == 0)
+                continue;
+            memcpy(id, key, n);
+            id[n] = '\0';
+            if (value == 0)
+                buf_printf(out, "DELETE FROM %s WHERE order_id = %s", table, id);
+            else
+                buf_printf(out, "INSERT INTO %s VALUES (%s,%lld) ON CONFLICT (order_id) DO "
+                           "UPDATE SET %s = excluded.%s", table, id, (long long)value, col, col);
+            break;
+        }
+        case SIMREC_STOCK_DEFAULT:
+            buf_printf(out, "INSERT INTO orderd_meta VALUES ('stock_default',%lld) ON CONFLICT "
+                       "(key) DO UPDATE SET value = excluded.value", (long long)value);
+            break;
+        default:
+            continue;
+        }
+        buf_appendc(out, '\0');
+        (*count)++;
+    }
+}
+
+static void build_channels(struct pg_changes *c, struct buf *out, size_t *count)
+{
+    struct chan_registry *r = c->t->channels;
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    struct stmt cs = {out,
+                      "INSERT INTO channels (name, maxlen, maxage_ms, ackwait_ms, maxdeliver, "
+                      "backoff_ms, backoff_max_ms, maxpending, maxbytes, first_offset) VALUES ",
+                      " ON CONFLICT (name) DO UPDATE SET first_offset = excluded.first_offset",
+                      0, count};
+    while (strmap_next(&c->channels, &it, &k, &len, &v)) {
+        struct channel *ch = chreg_find(r, k);
+        if (ch == NULL)
+            continue;
+        const struct chan_settings *s = chan_settings(ch);
+        row(&cs);
+        lit_str(out, k);
+        buf_printf(out, ",%llu,%lld,%lld,%u,%lld,%lld,%llu,%llu,%llu",
+                   (unsigned long long)s->maxlen, (long long)s->maxage_ms,
+                   (long long)s->ackwait_ms, s->maxdeliver, (long long)s->backoff_ms,
+                   (long long)s->backoff_max_ms, (unsigned long long)s->maxpending,
+                   (unsigned long long)s->maxbytes, (unsigned long long)chan_first_offset(ch));
+        end_row(&cs);
+    }
+    finish(&cs);
+    struct stmt ms = {out,
+                      "INSERT INTO channel_messages (channel, msg_offset, published_at, payload, "
+                      "payload_bytes) VALUES ",
+                      " ON CONFLICT DO NOTHING", 0, count};
+    for (size_t i = 0; i < c->nappended; i++) {
+        struct channel *ch = chreg_find(r, c->appended[i].channel);
+        struct chan_change m;
+        struct chan_recipe recipe;
+        if (ch == NULL || !chan_message_change(ch, c->appended[i].offset, &m, &recipe) ||
+            m.payload == NULL)
+            continue;
+        row(&ms);
+        lit_str(out, m.channel);
+        buf_printf(out, ",%llu,", (unsigned long long)m.offset);
+        pg_lit_time(out, m.time_ms, false);
+        buf_appendc(out, ',');
+        lit_payload(out, m.payload, m.len);
+        end_row(&ms);
+    }
+    finish(&ms);
+    /* What retention dropped. */
+    it = 0;
+    while (strmap_next(&c->channels, &it, &k, &len, &v)) {
+        struct channel *ch = chreg_find(r, k);
+        if (ch == NULL)
+            continue;
+        buf_appends(out, "DELETE FROM channel_messages WHERE channel = ");
+        lit_str(out, k);
+        buf_printf(out, " AND msg_offset < %llu", (unsigned long long)chan_first_offset(ch));
+        buf_appendc(out, '\0');
+        (*count)++;
+    }
+}
+
+struct group_rows {
+    struct buf *out;
+    bool any_settled;
+};
+
+static void group_row(void *arg, const struct chan_change *ch)
+{
+    struct group_rows *g = arg;
+    if (ch->type == CHG_GROUP) {
+        lit_str(g->out, ch->channel);
+        buf_appendc(g->out, ',');
+        lit_str(g->out, ch->group);
+        buf_printf(g->out, ",%llu,ARRAY[", (unsigned long long)ch->offset);
+    } else if (ch->type == CHG_SETTLE) {
+        buf_printf(g->out, "%s%llu", g->any_settled ? "," : "", (unsigned long long)ch->offset);
+        g->any_settled = true;
+    }
+}
+
+static void build_groups(struct pg_changes *c, struct buf *out, size_t *count)
+{
+    struct chan_registry *r = c->t->channels;
+    struct stmt gs = {out,
+                      "INSERT INTO channel_groups (channel, group_name, next_offset, "
+                      "settled_ahead) VALUES ",
+                      " ON CONFLICT (channel, group_name) DO UPDATE SET next_offset = "
+                      "excluded.next_offset, settled_ahead = excluded.settled_ahead",
+                      0, count};
+    size_t it = 0, len;
+    const char *k;
+    void *v;
+    while (strmap_next(&c->groups, &it, &k, &len, &v)) {
+        struct channel *ch = chreg_find(r, k);
+        struct chan_group *g = ch ? chan_group(ch, k + strlen(k) + 1, false) : NULL;
+        if (g == NULL)
+            continue;
+        row(&gs);
+        struct group_rows gr = {out, false};
+        group_snapshot(g, false, group_row, &gr);
+        buf_appends(out, "]::bigint[]");
+        end_row(&gs);
+    }
+    finish(&gs);
+    struct stmt ps = {out,
+                      "INSERT INTO channel_pending (channel, group_name, msg_offset, consumer, "
+                      "state, deliveries, replays, reason, published_at, first_delivery_at, "
+                      "last_delivery_at, due_at, payload, payload_bytes) VALUES ",
+                      " ON CONFLICT (channel, group_name, msg_offset) DO UPDATE SET "
+                      "consumer = excluded.consumer, state = excluded.state, "
+                      "deliveries = excluded.deliveries, replays = excluded.replays, "
+                      "reason = excluded.reason, first_delivery_at = excluded.first_delivery_at, "
+                      "last_delivery_at = excluded.last_delivery_at, due_at = excluded.due_at",
+                      0, count};
+    struct buf gone;
+    buf_init(&gone);
+    it = 0;
+    while (strmap_next(&c->pending, &it, &k, &len, &v)) {
+        const char *channel = k, *group = k + strlen(k) + 1;
+        uint64_t offset;
+        memcpy(&offset, k + len - 8, 8);
+        struct channel *ch = chreg_find(r, channel);
+        struct chan_group *g = ch ? chan_group(ch, group, false) : NULL;
+        struct chan_change p;
+        if (g != NULL && group_pending_change(g, offset, &p)) {
+            row(&ps);
+            lit_str(out, channel);
+            buf_appendc(out, ',');
+            lit_str(out, group);
+            buf_printf(out, ",%llu,", (unsigned long long)offset);
+            lit_str(out, p.consumer);
+            buf_printf(out, ",'%s',%u,%u,", pending_state_name((enum pending_state)p.state),
+                       p.deliveries, p.replays);
+            lit_str(out, p.reason);
+            buf_appendc(out, ',');
+            pg_lit_time(out, p.time_ms, false);
+            buf_appendc(out, ',');
+            pg_lit_time(out, p.first_ms, true);
+            buf_appendc(out, ',');
+            pg_lit_time(out, p.last_ms, true);
+            buf_appendc(out, ',');
+            pg_lit_time(out, p.due_ms, true);
+            buf_appendc(out, ',');
+            lit_payload(out, p.payload, p.len);
+            end_row(&ps);
+        } else {
+            buf_appends(&gone, "DELETE FROM channel_pending WHERE channel = ");
+            lit_str(&gone, channel);
+            buf_appends(&gone, " AND group_name = ");
+            lit_str(&gone, group);
+            buf_printf(&gone, " AND msg_offset = %llu", (unsigned long long)offset);
+            buf_appendc(&gone, '\0');
+            (*count)++;
+        }
+    }
+    finish(&ps);
+    buf_append(out, buf_head(&gone), buf_used(&gone));
+    buf_free(&gone);
+}
+
+static void build_dlq(struct pg_changes *c, struct buf *out, size_t *count)
+{
+    struct dlq *q = c->t->dlq;
+    if (q == NULL)
+        return;
+    size_t it = 0;
+    uint64_t id;
+    int64_t unused;
+    while (u64map_next(&c->dlq_gone, &it, &id, &unused)) {
+        buf_printf(out, "DELETE FROM dlq WHERE id = %llu", (unsigned long long)id);
+        buf_appendc(out, '\0');
+        (*count)++;
+    }
+    if (!c->dlq)
+        return;
+    struct stmt ds = {out,
+                      "INSERT INTO dlq (id, channel, group_name, msg_offset, reason, deliveries, "
+                      "replays, published_at, first_delivery_at, last_delivery_at, dead_at, "
+                      "payload, payload_bytes) VALUES ",
+                      " ON CONFLICT (id) DO NOTHING", 0, count};
+    size_t n = dlq_count(q), from = n;
+    while (from > 0 && dlq_at(q, from - 1)->id > c->dlq_written)
+        from--;
+    for (size_t i = from; i < n; i++) {
+        const struct dlq_entry *e = dlq_at(q, i);
+        row(&ds);
+        buf_printf(out, "%llu,", (unsigned long long)e->id);
+        lit_str(out, e->channel);
+        buf_appendc(out, ',');
+        lit_str(out, e->group);
+        buf_printf(out, ",%llu,", (unsigned long long)e->offset);
+        lit_str(out, e->reason);
+        buf_printf(out, ",%u,%u,", e->deliveries, e->replays);
+        pg_lit_time(out, e->msg_time_ms, false);
+        buf_appendc(out, ',');
+        pg_lit_time(out, e->first_ms, true);
+        buf_appendc(out, ',');
+        pg_lit_time(out, e->last_ms, true);
+        buf_appendc(out, ',');
+        pg_lit_time(out, e->dead_ms, false);
+        buf_appendc(out, ',');
+        lit_payload(out, e->payload, e->len);
+        end_row(&ds);
+        c->dlq_written = e->id;
+    }
+    finish(&ds);
+    /* Entries the DLQ let go of when it was full. */
+    if (n > 0) {
+        buf_printf(out, "DELETE FROM dlq WHERE id < %llu", (unsigned long long)dlq_at(q, 0)->id);
+        buf_appendc(out, '\0');
+        (*count)++;
+    }
+    buf_printf(out, "INSERT INTO orderd_meta VALUES ('dlq_next_id',%llu) ON CONFLICT (key) DO "
+               "UPDATE SET value = excluded.value", (unsigned long long)dlq_next_id(q));
+    buf_appendc(out, '\0');
+    (*count)++;
+}
+
+size_t pg_changes_build(struct pg_changes *c, struct buf *out)
+{
+    size_t count = 0;
+    build_orders(c, out, &count);
+    if (c->t->channels) {
+        build_channels(c, out, &count);
+        build_groups(c, out, &count);
+    }
+    build_dlq(c, out, &count);
+    build_sagas(c, out, &count);
+    build_sim(c, out, &count);
+    reset(c);
+    return count;
+}
