@@ -107,11 +107,20 @@ static void accept_writes(struct pg_store *p)
     store_report_writable(p->store, NULL);
 }
 
+/* libpq's messages span lines: one line, single spaces, for replies and
+ * logs. */
 static void trim_error(char *s)
 {
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
-        s[--n] = '\0';
+    size_t o = 0;
+    for (size_t i = 0; s[i]; i++) {
+        bool blank = s[i] == '\n' || s[i] == '\t' || s[i] == '\r' || s[i] == ' ';
+        if (blank && (o == 0 || s[o - 1] == ' '))
+            continue;
+        s[o++] = blank ? ' ' : s[i];
+    }
+    while (o > 0 && s[o - 1] == ' ')
+        o--;
+    s[o] = '\0';
 }
 
 /* --- the connection ------------------------------------------------------ */
