@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/order_cache.h"
 #include "lib/kvargs.h"
 #include "lib/log.h"
 #include "lib/version.h"
@@ -43,6 +44,11 @@ static void usage(FILE *out)
             "                        (-UNAVAILABLE) until one commits again (default %u)\n"
             "  --node-name <name>    this node, as other nodes name the lease's holder\n"
             "                        (default host:port pid N)\n"
+            "  --cache-orders <n>    --store postgres: finished orders kept in memory; past\n"
+            "                        it the least recently used leave, and are read from\n"
+            "                        the database when asked for (default %u)\n"
+            "  --cache-ttl <s>       --store postgres: a finished order not used for this\n"
+            "                        long leaves memory (default %u)\n"
             "  --data <dir>          the journal's directory (default ./" SERVER_DATA_DIR_DEFAULT ")\n"
             "  --fsync always|everysec|no    when the journal is fsynced (default everysec)\n"
             "  --repair              cut a corrupt journal at its last good record, keeping\n"
@@ -71,7 +77,8 @@ static void usage(FILE *out)
             NET_MAX_OUTPUT_PAUSE_DEFAULT,
             NET_PUBSUB_HARD_DEFAULT, NET_PUBSUB_SOFT_DEFAULT, NET_PUBSUB_SOFT_SECONDS_DEFAULT,
             CMD_MAX_SUBSCRIPTIONS_DEFAULT, CMD_MAX_MESSAGE_DEFAULT, CMD_MAX_REPLY_PAYLOAD_DEFAULT,
-            PG_LEASE_MS_DEFAULT, PG_TIMEOUT_MS_DEFAULT,
+            PG_LEASE_MS_DEFAULT, PG_TIMEOUT_MS_DEFAULT, CACHE_ORDERS_DEFAULT,
+            CACHE_TTL_MS_DEFAULT / 1000,
             JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
             HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT);
 }
@@ -114,7 +121,8 @@ enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MA
        OPT_DATA,
        OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
        OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
-       OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_PG, OPT_PG_LEASE_MS, OPT_PG_TIMEOUT_MS, OPT_NODE_NAME };
+       OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_PG, OPT_PG_LEASE_MS, OPT_PG_TIMEOUT_MS, OPT_NODE_NAME,
+       OPT_CACHE_ORDERS, OPT_CACHE_TTL };
 
 static int parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_level,
                        const char **log_file)
@@ -140,6 +148,8 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"pg-lease-ms", required_argument, NULL, OPT_PG_LEASE_MS},
         {"pg-timeout-ms", required_argument, NULL, OPT_PG_TIMEOUT_MS},
         {"node-name", required_argument, NULL, OPT_NODE_NAME},
+        {"cache-orders", required_argument, NULL, OPT_CACHE_ORDERS},
+        {"cache-ttl", required_argument, NULL, OPT_CACHE_TTL},
         {"data", required_argument, NULL, OPT_DATA},
         {"fsync", required_argument, NULL, OPT_FSYNC},
         {"repair", no_argument, NULL, OPT_REPAIR},
@@ -160,6 +170,7 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
     };
     const uint64_t G = 1ULL << 30;
     size_t port, secs, bytes;
+    bool cache_flags = false;
     int policy;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -231,6 +242,15 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
                 return -1;
             }
             cfg->pg.node = optarg;
+            break;
+        case OPT_CACHE_ORDERS:
+            rc = size_flag("cache-orders", optarg, 0, 1ULL << 32, &cfg->cache_orders);
+            cache_flags = true;
+            break;
+        case OPT_CACHE_TTL:
+            if ((rc = size_flag("cache-ttl", optarg, 0, 365ULL * 86400, &secs)) == 0)
+                cfg->cache_ttl_ms = (int64_t)secs * 1000;
+            cache_flags = true;
             break;
         case OPT_DATA:
             cfg->journal.dir = optarg;
@@ -312,6 +332,11 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
     if (optind < argc) {
         fprintf(stderr, "orderd: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        return -1;
+    }
+    if (cache_flags && cfg->store != STORE_POSTGRES) {
+        fprintf(stderr, "orderd: --cache-orders and --cache-ttl need --store postgres (the "
+                        "journal keeps every order in memory)\n");
         return -1;
     }
     return 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache/order_cache.h"
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "cmd/metrics.h"
@@ -37,6 +38,8 @@ void server_config_default(struct server_config *cfg)
     cfg->pg.conninfo = "";
     cfg->pg.lease_ms = PG_LEASE_MS_DEFAULT;
     cfg->pg.timeout_ms = PG_TIMEOUT_MS_DEFAULT;
+    cfg->cache_orders = CACHE_ORDERS_DEFAULT;
+    cfg->cache_ttl_ms = CACHE_TTL_MS_DEFAULT;
     cfg->sim_mask = (1u << PART_COUNT) - 1;
     cfg->saga = true;
     http_config_default(&cfg->http);
@@ -94,6 +97,18 @@ static void on_durable(void *arg, uint64_t pos)
 {
     struct server *srv = arg;
     net_durable(srv->net, pos);
+    if (srv->cache)
+        order_cache_evict(srv->cache, srv->clock.now_ms, pos);
+}
+
+/* A finished order may leave memory once what it became is durable. */
+static void on_order_finished(void *arg, const struct order_event *ev, const struct order *o,
+                              int from)
+{
+    struct server *srv = arg;
+    (void)from;
+    if (ev->type == ORDER_EV_TRANSITION && order_status_terminal(o->status))
+        order_cache_finished(srv->cache, o->id, store_end(srv->store), srv->clock.now_ms);
 }
 
 static void on_store_fatal(void *arg, const char *why)
@@ -180,6 +195,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (srv->tick_due_ms)
         metrics_loop_lag(srv->metrics, mono - srv->tick_due_ms);
     srv->tick_due_ms = mono + 1000;
+    if (srv->cache)
+        order_cache_evict(srv->cache, srv->clock.now_ms, store_durable(srv->store));
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -324,10 +341,13 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     }
     srv->gate.admit = admit;
     srv->gate.admit_arg = srv;
+    if (store_can_load(srv->store))
+        srv->cache = order_cache_new(srv->book, srv->engine, cfg->cache_orders,
+                                     cfg->cache_ttl_ms);
     srv->env = (struct cmd_env){
         .base = srv->base, .clk = &srv->clock, .book = srv->book, .bus = srv->bus,
         .engine = srv->engine, .sim = srv->sim, .store = srv->store,
-        .metrics = srv->metrics, .counters = &srv->counters,
+        .metrics = srv->metrics, .cache = srv->cache, .counters = &srv->counters,
         .max_subscriptions = cfg->max_subscriptions,
         .max_message = cfg->max_message,
         .max_reply_payload = cfg->max_reply_payload,
@@ -347,6 +367,8 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     book_observe(srv->book, store_on_order, srv->store);
     book_observe(srv->book, metrics_on_order, srv->metrics);
     book_observe(srv->book, on_order_event, srv);
+    if (srv->cache)
+        book_observe(srv->book, on_order_finished, srv);
     if (cfg->saga)
         book_observe(srv->book, engine_on_order, srv->engine);
     /* A standby starts serving when it takes over (on_store_active). */
@@ -378,6 +400,7 @@ int server_free(struct server *srv)
     http_stop(srv->http);
     int rc = server_close(srv);
     sim_free(srv->sim);
+    order_cache_free(srv->cache);
     engine_free(srv->engine);
     bus_free(srv->bus);
     book_free(srv->book);

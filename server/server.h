@@ -30,6 +30,8 @@ struct server_config {
     enum store_kind store;
     struct journal_options journal;  /* STORE_JOURNAL */
     struct pg_options pg;            /* STORE_POSTGRES (node: NULL for host:port) */
+    size_t cache_orders;             /* finished orders kept in memory (a store that loads) */
+    int64_t cache_ttl_ms;
     unsigned sim_mask;    /* simulated participants: a bit per participant */
     struct http_config http;
     size_t max_subscriptions;  /* channels and patterns per client */
@@ -68,6 +70,7 @@ struct server {
     struct engine *engine;
     struct sim *sim;
     struct store *store;
+    struct order_cache *cache;      /* NULL: every order stays in memory */
     struct persist_target target;   /* what the store recovers into and snapshots */
     struct net *net;
     struct http *http;

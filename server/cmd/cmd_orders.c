@@ -1,12 +1,15 @@
 /* Order commands: CREATE, GET, TRACK, UPDATE, CANCEL, HISTORY, LIST. They
  * validate, then change state only through the order book. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "orders/book.h"
 #include "lib/clock.h"
 #include "saga/engine.h"
+#include "cmd_load.h"
 #include "command.h"
+#include "xalloc.h"
 #include "lib/kvargs.h"
 #include "lib/money.h"
 
@@ -55,9 +58,12 @@ static const struct order *find_order(struct cmd_ctx *ctx, const struct request 
         *err = reply_error(ERR_BADARG, "order id must be a positive integer, got '%s'", shown);
         return NULL;
     }
-    const struct order *o = book_get(ctx->env->book, id);
-    if (o == NULL)
-        *err = reply_error(ERR_NOTFOUND, "order %llu does not exist", (unsigned long long)id);
+    bool loading;
+    const struct order *o = cmd_order(ctx, req, id, &loading);
+    /* While it is loaded, the handler returns NULL: the client waits. */
+    *err = o || loading ? NULL
+                        : reply_error(ERR_NOTFOUND, "order %llu does not exist",
+                                      (unsigned long long)id);
     return o;
 }
 
@@ -110,6 +116,10 @@ struct reply *cmd_create(struct cmd_ctx *ctx, const struct request *req)
 
     if (of.key) {
         const struct order *prior = book_by_key(ctx->env->book, of.key);
+        uint64_t prior_id = prior ? prior->id : book_key_id(ctx->env->book, of.key);
+        /* Used for an order not in memory: it is compared once loaded. */
+        if (prior == NULL && prior_id != 0 && cmd_load(ctx, req, &prior_id, 1))
+            return NULL;
         if (prior) {
             if (!order_same_fields(prior, &of)) {
                 kv_printable(shown, sizeof shown, of.key, strlen(of.key));
@@ -312,9 +322,26 @@ struct reply *cmd_list(struct cmd_ctx *ctx, const struct request *req)
 
     const struct book *book = ctx->env->book;
     struct book_filter filter = {.status = status, .customer = f[F_CUSTOMER].val};
-    struct reply *list = reply_list();
-    for (const struct order *o = book_next(book, &filter, after); o && list->n < limit;
-         o = book_next(book, &filter, o->id))
-        reply_list_add(list, order_reply(ctx->env->clk, o));
+    /* The page's ids first: those not in memory are loaded, then it runs
+     * again. */
+    uint64_t *ids = xmalloc(limit * sizeof *ids), *missing = xmalloc(limit * sizeof *missing);
+    size_t n = 0, nmissing = 0;
+    for (uint64_t id = book_next(book, &filter, after); id && n < limit;
+         id = book_next(book, &filter, id)) {
+        ids[n++] = id;
+        if (book_get(book, id) == NULL)
+            missing[nmissing++] = id;
+    }
+    struct reply *list = NULL;
+    if (nmissing == 0 || !cmd_load(ctx, req, missing, nmissing)) {
+        list = reply_list();
+        for (size_t i = 0; i < n; i++) {
+            const struct order *o = book_get(book, ids[i]);
+            if (o)
+                reply_list_add(list, order_reply(ctx->env->clk, o));
+        }
+    }
+    free(ids);
+    free(missing);
     return list;
 }

@@ -6,7 +6,9 @@
 
 #include "channels/bus.h"
 #include "channels/channel.h"
+#include "cmd_load.h"
 #include "command.h"
+#include "orders/book.h"
 #include "lib/clock.h"
 #include "saga/engine.h"
 #include "lib/kvargs.h"
@@ -153,6 +155,9 @@ static struct reply *saga_abort_cmd(struct cmd_ctx *ctx, const struct request *r
         return err;
     if (f[0].val && f[0].len > CMD_NOTE_MAX)
         return reply_error(ERR_BADARG, "reason is longer than %d bytes", CMD_NOTE_MAX);
+    bool loading;
+    if (cmd_order(ctx, req, id, &loading) == NULL && loading)
+        return NULL;
     switch (engine_abort(ctx->env->engine, id, f[0].val)) {
     case CANCEL_NO_SAGA:
         return reply_error(ERR_NOTFOUND, "order %llu has no saga", (unsigned long long)id);
@@ -176,6 +181,9 @@ struct reply *cmd_saga(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_ERR, "wrong number of arguments for 'SAGA'");
     if (kv_parse_uint(req->argv[1].ptr, 1, UINT64_MAX, &id) != 0)
         return reply_error(ERR_BADARG, "order id must be a positive integer");
+    bool loading;
+    if (cmd_order(ctx, req, id, &loading) == NULL && loading)
+        return NULL;
     const struct saga *s = engine_saga(ctx->env->engine, id);
     if (s == NULL)
         return reply_error(ERR_NOTFOUND, "order %llu has no saga", (unsigned long long)id);

@@ -23,6 +23,7 @@ struct bus;
 struct engine;
 struct sim;
 struct store;
+struct order_cache;
 struct metrics;
 struct cmd_client;
 
@@ -51,6 +52,7 @@ struct cmd_env {
     struct sim *sim;
     struct store *store;
     struct metrics *metrics;
+    struct order_cache *cache;  /* NULL: every order stays in memory */
     struct server_counters *counters;
     size_t max_subscriptions;   /* channels and patterns per client */
     size_t max_message;         /* payload bytes of a message on a durable channel */
@@ -65,6 +67,7 @@ struct cmd_ctx {
     struct cmd_env *env;
     struct cmd_client *client;  /* NULL when not called on behalf of a client */
     bool changes;               /* set by dispatch: the request is declared to change state */
+    bool rerun;                 /* run again after loading orders (cmd_load.h): no more loads */
 };
 
 typedef struct reply *(*cmd_handler)(struct cmd_ctx *ctx, const struct request *req);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache/order_cache.h"
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "channels/dlq.h"
@@ -169,6 +170,26 @@ static void orders_section(struct cmd_env *env, struct walk *w)
     latency(w, s, "order_completion", "order_completion_seconds",
             "Time from an order's creation to its final status", NULL, NULL,
             &env->metrics->completion_ms, 1e-3);
+    num(w, s, FIG_GAUGE, "orders_in_memory", "orders_in_memory",
+        "Orders kept in memory (the others are read from the store when asked for)",
+        (double)book_in_memory(env->book));
+    if (env->cache) {
+        struct order_cache_stats cs;
+        order_cache_stats(env->cache, &cs);
+        num(w, s, FIG_GAUGE, "cache_finished_orders", "cache_finished_orders",
+            "Finished orders kept in memory", (double)cs.kept);
+        num(w, s, FIG_GAUGE, "cache_orders_max", "cache_orders_max",
+            "Finished orders kept in memory at most (--cache-orders)", (double)cs.max_orders);
+        num(w, s, FIG_GAUGE, "cache_ttl_seconds", "cache_ttl_seconds",
+            "A finished order not used for this long leaves memory (--cache-ttl)",
+            (double)cs.ttl_ms / 1000);
+        num(w, s, FIG_COUNTER, "cache_hits", "cache_hits_total",
+            "Reads of a finished order found in memory", (double)cs.hits);
+        num(w, s, FIG_COUNTER, "cache_misses", "cache_misses_total",
+            "Reads of an order not in memory, loaded from the store", (double)cs.misses);
+        num(w, s, FIG_COUNTER, "cache_evictions", "cache_evictions_total",
+            "Finished orders that left memory", (double)cs.evictions);
+    }
 }
 
 static void sagas_section(struct cmd_env *env, struct walk *w)

@@ -380,7 +380,7 @@ static struct conn_facts facts(struct conn *c)
  * much unread output, a request blocks, or the connection is closing. */
 static void process_input(struct conn *c)
 {
-    struct cmd_ctx ctx = {c->net->env, &c->client, false};
+    struct cmd_ctx ctx = {.env = c->net->env, .client = &c->client};
     struct request req;
     struct req_error err;
 

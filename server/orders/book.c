@@ -15,11 +15,16 @@ struct observer {
 };
 
 struct book {
-    struct order **orders;  /* owned; orders[id - 1] */
+    /* owned; orders[id - 1], NULL for an order not kept in memory (one a
+     * store loads again when asked: book_evict) */
+    struct order **orders;
     size_t count;
+    size_t in_memory;
     size_t cap;
     struct book_index *index;
-    struct strmap keys;     /* idempotency key -> struct order * */
+    /* idempotency key -> struct order *, or for an order not in memory
+     * its id, tagged (see key_id) */
+    struct strmap keys;
     struct observer observers[BOOK_MAX_OBSERVERS];
     size_t nobservers;
 };
@@ -34,6 +39,8 @@ struct book *book_new(void)
 
 static void order_free(struct order *o)
 {
+    if (o == NULL)
+        return;
     for (size_t i = 0; i < o->nhistory; i++)
         free(o->history[i].note);
     free(o->history);
@@ -47,7 +54,7 @@ void book_free(struct book *b)
     if (b == NULL)
         return;
     for (size_t i = 0; i < b->count; i++)
-        order_free(b->orders[i]);
+        order_free(b->orders[i]);  /* NULL for those not in memory */
     free(b->orders);
     strmap_free(&b->keys);
     book_index_free(b->index);
@@ -81,27 +88,54 @@ static void add_history(struct order *o, int64_t t, int from, enum order_status 
     tr->note = note ? xstrdup(note) : NULL;
 }
 
-static enum book_result apply_created(struct book *b, const struct order_event *ev)
+/* Orders are allocated, so their addresses are even: an odd value in the
+ * keys map is the id of an order not in memory. */
+static void *tag_id(uint64_t id)
 {
-    const struct order_fields *f = ev->fields;
-    if (ev->id != b->count + 1)
-        return BOOK_BADID;
+    return (void *)(uintptr_t)(id << 1 | 1);
+}
+
+static uint64_t key_id(const void *v)
+{
+    uintptr_t u = (uintptr_t)v;
+    return u & 1 ? (uint64_t)(u >> 1) : u ? ((const struct order *)v)->id : 0;
+}
+
+static void grow(struct book *b)
+{
     if (b->count == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 1024;
         b->orders = xrealloc(b->orders, b->cap * sizeof *b->orders);
     }
+}
+
+static struct order *order_new(uint64_t id, const char *customer, const struct order_fields *f,
+                               int64_t created_ms)
+{
     struct order *o = xcalloc(1, sizeof *o);
-    o->id = ev->id;
+    o->id = id;
     o->status = ORDER_PENDING;
-    o->customer = book_index_created(b->index, ev->id, f->customer);
+    o->customer = customer;
     o->item = xstrdup(f->item);
     o->qty = f->qty;
     o->amount = f->amount;
     memcpy(o->currency, f->currency, sizeof o->currency);
     o->key = f->key ? xstrdup(f->key) : NULL;
-    o->created_ms = o->updated_ms = ev->time_ms;
-    add_history(o, ev->time_ms, -1, ORDER_PENDING, "client", NULL);
+    o->created_ms = o->updated_ms = created_ms;
+    add_history(o, created_ms, -1, ORDER_PENDING, "client", NULL);
+    return o;
+}
+
+static enum book_result apply_created(struct book *b, const struct order_event *ev)
+{
+    const struct order_fields *f = ev->fields;
+    if (ev->id != b->count + 1)
+        return BOOK_BADID;
+    grow(b);
+    struct order *o = order_new(ev->id, book_index_created(b->index, ev->id, f->customer), f,
+                                ev->time_ms);
     b->orders[b->count++] = o;
+    b->in_memory++;
     if (o->key)
         strmap_put(&b->keys, o->key, strlen(o->key), o);
     return BOOK_OK;
@@ -185,7 +219,76 @@ const struct order *book_get(const struct book *b, uint64_t id)
 
 const struct order *book_by_key(const struct book *b, const char *key)
 {
-    return strmap_get(&b->keys, key, strlen(key));
+    void *v = strmap_get(&b->keys, key, strlen(key));
+    return (uintptr_t)v & 1 ? NULL : v;
+}
+
+uint64_t book_key_id(const struct book *b, const char *key)
+{
+    return key_id(strmap_get(&b->keys, key, strlen(key)));
+}
+
+bool book_exists(const struct book *b, uint64_t id)
+{
+    return id >= 1 && id <= b->count;
+}
+
+size_t book_in_memory(const struct book *b)
+{
+    return b->in_memory;
+}
+
+enum book_result book_restore_absent(struct book *b, uint64_t id, const char *customer,
+                                     enum order_status status, const char *key)
+{
+    if (id != b->count + 1 || status >= ORDER_STATUS_COUNT)
+        return BOOK_BADID;
+    grow(b);
+    book_index_created(b->index, id, customer);
+    if (status != ORDER_PENDING)
+        book_index_moved(b->index, id, ORDER_PENDING, status);
+    b->orders[b->count++] = NULL;
+    if (key)
+        strmap_put(&b->keys, key, strlen(key), tag_id(id));
+    return BOOK_OK;
+}
+
+bool book_evict(struct book *b, uint64_t id)
+{
+    struct order *o = (struct order *)book_get(b, id);
+    if (o == NULL || !order_status_terminal(o->status))
+        return false;
+    if (o->key)
+        strmap_put(&b->keys, o->key, strlen(o->key), tag_id(id));
+    b->orders[id - 1] = NULL;
+    b->in_memory--;
+    order_free(o);
+    return true;
+}
+
+enum book_result book_reload(struct book *b, const struct order_event *created,
+                             const struct order_event *moves, size_t nmoves)
+{
+    uint64_t id = created->id;
+    if (!book_exists(b, id))
+        return BOOK_NOTFOUND;
+    if (b->orders[id - 1] != NULL)
+        return BOOK_OK;  /* loaded meanwhile */
+    const char *customer = book_index_customer(b->index, created->fields->customer);
+    if (customer == NULL)
+        return BOOK_BADID;
+    struct order *o = order_new(id, customer, created->fields, created->time_ms);
+    for (size_t i = 0; i < nmoves; i++) {
+        add_history(o, moves[i].time_ms, (int)o->status, moves[i].to, moves[i].source,
+                    moves[i].note);
+        o->status = moves[i].to;
+        o->updated_ms = moves[i].time_ms;
+    }
+    b->orders[id - 1] = o;
+    b->in_memory++;
+    if (o->key)
+        strmap_put(&b->keys, o->key, strlen(o->key), o);
+    return BOOK_OK;
 }
 
 uint64_t book_last_id(const struct book *b)
@@ -198,10 +301,9 @@ size_t book_count_status(const struct book *b, enum order_status s)
     return book_index_count(b->index, s);
 }
 
-const struct order *book_next(const struct book *b, const struct book_filter *f,
-                              uint64_t after)
+uint64_t book_next(const struct book *b, const struct book_filter *f, uint64_t after)
 {
     if (f->status < 0 && f->customer == NULL)
-        return after < b->count ? b->orders[after] : NULL;
-    return book_get(b, book_index_next(b->index, f->status, f->customer, after));
+        return after < b->count ? after + 1 : 0;
+    return book_index_next(b->index, f->status, f->customer, after);
 }

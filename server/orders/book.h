@@ -66,9 +66,32 @@ struct book_filter {
     int status;            /* an order_status, or -1 for any */
     const char *customer;  /* matched whole; NULL for any */
 };
-/* The first order after id `after`, in id order, that the filter takes, or
- * NULL. Indexed: it costs a few lookups however many orders it passes over. */
-const struct order *book_next(const struct book *b, const struct book_filter *f,
-                              uint64_t after);
+/* The id of the first order after id `after`, in id order, that the filter
+ * takes, or 0 (in memory or not: see below). Indexed: it costs a few
+ * lookups however many orders it passes over. */
+uint64_t book_next(const struct book *b, const struct book_filter *f, uint64_t after);
+
+/* --- orders not kept in memory -------------------------------------------
+ * A store that can load orders again (the PostgreSQL store) lets finished
+ * ones go from memory. The book still knows every id, its status and
+ * customer (for LIST and the counts) and every idempotency key; book_get
+ * is NULL for one not in memory, which the store loads (book_reload). */
+
+/* Whether the id was given to an order, in memory or not. */
+bool book_exists(const struct book *b, uint64_t id);
+/* The id of the order a key was used for, in memory or not; 0 if none. */
+uint64_t book_key_id(const struct book *b, const char *key);
+/* Orders in memory. */
+size_t book_in_memory(const struct book *b);
+/* Recovery: an order known but not loaded. Ids ascend as with CREATED. */
+enum book_result book_restore_absent(struct book *b, uint64_t id, const char *customer,
+                                     enum order_status status, const char *key);
+/* Lets a finished order go from memory. False: not in memory, or not
+ * finished (its changes may still come). */
+bool book_evict(struct book *b, uint64_t id);
+/* Puts an order that left memory back, as recorded: its creation (with its
+ * fields) and its moves. Observers are not told: nothing changed. */
+enum book_result book_reload(struct book *b, const struct order_event *created,
+                             const struct order_event *moves, size_t nmoves);
 
 #endif

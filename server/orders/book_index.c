@@ -63,6 +63,14 @@ const char *book_index_created(struct book_index *ix, uint64_t id, const char *c
     return strmap_put(&ix->by_customer, customer, len, c);
 }
 
+const char *book_index_customer(struct book_index *ix, const char *customer)
+{
+    size_t len = strlen(customer);
+    struct customer_ids *c = strmap_get(&ix->by_customer, customer, len);
+    /* Put again, unchanged: it is how the name is found. */
+    return c ? strmap_put(&ix->by_customer, customer, len, c) : NULL;
+}
+
 void book_index_moved(struct book_index *ix, uint64_t id, enum order_status from,
                       enum order_status to)
 {

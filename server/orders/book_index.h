@@ -46,5 +46,7 @@ void book_index_moved(struct book_index *ix, uint64_t id, enum order_status from
 uint64_t book_index_next(const struct book_index *ix, int status, const char *customer,
                          uint64_t after);
 size_t book_index_count(const struct book_index *ix, enum order_status s);
+/* The index's copy of a customer's name, NULL when it has no order. */
+const char *book_index_customer(struct book_index *ix, const char *customer);
 
 #endif

@@ -1165,6 +1165,20 @@ int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, s
     return 0;
 }
 
+bool engine_evict(struct engine *e, uint64_t order)
+{
+    if (order == 0 || order > e->cap || e->sagas[order - 1] == NULL)
+        return true;
+    void *slot = e->sagas[order - 1];
+    if (!is_packed(slot))
+        return false;
+    free(packed_of(slot));
+    e->sagas[order - 1] = NULL;
+    if (e->view->order == order)
+        view_clear(e->view);
+    return true;
+}
+
 void engine_snapshot(const struct engine *e,
                      void (*fn)(void *arg, const struct saga *s, const struct tracking *t),
                      void (*packed)(void *arg, uint64_t order, const void *bytes, size_t n),

@@ -177,6 +177,11 @@ struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order);
  * it: a finished one is kept packed. Returns 0, or -1 when the bytes are
  * not a packed saga. */
 int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, size_t n);
+/* Lets a finished saga go from memory (its order is leaving it: see
+ * book_evict; a store that can load it back holds it). True when the
+ * order has no saga in memory now; false when its saga is not finished
+ * and packed yet. */
+bool engine_evict(struct engine *e, uint64_t order);
 /* Snapshots: every saga, with its tracking or NULL; finished ones packed,
  * as they are kept. */
 void engine_snapshot(const struct engine *e,

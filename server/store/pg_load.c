@@ -77,51 +77,141 @@ static int status_of(const char *name)
     return name ? order_status_parse(name) : -1;
 }
 
+#define ORDER_COLUMNS \
+    "id, customer, item, qty, amount_minor, currency, idempotency_key, " MS("created_at")
+#define HISTORY_COLUMNS "h.order_id, h.status, " MS("h.at") ", h.source, h.note"
+#define LIVE "status NOT IN ('DELIVERED', 'FAILED', 'CANCELLED')"
+
+/* Order i of o, with its moves from h (rows from *hi on, by order then
+ * seq), restored (recovery) or reloaded (an order that left memory). */
+static int order_from_rows(struct persist_target *t, const struct rows *o, int i,
+                           const struct rows *h, int *hi, bool reload)
+{
+    struct order_fields f = {.customer = str(o, i, 1), .item = str(o, i, 2),
+                             .qty = num(o, i, 3), .amount = num(o, i, 4), .key = str(o, i, 6)};
+    snprintf(f.currency, sizeof f.currency, "%s", str(o, i, 5));
+    struct order_event ev = {.type = ORDER_EV_CREATED, .id = unum(o, i, 0),
+                             .time_ms = num(o, i, 7), .fields = &f};
+    if (f.customer == NULL || f.item == NULL)
+        return -1;
+    while (*hi < h->n && unum(h, *hi, 0) < ev.id)
+        (*hi)++;
+    int first = *hi;
+    while (*hi < h->n && unum(h, *hi, 0) == ev.id)
+        (*hi)++;
+    size_t nmoves = (size_t)(*hi - first);
+    struct order_event *moves = calloc(nmoves ? nmoves : 1, sizeof *moves);
+    int rc = 0;
+    for (size_t k = 0; k < nmoves && rc == 0; k++) {
+        int row = first + (int)k;
+        int to = status_of(str(h, row, 1));
+        moves[k] = (struct order_event){.type = ORDER_EV_TRANSITION, .id = ev.id,
+                                        .time_ms = num(h, row, 2), .source = str(h, row, 3),
+                                        .note = str(h, row, 4),
+                                        .to = to < 0 ? ORDER_PENDING : (enum order_status)to};
+        if (to < 0 || moves[k].source == NULL)
+            rc = -1;
+    }
+    if (rc == 0 && reload) {
+        rc = book_reload(t->book, &ev, moves, nmoves) == BOOK_OK ? 0 : -1;
+    } else if (rc == 0) {
+        rc = book_restore(t->book, &ev) == BOOK_OK ? 0 : -1;
+        for (size_t k = 0; k < nmoves && rc == 0; k++)
+            rc = book_restore(t->book, &moves[k]) == BOOK_OK ? 0 : -1;
+        t->order_events += 1 + nmoves;
+    }
+    free(moves);
+    return rc;
+}
+
+/* Every order is known (LIST, the counts, idempotency keys); only those
+ * not finished are loaded whole. */
 static int load_orders(PGconn *c, struct persist_target *t, char *err, size_t errlen)
 {
-    struct rows o, h;
-    if (query(c, "SELECT id, customer, item, qty, amount_minor, currency, idempotency_key, "
-                 MS("created_at") " FROM orders ORDER BY id", &o, err, errlen) != 0)
+    struct rows all, o, h;
+    if (query(c, "SELECT id, customer, status, idempotency_key FROM orders ORDER BY id", &all,
+              err, errlen) != 0)
         return -1;
-    if (query(c, "SELECT order_id, status, " MS("at") ", source, note FROM order_history "
-                 "WHERE seq > 0 ORDER BY order_id, seq", &h, err, errlen) != 0) {
+    if (query(c, "SELECT " ORDER_COLUMNS " FROM orders WHERE " LIVE " ORDER BY id", &o, err,
+              errlen) != 0) {
+        PQclear(all.r);
+        return -1;
+    }
+    if (query(c, "SELECT " HISTORY_COLUMNS " FROM order_history h JOIN orders o ON o.id = "
+                 "h.order_id WHERE o." LIVE " AND h.seq > 0 ORDER BY h.order_id, h.seq",
+              &h, err, errlen) != 0) {
+        PQclear(all.r);
         PQclear(o.r);
         return -1;
     }
-    int rc = 0, hi = 0;
-    for (int i = 0; i < o.n && rc == 0; i++) {
-        struct order_fields f = {.customer = str(&o, i, 1), .item = str(&o, i, 2),
-                                 .qty = num(&o, i, 3), .amount = num(&o, i, 4),
-                                 .key = str(&o, i, 6)};
-        snprintf(f.currency, sizeof f.currency, "%s", str(&o, i, 5));
-        struct order_event ev = {.type = ORDER_EV_CREATED, .id = unum(&o, i, 0),
-                                 .time_ms = num(&o, i, 7), .fields = &f};
-        if (book_restore(t->book, &ev) != BOOK_OK) {
-            snprintf(err, errlen, "loading: order %llu does not follow order %llu",
-                     (unsigned long long)ev.id, (unsigned long long)book_last_id(t->book));
-            rc = -1;
-            break;
+    int rc = 0, oi = 0, hi = 0;
+    for (int i = 0; i < all.n && rc == 0; i++) {
+        uint64_t id = unum(&all, i, 0);
+        if (oi < o.n && unum(&o, oi, 0) == id) {
+            rc = order_from_rows(t, &o, oi++, &h, &hi, false);
+        } else {
+            int status = status_of(str(&all, i, 2));
+            rc = status < 0 || str(&all, i, 1) == NULL ||
+                 book_restore_absent(t->book, id, str(&all, i, 1), (enum order_status)status,
+                                     str(&all, i, 3)) != BOOK_OK ? -1 : 0;
+            t->order_events += 1;
         }
-        t->order_events++;
-        for (; hi < h.n && unum(&h, hi, 0) <= ev.id; hi++) {
-            if (unum(&h, hi, 0) < ev.id)
-                continue;
-            int to = status_of(str(&h, hi, 1));
-            struct order_event te = {.type = ORDER_EV_TRANSITION, .id = ev.id,
-                                     .time_ms = num(&h, hi, 2), .source = str(&h, hi, 3),
-                                     .note = str(&h, hi, 4),
-                                     .to = to < 0 ? ORDER_PENDING : (enum order_status)to};
-            if (to < 0 || te.source == NULL || book_restore(t->book, &te) != BOOK_OK) {
-                snprintf(err, errlen, "loading: order %llu's history does not fit its lifecycle",
-                         (unsigned long long)ev.id);
-                rc = -1;
-                break;
-            }
-            t->order_events++;
-        }
+        if (rc != 0)
+            snprintf(err, errlen, "loading: order %llu does not fit (after order %llu)",
+                     (unsigned long long)id, (unsigned long long)book_last_id(t->book));
     }
+    PQclear(all.r);
     PQclear(o.r);
     PQclear(h.r);
+    return rc;
+}
+
+void pg_load_orders_sql(struct buf *sql, const uint64_t *ids, size_t n)
+{
+    struct buf set;
+    buf_init(&set);
+    buf_appends(&set, "'{");
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&set, "%s%llu", i ? "," : "", (unsigned long long)ids[i]);
+    buf_appends(&set, "}'::bigint[]");
+    buf_appendc(&set, '\0');
+    const char *in = buf_head(&set);
+    buf_printf(sql, "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ANY(%s) ORDER BY id", in);
+    buf_appendc(sql, '\0');
+    buf_printf(sql, "SELECT " HISTORY_COLUMNS " FROM order_history h WHERE h.order_id = ANY(%s) "
+               "AND h.seq > 0 ORDER BY h.order_id, h.seq", in);
+    buf_appendc(sql, '\0');
+    buf_printf(sql, "SELECT order_id, packed FROM sagas WHERE order_id = ANY(%s)", in);
+    buf_appendc(sql, '\0');
+    buf_free(&set);
+}
+
+static int restore_saga(struct engine *e, uint64_t order, const char *hex, char *err,
+                        size_t errlen)
+{
+    size_t n;
+    unsigned char *b = PQunescapeBytea((const unsigned char *)hex, &n);
+    int rc = b == NULL || engine_restore_packed(e, order, b, n) != 0 ? -1 : 0;
+    PQfreemem(b);
+    if (rc != 0)
+        snprintf(err, errlen, "loading: the saga of order %llu is not a packed saga",
+                 (unsigned long long)order);
+    return rc;
+}
+
+int pg_load_orders(struct persist_target *t, PGresult *orders, PGresult *history,
+                   PGresult *sagas)
+{
+    struct rows o = {orders, PQntuples(orders)}, h = {history, PQntuples(history)};
+    struct rows s = {sagas, PQntuples(sagas)};
+    int rc = 0, hi = 0;
+    for (int i = 0; i < o.n && rc == 0; i++)
+        rc = order_from_rows(t, &o, i, &h, &hi, true);
+    char err[200];
+    for (int i = 0; i < s.n && rc == 0 && t->engine; i++)
+        if (engine_saga(t->engine, unum(&s, i, 0)) == NULL)
+            rc = restore_saga(t->engine, unum(&s, i, 0), PQgetvalue(sagas, i, 1), err,
+                              sizeof err);
     return rc;
 }
 
@@ -263,22 +353,16 @@ static int load_dlq(PGconn *c, struct dlq *q, char *err, size_t errlen)
     return 0;
 }
 
+/* Sagas still running, and those of orders still live. */
 static int load_sagas(PGconn *c, struct engine *e, char *err, size_t errlen)
 {
     struct rows s;
-    if (query(c, "SELECT order_id, packed FROM sagas ORDER BY order_id", &s, err, errlen) != 0)
+    if (query(c, "SELECT s.order_id, s.packed FROM sagas s JOIN orders o ON o.id = s.order_id "
+                 "WHERE NOT s.finished OR o." LIVE " ORDER BY s.order_id", &s, err, errlen) != 0)
         return -1;
     int rc = 0;
-    for (int i = 0; i < s.n && rc == 0; i++) {
-        size_t n;
-        unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(s.r, i, 1), &n);
-        if (b == NULL || engine_restore_packed(e, unum(&s, i, 0), b, n) != 0) {
-            snprintf(err, errlen, "loading: the saga of order %llu is not a packed saga",
-                     (unsigned long long)unum(&s, i, 0));
-            rc = -1;
-        }
-        PQfreemem(b);
-    }
+    for (int i = 0; i < s.n && rc == 0; i++)
+        rc = restore_saga(e, unum(&s, i, 0), PQgetvalue(s.r, i, 1), err, errlen);
     PQclear(s.r);
     return rc;
 }

@@ -1,9 +1,7 @@
 /* The PostgreSQL back-end (see pg_store.h). */
 #include "pg_store.h"
 
-#include <errno.h>
 #include <stdarg.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include "orders/book.h"
 #include "persist.h"
 #include "pg_batch.h"
+#include "pg_conn.h"
 #include "pg_load.h"
 #include "pg_schema.h"
 #include "saga/saga.h"
@@ -25,14 +24,13 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
-#define RENEW_MS 1000           /* the lease is renewed this often when idle */
+#define RENEW_MS 1000           /* the lease is renewed (or asked for) this often */
+#define TICK_MS 100
 #define CLOSE_WAIT_MS 10000     /* at close: how long to wait for the last batch */
 #define LOST_LEASE_STATE "OD001"
 
-enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_READY };
-
-/* What the request in flight is. */
-enum flight { FLIGHT_NONE, FLIGHT_BATCH, FLIGHT_SETTLE, FLIGHT_LEASE };
+/* What the request on the write connection is. */
+enum flight { FLIGHT_NONE, FLIGHT_BATCH, FLIGHT_SETTLE, FLIGHT_LEASE, FLIGHT_RELEASE };
 
 struct pg_store {
     struct store *store;
@@ -44,13 +42,12 @@ struct pg_store {
     struct pg_changes *changes;
     uint64_t recorded;            /* positions: changes noted */
 
-    PGconn *conn;
-    enum conn_state state;
-    struct event *io;             /* the socket; rebuilt with each connection */
-    bool want_write;              /* io waits for writability too */
-    struct event *tick;           /* every 100 ms: lease, timeouts, reconnecting */
+    struct pg_conn *w;            /* batches and the lease, one request at a time */
+    struct pg_conn *r;            /* loading orders that left memory */
+    struct event *tick;
     int64_t backoff_ms, retry_at_ms;
-    int old_backend;              /* the backend of a connection we dropped, 0 if none */
+    int64_t r_retry_at_ms;
+    int old_backend;              /* the backend of a write connection we dropped */
 
     int64_t epoch;                /* the lease held; 0 while standing by */
     char holder[160];             /* who holds it, while we do not */
@@ -65,21 +62,18 @@ struct pg_store {
     uint64_t batch_id;
     uint64_t batch_end;           /* the positions it makes durable */
     enum flight flight;
-    int64_t sent_ms;              /* monotonic, when the request went out */
-    int64_t committed_ms;         /* monotonic, the last commit (renews the lease) */
-    char error[256];              /* the request's first error, "" when none */
-    char sqlstate[6];
-    long long took_epoch;         /* FLIGHT_LEASE: the epoch taken, or 0 */
+    int64_t sent_ms;              /* monotonic: the request in flight went out */
+    int64_t asked_ms;             /* monotonic: the lease was last asked for */
+    int64_t committed_ms;         /* monotonic: the last commit (renews the lease) */
 
     bool refusing;
-    char why[256];
+    char why[300];
     const char *code;             /* "UNAVAILABLE" or "READONLY" while refusing */
 
-    uint64_t commits, reconnects, bytes;
+    uint64_t commits, reconnects, loads, load_errors;
     int64_t recovery_ms;
 };
 
-static void on_io(evutil_socket_t fd, short what, void *arg);
 static void send_next(struct pg_store *p);
 
 /* --- refusing and reporting ---------------------------------------------- */
@@ -107,218 +101,126 @@ static void accept_writes(struct pg_store *p)
     store_report_writable(p->store, NULL);
 }
 
-/* libpq's messages span lines: one line, single spaces, for replies and
- * logs. */
-static void trim_error(char *s)
+/* --- the write connection ------------------------------------------------ */
+
+static void w_up(void *ctx)
 {
-    size_t o = 0;
-    for (size_t i = 0; s[i]; i++) {
-        bool blank = s[i] == '\n' || s[i] == '\t' || s[i] == '\r' || s[i] == ' ';
-        if (blank && (o == 0 || s[o - 1] == ' '))
-            continue;
-        s[o++] = blank ? ' ' : s[i];
-    }
-    while (o > 0 && s[o - 1] == ' ')
-        o--;
-    s[o] = '\0';
+    struct pg_store *p = ctx;
+    p->backoff_ms = BACKOFF_MIN_MS;
+    p->reconnects++;
+    log_event("info", "event=pg_up");
+    send_next(p);
 }
 
-/* --- the connection ------------------------------------------------------ */
-
-static void watch(struct pg_store *p, bool write)
+static void w_down(void *ctx, const char *why)
 {
-    if (p->io && p->want_write == write)
-        return;
-    if (p->io)
-        event_free(p->io);
-    p->want_write = write;
-    p->io = event_new(p->base, PQsocket(p->conn), EV_READ | (write ? EV_WRITE : 0) | EV_PERSIST,
-                      on_io, p);
-    event_add(p->io, NULL);
-}
-
-static void drop(struct pg_store *p, const char *why)
-{
-    if (p->io) {
-        event_free(p->io);
-        p->io = NULL;
-    }
-    if (p->conn) {
-        if (p->flight != FLIGHT_NONE)
-            p->old_backend = PQbackendPID(p->conn);
-        PQfinish(p->conn);
-        p->conn = NULL;
-    }
-    if (p->flight == FLIGHT_BATCH)
-        p->unsettled = true;
+    struct pg_store *p = ctx;
     p->flight = FLIGHT_NONE;
-    if (p->state != CONN_DOWN)
-        log_event("error", "event=pg_down reason=\"%s\"", why);
-    p->state = CONN_DOWN;
     p->retry_at_ms = clock_mono_ms() + p->backoff_ms;
     p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+    log_event("error", "event=pg_down reason=\"%s\"", why);
     if (p->epoch > 0 && !p->fenced)
         refuse(p, "UNAVAILABLE", "the database is unreachable (%s); reconnecting", why);
 }
 
-static void connect_start(struct pg_store *p)
+/* Drops the write connection on purpose: a request in it may still run
+ * (the server has it), so its backend is told to stop before settling. */
+static void w_drop(struct pg_store *p, const char *why)
 {
-    p->conn = PQconnectStart(p->conninfo);
-    if (p->conn == NULL || PQstatus(p->conn) == CONNECTION_BAD) {
-        char why[200];
-        snprintf(why, sizeof why, "%s", p->conn ? PQerrorMessage(p->conn) : "out of memory");
-        trim_error(why);
-        p->state = CONN_CONNECTING;  /* so that drop() logs it */
-        drop(p, why);
-        return;
-    }
-    PQsetnonblocking(p->conn, 1);
-    p->state = CONN_CONNECTING;
-    p->reconnects++;
-    watch(p, true);
+    p->old_backend = pg_conn_backend(p->w);
+    pg_conn_drop(p->w, why);
 }
 
-static void connected(struct pg_store *p)
-{
-    if (PQenterPipelineMode(p->conn) != 1) {
-        drop(p, "cannot enter pipeline mode");
-        return;
-    }
-    p->state = CONN_READY;
-    p->backoff_ms = BACKOFF_MIN_MS;
-    log_event("info", "event=pg_up");
-    watch(p, false);
-    send_next(p);
-}
+static void on_answer(void *arg, const struct pg_reply *r);
 
-static void poll_connect(struct pg_store *p)
-{
-    switch (PQconnectPoll(p->conn)) {
-    case PGRES_POLLING_READING:
-        watch(p, false);
-        return;
-    case PGRES_POLLING_WRITING:
-        watch(p, true);
-        return;
-    case PGRES_POLLING_OK:
-        connected(p);
-        return;
-    default: {
-        char why[200];
-        snprintf(why, sizeof why, "%s", PQerrorMessage(p->conn));
-        trim_error(why);
-        drop(p, why);
-    }
-    }
-}
-
-/* --- requests ------------------------------------------------------------ */
-
-static bool send_text(struct pg_store *p, const char *sql)
-{
-    p->bytes += strlen(sql);
-    return PQsendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
-}
-
-static void flush_out(struct pg_store *p)
-{
-    int rc = PQflush(p->conn);
-    if (rc < 0)
-        drop(p, "writing to the database failed");
-    else
-        watch(p, rc == 1);
-}
-
-static void start_request(struct pg_store *p, enum flight f)
+static bool send_sql(struct pg_store *p, enum flight f, const char *sql, size_t n)
 {
     p->flight = f;
-    p->error[0] = '\0';
-    p->sqlstate[0] = '\0';
     p->sent_ms = clock_mono_ms();
-}
-
-static void end_request(struct pg_store *p)
-{
-    if (PQpipelineSync(p->conn) != 1) {
-        drop(p, "cannot send to the database");
-        return;
-    }
-    flush_out(p);
+    if (pg_conn_send(p->w, sql, n, on_answer, p))
+        return true;
+    p->flight = FLIGHT_NONE;
+    return false;
 }
 
 static void send_batch(struct pg_store *p)
 {
-    start_request(p, FLIGHT_BATCH);
-    char commit[128];
-    snprintf(commit, sizeof commit, "SELECT orderd_commit(%lld, %llu, %lld)", (long long)p->epoch,
-             (unsigned long long)p->batch_id, (long long)p->lease_ms);
-    bool ok = send_text(p, "BEGIN") && send_text(p, commit);
-    const char *s = buf_head(&p->batch);
-    for (size_t i = 0; ok && i < p->nstatements; i++) {
-        ok = send_text(p, s);
-        s += strlen(s) + 1;
-    }
-    if (!ok || !send_text(p, "COMMIT")) {
-        drop(p, "cannot send to the database");
-        return;
-    }
-    end_request(p);
-}
-
-/* After reconnecting with a batch unanswered: did it commit? The lease
- * row is locked first, so a transaction of ours still running holds this
- * until it ends; its backend is told to stop first. */
-static void send_settle(struct pg_store *p)
-{
-    start_request(p, FLIGHT_SETTLE);
-    char kill[96];
-    snprintf(kill, sizeof kill, "SELECT pg_terminate_backend(%d)", p->old_backend);
-    bool ok = (p->old_backend == 0 || send_text(p, kill)) && send_text(p, "BEGIN") &&
-              send_text(p, "SELECT epoch, last_batch, holder FROM orderd_lease WHERE id = 1 "
-                           "FOR UPDATE") &&
-              send_text(p, "COMMIT");
-    p->old_backend = 0;
-    if (!ok) {
-        drop(p, "cannot send to the database");
-        return;
-    }
-    end_request(p);
-}
-
-/* Standing by: take the lease if it has expired, else learn who holds it. */
-static void send_lease(struct pg_store *p)
-{
-    start_request(p, FLIGHT_LEASE);
-    p->took_epoch = 0;
-    char *node = PQescapeLiteral(p->conn, p->node, strlen(p->node));
     struct buf sql;
     buf_init(&sql);
-    buf_printf(&sql,
+    buf_appends(&sql, "BEGIN");
+    buf_appendc(&sql, '\0');
+    buf_printf(&sql, "SELECT orderd_commit(%lld, %llu, %lld)", (long long)p->epoch,
+               (unsigned long long)p->batch_id, (long long)p->lease_ms);
+    buf_appendc(&sql, '\0');
+    buf_append(&sql, buf_head(&p->batch), buf_used(&p->batch));
+    buf_appends(&sql, "COMMIT");
+    buf_appendc(&sql, '\0');
+    send_sql(p, FLIGHT_BATCH, buf_head(&sql), p->nstatements + 3);
+    buf_free(&sql);
+}
+
+/* After the connection went with a batch unanswered: did it commit? The
+ * lease row is locked first, so a transaction of ours still running holds
+ * this until it ends; its backend is told to stop first. */
+static void send_settle(struct pg_store *p)
+{
+    struct buf sql;
+    buf_init(&sql);
+    size_t n = 3;
+    if (p->old_backend) {
+        buf_printf(&sql, "SELECT pg_terminate_backend(%d)", p->old_backend);
+        buf_appendc(&sql, '\0');
+        n++;
+    }
+    buf_appends(&sql, "BEGIN");
+    buf_appendc(&sql, '\0');
+    buf_appends(&sql, "SELECT epoch, last_batch, holder FROM orderd_lease WHERE id = 1 FOR UPDATE");
+    buf_appendc(&sql, '\0');
+    buf_appends(&sql, "COMMIT");
+    buf_appendc(&sql, '\0');
+    p->old_backend = 0;
+    send_sql(p, FLIGHT_SETTLE, buf_head(&sql), n);
+    buf_free(&sql);
+}
+
+/* The lease's statement: take it if it has expired, and say who holds it. */
+static void lease_sql(struct buf *sql, const char *node, int64_t lease_ms, PGconn *escaper)
+{
+    char *lit = escaper ? PQescapeLiteral(escaper, node, strlen(node)) : NULL;
+    buf_printf(sql,
                "WITH took AS (UPDATE orderd_lease SET holder = %s, epoch = epoch + 1, "
                "last_batch = 0, expires_at = clock_timestamp() + %lld * interval '1 millisecond' "
                "WHERE id = 1 AND expires_at < clock_timestamp() RETURNING epoch, holder) "
                "SELECT epoch, holder, true FROM took UNION ALL "
                "SELECT epoch, holder, false FROM orderd_lease "
                "WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM took)",
-               node ? node : "''", (long long)p->lease_ms);
-    buf_appendc(&sql, '\0');
-    PQfreemem(node);
-    bool ok = send_text(p, buf_head(&sql));
+               lit ? lit : "''", (long long)lease_ms);
+    buf_appendc(sql, '\0');
+    PQfreemem(lit);
+}
+
+static void send_lease(struct pg_store *p)
+{
+    struct buf sql;
+    buf_init(&sql);
+    /* The node's name is escaped by the rules of a standard_conforming_strings
+     * server, which every supported PostgreSQL is by default. */
+    PGconn *dummy = PQconnectStart("");  /* never used to connect */
+    lease_sql(&sql, p->node, p->lease_ms, NULL);
+    PQfinish(dummy);
+    p->asked_ms = clock_mono_ms();
+    send_sql(p, FLIGHT_LEASE, buf_head(&sql), 1);
     buf_free(&sql);
-    if (!ok) {
-        drop(p, "cannot send to the database");
-        return;
-    }
-    end_request(p);
 }
 
 /* What to send next, if anything, when nothing is in flight. */
 static void send_next(struct pg_store *p)
 {
-    if (p->state != CONN_READY || p->flight != FLIGHT_NONE || p->fenced || p->closing)
+    if (!pg_conn_ready(p->w) || p->flight != FLIGHT_NONE || p->fenced || p->closing)
         return;
     if (p->epoch == 0) {
-        send_lease(p);
+        if (clock_mono_ms() - p->asked_ms >= RENEW_MS)
+            send_lease(p);
         return;
     }
     if (p->unsettled) {
@@ -363,136 +265,81 @@ static void batch_committed(struct pg_store *p)
 
 static void took_over(struct pg_store *p, long long epoch);
 
-static void request_done(struct pg_store *p, PGresult *last)
+static void settled(struct pg_store *p, const PGresult *row)
 {
+    long long epoch = strtoll(PQgetvalue(row, 0, 0), NULL, 10);
+    unsigned long long done = strtoull(PQgetvalue(row, 0, 1), NULL, 10);
+    if (epoch != p->epoch) {
+        fenced(p, PQgetvalue(row, 0, 2), epoch);
+        return;
+    }
+    p->unsettled = false;
+    bool committed = done >= p->batch_id;
+    log_event("info", "event=pg_batch_settled batch=%llu outcome=%s",
+              (unsigned long long)p->batch_id, committed ? "committed" : "resend");
+    if (committed)
+        batch_committed(p);
+}
+
+static void on_answer(void *arg, const struct pg_reply *r)
+{
+    struct pg_store *p = arg;
     enum flight f = p->flight;
     p->flight = FLIGHT_NONE;
-    if (p->error[0]) {
-        /* Our own refusal: another node holds the lease. */
-        if (strcmp(p->sqlstate, LOST_LEASE_STATE) == 0) {
+    if (r->lost) {
+        if (f == FLIGHT_BATCH)
+            p->unsettled = true;
+        return;  /* w_down follows */
+    }
+    if (r->error) {
+        if (strcmp(r->sqlstate, LOST_LEASE_STATE) == 0) {
             fenced(p, "another node", p->epoch + 1);
             return;
         }
-        /* Connection, resources, operator, serialization: try again. */
-        const char *transient = "08 53 57 58 40 55";
-        char cls[3] = {p->sqlstate[0], p->sqlstate[1], '\0'};
-        if (p->sqlstate[0] == '\0' || strstr(transient, cls)) {
-            drop(p, p->error);
-            return;
+        /* Connection, resources, operator, serialization: try again on a
+         * new connection. The outcome is known: it did not commit. */
+        static const char *const transient[] = {"08", "53", "57", "58", "40", "55", ""};
+        for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
+            if (strncmp(r->sqlstate, transient[i], 2) == 0) {
+                pg_conn_drop(p->w, r->error);
+                return;
+            }
         }
-        char why[300];
-        snprintf(why, sizeof why, "the database refused a batch: %s", p->error);
+        char why[400];
+        snprintf(why, sizeof why, "the database refused a batch: %s", r->error);
         refuse(p, "UNAVAILABLE", "%s", why);
         store_report_fatal(p->store, why);
         return;
     }
+    const PGresult *row = r->nrows > 0 && PQntuples(r->rows[r->nrows - 1]) == 1
+                              ? r->rows[r->nrows - 1] : NULL;
     if (f == FLIGHT_BATCH) {
         batch_committed(p);
-    } else if (f == FLIGHT_SETTLE && last != NULL && PQntuples(last) == 1) {
-        long long epoch = strtoll(PQgetvalue(last, 0, 0), NULL, 10);
-        unsigned long long done = strtoull(PQgetvalue(last, 0, 1), NULL, 10);
-        if (epoch != p->epoch) {
-            fenced(p, PQgetvalue(last, 0, 2), epoch);
+    } else if (f == FLIGHT_SETTLE && row) {
+        settled(p, row);
+        if (p->fenced)
+            return;
+    } else if (f == FLIGHT_LEASE && row) {
+        if (strcmp(PQgetvalue(row, 0, 2), "t") == 0) {
+            took_over(p, strtoll(PQgetvalue(row, 0, 0), NULL, 10));
             return;
         }
-        p->unsettled = false;
-        if (done >= p->batch_id) {
-            log_event("info", "event=pg_batch_settled batch=%llu outcome=committed",
-                      (unsigned long long)p->batch_id);
-            batch_committed(p);
-        } else {
-            log_event("info", "event=pg_batch_settled batch=%llu outcome=resend",
-                      (unsigned long long)p->batch_id);
-        }
-    } else if (f == FLIGHT_LEASE && last != NULL && PQntuples(last) == 1) {
-        if (strcmp(PQgetvalue(last, 0, 2), "t") == 0) {
-            took_over(p, strtoll(PQgetvalue(last, 0, 0), NULL, 10));
-            return;
-        }
-        snprintf(p->holder, sizeof p->holder, "%s", PQgetvalue(last, 0, 1));
+        snprintf(p->holder, sizeof p->holder, "%s", PQgetvalue(row, 0, 1));
         refuse(p, "READONLY", "this node is a standby: %s holds the lease (epoch %s)",
-               p->holder[0] ? p->holder : "nobody", PQgetvalue(last, 0, 0));
+               p->holder[0] ? p->holder : "nobody", PQgetvalue(row, 0, 0));
     }
     send_next(p);
 }
 
-/* Reads what has arrived; returns false when the connection was dropped. */
-static bool read_results(struct pg_store *p)
-{
-    if (PQconsumeInput(p->conn) != 1) {
-        char why[200];
-        snprintf(why, sizeof why, "%s", PQerrorMessage(p->conn));
-        trim_error(why);
-        drop(p, why[0] ? why : "the connection was closed");
-        return false;
-    }
-    PGresult *last = NULL;
-    while (p->flight != FLIGHT_NONE && !PQisBusy(p->conn)) {
-        PGresult *r = PQgetResult(p->conn);
-        if (r == NULL)
-            continue;
-        switch (PQresultStatus(r)) {
-        case PGRES_PIPELINE_SYNC:
-            PQclear(r);
-            request_done(p, last);
-            PQclear(last);
-            last = NULL;
-            if (p->state != CONN_READY)
-                return false;
-            continue;
-        case PGRES_TUPLES_OK:
-            PQclear(last);
-            last = r;
-            continue;
-        case PGRES_FATAL_ERROR:
-            if (p->error[0] == '\0') {
-                const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-                snprintf(p->sqlstate, sizeof p->sqlstate, "%s", st ? st : "");
-                snprintf(p->error, sizeof p->error, "%s", PQresultErrorMessage(r));
-                trim_error(p->error);
-            }
-            break;
-        default:
-            break;
-        }
-        PQclear(r);
-    }
-    PQclear(last);
-    if (PQstatus(p->conn) == CONNECTION_BAD) {
-        drop(p, "the connection was closed");
-        return false;
-    }
-    return true;
-}
-
-static void on_io(evutil_socket_t fd, short what, void *arg)
-{
-    struct pg_store *p = arg;
-    (void)fd;
-    if (p->state == CONN_CONNECTING) {
-        poll_connect(p);
-        return;
-    }
-    if (what & EV_WRITE) {
-        flush_out(p);
-        if (p->state != CONN_READY)
-            return;
-    }
-    if (what & EV_READ)
-        read_results(p);
-}
-
 /* --- take-over ------------------------------------------------------------ */
+
+static PGconn *connect_blocking(const char *conninfo, char *err, size_t errlen);
 
 static int load_blocking(struct pg_store *p, char *err, size_t errlen)
 {
-    PGconn *c = PQconnectdb(p->conninfo);
-    if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
-        trim_error(err);
-        PQfinish(c);
+    PGconn *c = connect_blocking(p->conninfo, err, errlen);
+    if (c == NULL)
         return -1;
-    }
     int64_t start = clock_mono_ms();
     int rc = pg_load(c, p->t, err, errlen);
     p->recovery_ms = clock_mono_ms() - start;
@@ -514,6 +361,8 @@ static void took_over(struct pg_store *p, long long epoch)
     p->batch_id = 0;
     p->committed_ms = 0;  /* renew at once: loading took time */
     p->holder[0] = '\0';
+    pg_changes_free(p->changes);
+    p->changes = pg_changes_new(p->t);
     store_report_active(p->store);
     /* Writable once the first batch, the renewal, commits. */
     send_next(p);
@@ -529,12 +378,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     int64_t now = clock_mono_ms();
     if (p->fenced)
         return;
-    if (p->state == CONN_DOWN) {
-        if (now >= p->retry_at_ms)
-            connect_start(p);
-        return;
-    }
-    if (p->state != CONN_READY)
+    if (pg_conn_down(p->w) && now >= p->retry_at_ms)
+        pg_conn_connect(p->w);
+    if (pg_conn_down(p->r) && pg_conn_waiting(p->r) == 0 && now >= p->r_retry_at_ms)
+        pg_conn_connect(p->r);
+    if (!pg_conn_ready(p->w))
         return;
     if (p->flight != FLIGHT_NONE) {
         int64_t waited = now - p->sent_ms;
@@ -543,12 +391,66 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                    (long long)waited);
         /* Past the lease, the connection is not coming back. */
         if (waited > p->lease_ms + p->timeout_ms)
-            drop(p, "the database stopped answering");
+            w_drop(p, "the database stopped answering");
         return;
     }
-    /* Standing by, the lease is asked for; holding it, it is renewed. */
-    if (now - (p->epoch == 0 ? p->sent_ms : p->committed_ms) >= RENEW_MS)
-        send_next(p);
+    send_next(p);
+}
+
+/* --- loading what left memory -------------------------------------------- */
+
+struct load {
+    struct pg_store *p;
+    void (*done)(void *arg, bool ok);
+    void *arg;
+};
+
+static void r_down(void *ctx, const char *why)
+{
+    struct pg_store *p = ctx;
+    p->r_retry_at_ms = clock_mono_ms() + BACKOFF_MIN_MS * 5;
+    log_event("warn", "event=pg_reader_down reason=\"%s\"", why);
+}
+
+static void loaded(void *arg, const struct pg_reply *r)
+{
+    struct load *l = arg;
+    bool ok = !r->lost && r->error == NULL && r->nrows == 3 &&
+              pg_load_orders(l->p->t, r->rows[0], r->rows[1], r->rows[2]) == 0;
+    if (!ok) {
+        l->p->load_errors++;
+        log_event("warn", "event=pg_load_failed reason=\"%s\"",
+                  r->lost ? "the connection was lost" : r->error ? r->error : "bad rows");
+    }
+    l->done(l->arg, ok);
+    free(l);
+}
+
+static void load_lost(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct pg_reply lost = {.lost = true};
+    loaded(arg, &lost);
+}
+
+static void op_load(void *be, const uint64_t *ids, size_t n, void (*done)(void *arg, bool ok),
+                    void *arg)
+{
+    struct pg_store *p = be;
+    struct load *l = xmalloc(sizeof *l);
+    *l = (struct load){p, done, arg};
+    struct buf sql;
+    buf_init(&sql);
+    pg_load_orders_sql(&sql, ids, n);
+    p->loads++;
+    if (!pg_conn_send(p->r, buf_head(&sql), 3, loaded, l)) {
+        /* Answered from the loop, as if sent and lost: never from here. */
+        struct timeval now = {0, 0};
+        pg_conn_connect(p->r);
+        event_base_once(p->base, -1, EV_TIMEOUT, load_lost, l, &now);
+    }
+    buf_free(&sql);
 }
 
 /* --- the store's operations -------------------------------------------- */
@@ -621,66 +523,48 @@ static void op_stats(const void *be, struct store_stats *st)
     const struct pg_store *p = be;
     st->fsync = "commit";
     st->records = p->recorded;
-    st->bytes = p->bytes;
+    st->bytes = pg_conn_bytes(p->w);
     st->fsyncs = p->commits;
     st->recovery_ms = p->recovery_ms;
     st->role = p->fenced ? "fenced" : p->epoch > 0 ? "active" : "standby";
-    st->database = p->state == CONN_READY ? (p->refusing && p->epoch > 0 ? "slow" : "up")
-                   : "down";
+    st->database = !pg_conn_ready(p->w) ? "down" : p->refusing && p->epoch > 0 ? "slow" : "up";
     st->lease_epoch = (uint64_t)(p->epoch > 0 ? p->epoch : 0);
     st->lease_holder = p->epoch > 0 ? p->node : p->holder;
     st->reconnects = p->reconnects > 0 ? p->reconnects - 1 : 0;
+    st->loads = p->loads;
+    st->load_errors = p->load_errors;
 }
 
 /* At close, blocking: wait for what is in flight, send what is left, and
  * give the lease up so that a standby need not wait for it to expire. */
-static void wait_flight(struct pg_store *p)
-{
-    int64_t until = clock_mono_ms() + CLOSE_WAIT_MS;
-    while (p->state == CONN_READY && p->flight != FLIGHT_NONE && clock_mono_ms() < until) {
-        struct pollfd pfd = {.fd = PQsocket(p->conn), .events = POLLIN};
-        if (p->want_write)
-            pfd.events |= POLLOUT;
-        if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
-            break;
-        if (pfd.revents & POLLOUT)
-            flush_out(p);
-        if (p->state == CONN_READY && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
-            read_results(p);
-    }
-}
-
 static int op_close(void *be)
 {
     struct pg_store *p = be;
     int rc = 0;
-    if (p->epoch > 0 && !p->fenced) {
-        wait_flight(p);
-        if (p->state == CONN_READY && (!pg_changes_empty(p->changes) || p->built)) {
-            send_next(p);
-            wait_flight(p);
-        }
+    if (p->epoch > 0 && !p->fenced && pg_conn_ready(p->w)) {
+        pg_conn_wait(p->w, CLOSE_WAIT_MS);
+        send_next(p);
+        pg_conn_wait(p->w, CLOSE_WAIT_MS);
         if (p->built || !pg_changes_empty(p->changes)) {
             log_event("error", "event=pg_close_uncommitted");
             rc = -1;
-        } else if (p->state == CONN_READY) {
+        } else if (pg_conn_ready(p->w)) {
             char sql[160];
-            snprintf(sql, sizeof sql,
-                     "UPDATE orderd_lease SET expires_at = '-infinity' WHERE id = 1 AND epoch = %lld",
-                     (long long)p->epoch);
+            int n = snprintf(sql, sizeof sql, "UPDATE orderd_lease SET expires_at = '-infinity' "
+                             "WHERE id = 1 AND epoch = %lld", (long long)p->epoch);
             p->closing = true;
-            start_request(p, FLIGHT_LEASE);
-            if (send_text(p, sql))
-                end_request(p);
-            wait_flight(p);
+            if (send_sql(p, FLIGHT_RELEASE, sql, (size_t)n > 0))
+                pg_conn_wait(p->w, CLOSE_WAIT_MS);
         }
+    } else if (p->epoch > 0 && !p->fenced && (p->built || !pg_changes_empty(p->changes))) {
+        log_event("error", "event=pg_close_uncommitted reason=\"the database is unreachable\"");
+        rc = -1;
     }
-    if (p->io)
-        event_free(p->io);
+    p->closing = true;
+    pg_conn_free(p->w);
+    pg_conn_free(p->r);
     if (p->tick)
         event_free(p->tick);
-    if (p->conn)
-        PQfinish(p->conn);
     pg_changes_free(p->changes);
     buf_free(&p->batch);
     free(p->conninfo);
@@ -701,32 +585,46 @@ static const struct store_ops pg_ops = {
     .refusal_code = op_refusal_code,
     .active = op_active,
     .stalled = op_stalled,
+    .load = op_load,
     .stats = op_stats,
     .close = op_close,
 };
 
 /* --- opening ---------------------------------------------------------------- */
 
-/* Takes the lease if it is free; returns the epoch taken, 0 when another
- * node holds it (holder filled), -1 on error. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static PGconn *connect_blocking(const char *conninfo, char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+        pg_one_line(err);
+        PQfinish(c);
+        return NULL;
+    }
+    /* Notices ("relation already exists, skipping") are not news. */
+    PQsetNoticeProcessor(c, quiet, NULL);
+    return c;
+}
+
+/* Takes the lease if it is free: the epoch taken, 0 when another node
+ * holds it (holder filled), -1 on error. */
 static long long take_lease(struct pg_store *p, PGconn *c, char *err, size_t errlen)
 {
-    char ttl[32];
-    snprintf(ttl, sizeof ttl, "%lld", (long long)p->lease_ms);
-    const char *params[2] = {p->node, ttl};
-    PGresult *r = PQexecParams(
-        c,
-        "WITH took AS (UPDATE orderd_lease SET holder = $1, epoch = epoch + 1, last_batch = 0, "
-        "expires_at = clock_timestamp() + $2::bigint * interval '1 millisecond' "
-        "WHERE id = 1 AND expires_at < clock_timestamp() RETURNING epoch, holder) "
-        "SELECT epoch, holder, true FROM took UNION ALL "
-        "SELECT epoch, holder, false FROM orderd_lease WHERE id = 1 AND NOT EXISTS "
-        "(SELECT 1 FROM took)",
-        2, NULL, params, NULL, NULL, 0);
+    struct buf sql;
+    buf_init(&sql);
+    lease_sql(&sql, p->node, p->lease_ms, c);
+    PGresult *r = PQexec(c, buf_head(&sql));
+    buf_free(&sql);
     long long epoch = -1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         snprintf(err, errlen, "taking the lease: %s", PQresultErrorMessage(r));
-        trim_error(err);
+        pg_one_line(err);
     } else if (strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
         epoch = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     } else {
@@ -737,25 +635,13 @@ static long long take_lease(struct pg_store *p, PGconn *c, char *err, size_t err
     return epoch;
 }
 
-/* Notices ("relation already exists, skipping") are not news. */
-static void quiet(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
-
 struct store *pg_store_open(const struct pg_options *o, struct event_base *base,
                             struct persist_target *t, const struct store_env *env, char *err,
                             size_t errlen)
 {
-    PGconn *c = PQconnectdb(o->conninfo);
-    PQsetNoticeProcessor(c, quiet, NULL);
-    if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
-        trim_error(err);
-        PQfinish(c);
+    PGconn *c = connect_blocking(o->conninfo, err, errlen);
+    if (c == NULL)
         return NULL;
-    }
     if (pg_schema_migrate(c, err, errlen) != 0) {
         PQfinish(c);
         return NULL;
@@ -775,8 +661,9 @@ struct store *pg_store_open(const struct pg_options *o, struct event_base *base,
         if (pg_load(c, t, err, errlen) != 0)
             epoch = -1;
         p->recovery_ms = clock_mono_ms() - start;
-        log_event("info", "event=lease_taken epoch=%lld node=\"%s\" orders=%llu ms=%lld", epoch,
-                  p->node, (unsigned long long)book_last_id(t->book), (long long)p->recovery_ms);
+        log_event("info", "event=lease_taken epoch=%lld node=\"%s\" orders=%llu in_memory=%zu "
+                  "ms=%lld", epoch, p->node, (unsigned long long)book_last_id(t->book),
+                  book_in_memory(t->book), (long long)p->recovery_ms);
     } else if (epoch == 0) {
         log_event("info", "event=standby holder=\"%s\"", p->holder);
     }
@@ -789,15 +676,20 @@ struct store *pg_store_open(const struct pg_options *o, struct event_base *base,
         return NULL;
     }
     p->epoch = epoch;
-    /* Built after loading: what was loaded is written already. */
+    /* Made after loading: what was loaded is written already. */
     p->changes = pg_changes_new(t);
     p->store = store_new(&pg_ops, p, env);
+    struct pg_conn_hooks wh = {.ctx = p, .up = w_up, .down = w_down};
+    struct pg_conn_hooks rh = {.ctx = p, .down = r_down};
+    p->w = pg_conn_new(base, o->conninfo, &wh);
+    p->r = pg_conn_new(base, o->conninfo, &rh);
     if (epoch == 0)
         refuse(p, "READONLY", "this node is a standby: %s holds the lease",
                p->holder[0] ? p->holder : "another node");
     p->tick = event_new(base, -1, EV_PERSIST, on_tick, p);
-    struct timeval tv = {0, 100 * 1000};
+    struct timeval tv = {0, TICK_MS * 1000};
     event_add(p->tick, &tv);
-    connect_start(p);
+    pg_conn_connect(p->w);
+    pg_conn_connect(p->r);
     return p->store;
 }

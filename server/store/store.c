@@ -94,6 +94,17 @@ bool store_active(const struct store *s)
     return s->ops->active == NULL || s->ops->active(s->be);
 }
 
+bool store_can_load(const struct store *s)
+{
+    return s->ops->load != NULL;
+}
+
+void store_load(struct store *s, const uint64_t *ids, size_t n,
+                void (*done)(void *arg, bool ok), void *arg)
+{
+    s->ops->load(s->be, ids, n, done, arg);
+}
+
 static void recorded(struct store *s)
 {
     if (!s->woken && s->env.hooks.wake) {

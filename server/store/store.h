@@ -75,6 +75,11 @@ struct store_ops {
      * durable (a write that keeps failing, an fsync that does not come
      * back)? NULL: never. */
     bool (*stalled)(const void *be);
+    /* Loads orders the book let go of (book_evict) back into memory, with
+     * their sagas; done(arg, ok) is called later, on the loop. NULL: the
+     * back-end keeps every order in memory. */
+    void (*load)(void *be, const uint64_t *ids, size_t n, void (*done)(void *arg, bool ok),
+                 void *arg);
     void (*stats)(const void *be, struct store_stats *st);
     /* Commits what is left and closes. Returns 0, or -1 when that failed. */
     int (*close)(void *be);
@@ -132,6 +137,11 @@ const char *store_refusal_code(const struct store *s);
 /* Whether this node may write at all: false for a standby, which starts
  * nothing that changes state until hooks.active. */
 bool store_active(const struct store *s);
+/* Whether orders may leave memory, because the store can load them back;
+ * and loading them (see store_ops.load). */
+bool store_can_load(const struct store *s);
+void store_load(struct store *s, const uint64_t *ids, size_t n,
+                void (*done)(void *arg, bool ok), void *arg);
 
 struct store_stats {
     const char *kind;
@@ -159,6 +169,7 @@ struct store_stats {
     const char *lease_holder;
     uint64_t lease_epoch;
     uint64_t reconnects;
+    uint64_t loads, load_errors;   /* orders loaded back into memory */
 };
 void store_stats(const struct store *s, struct store_stats *st);
 

@@ -48,9 +48,8 @@ static size_t page(const struct book *b, const struct book_filter *f, uint64_t a
                    size_t limit, uint64_t *out)
 {
     size_t n = 0;
-    for (const struct order *o = book_next(b, f, after); o && n < limit;
-         o = book_next(b, f, o->id))
-        out[n++] = o->id;
+    for (uint64_t id = book_next(b, f, after); id && n < limit; id = book_next(b, f, id))
+        out[n++] = id;
     return n;
 }
 
@@ -145,13 +144,11 @@ static void test_a_rare_status_is_found_past_many_others(void **state)
         create_as(b, "c");
     book_transition(b, 150001, ORDER_FAILED, "client", NULL, 2);
     struct book_filter failed = {.status = ORDER_FAILED, .customer = NULL};
-    const struct order *o = book_next(b, &failed, 0);
-    assert_non_null(o);
-    assert_int_equal(o->id, 150001);
-    assert_ptr_equal(book_next(b, &failed, 150000), o);
-    assert_null(book_next(b, &failed, 150001));
+    assert_int_equal(book_next(b, &failed, 0), 150001);
+    assert_int_equal(book_next(b, &failed, 150000), 150001);
+    assert_int_equal(book_next(b, &failed, 150001), 0);
     struct book_filter delivered = {.status = ORDER_DELIVERED, .customer = NULL};
-    assert_null(book_next(b, &delivered, 0));
+    assert_int_equal(book_next(b, &delivered, 0), 0);
     book_free(b);
 }
 

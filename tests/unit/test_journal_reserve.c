@@ -38,7 +38,7 @@ static void test_a_turn_larger_than_the_reserve_stays_within_it(void **state)
                                .engine = w.engine, .sim = w.sim};
     struct journal_options o = {.dir = dir, .fsync = FSYNC_NO, .compact_min = 1ULL << 40,
                                 .reserve = RESERVE};
-    struct store_env env = {{NULL, NULL, NULL, NULL}, NULL};
+    struct store_env env = {.gate = NULL};
     char err[256];
     struct store *s = journal_store_open(&o, w.base, &w.clock, &t, &env, err, sizeof err);
     if (s == NULL)

@@ -88,7 +88,7 @@ static void test_a_long_recovery_says_how_far_it_is(void **state)
                                .engine = w.engine, .sim = w.sim};
     struct journal_options o = {.dir = dir, .fsync = FSYNC_NO, .compact_min = 1ULL << 40,
                                 .reserve = JOURNAL_RESERVE_MIN};
-    struct store_env env = {{NULL, NULL, NULL, NULL}, NULL};
+    struct store_env env = {.gate = NULL};
     struct store *s = journal_store_open(&o, w.base, &clk, &t, &env, err, sizeof err);
     if (s == NULL)
         fail_msg("%s", err);

@@ -380,7 +380,7 @@ struct reply *world_run(struct world *w, struct test_client *c, bool *changes, .
     }
     va_end(ap);
     struct request req = {argc, argv, PROTO_RESP};
-    struct cmd_ctx ctx = {&w->env, c ? &c->client : NULL, false};
+    struct cmd_ctx ctx = {.env = &w->env, .client = c ? &c->client : NULL};
     struct reply *r = command_dispatch(&ctx, &req);
     if (changes)
         *changes = ctx.changes;
