@@ -2,7 +2,9 @@
 #
 #   make            bin/orderd
 #   make run        start orderd in the foreground on 127.0.0.1:7070
-#   make test       unit + integration tests, plain and under ASan/UBSan
+#   make test       unit + integration tests, plain and under ASan/UBSan; the
+#                   order, channel and saga suites also on a throwaway PostgreSQL
+#   make pg         a PostgreSQL in ./var/pg to run orderd on (make pg-stop stops it)
 #   make crashtest  kill -9 orderd 50 times under load; nothing acknowledged is lost
 #   make bench      benchmarks next to Redis (see docs/bench.md)
 #   make clean
@@ -11,6 +13,7 @@
 # and build/asan (-fsanitize=address,undefined). SAN=1 selects the latter.
 
 CC      ?= cc
+# libpq: orderd's PostgreSQL store (--store postgres).
 PKGS    := libevent hiredis libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -50,7 +53,8 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(OUT)/%.o)
 # Keep test objects: make would otherwise delete them as intermediates.
 .SECONDARY:
 
-.PHONY: all run test unit integration test-release test-asan bench crashtest clean deps
+.PHONY: all run test unit integration integration-pg test-release test-asan bench crashtest \
+        clean deps pg pg-stop
 all: $(BINDIR)/orderd $(BINDIR)/orderbench $(BINDIR)/ordertop
 
 # V=1 shows the full compiler lines.
@@ -120,8 +124,13 @@ unit: $(UNIT_BIN) $(CONSOLE_UNIT_BIN)
 integration: $(BINDIR)/orderd $(BINDIR)/ordertop
 	@ORDERD=$(BINDIR)/orderd ORDERTOP=$(BINDIR)/ordertop tests/integration/run
 
+# The integration tests that declare `# stores: journal postgres`, again
+# with orderd on PostgreSQL: one throwaway cluster (--fast) for the run.
+integration-pg: $(BINDIR)/orderd $(BINDIR)/ordertop
+	@STORE=postgres ORDERD=$(BINDIR)/orderd ORDERTOP=$(BINDIR)/ordertop tests/integration/run
+
 test-release:
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit integration integration-pg
 
 test-asan:
 	@$(MAKE) --no-print-directory SAN=1 unit integration
@@ -130,6 +139,28 @@ test: deps
 	@$(MAKE) --no-print-directory test-release
 	@$(MAKE) --no-print-directory test-asan
 	@echo "all tests passed (release and asan+ubsan)"
+
+# A PostgreSQL cluster in ./var/pg, durable (not the tests' --fast), for
+# trying orderd on it; started unless it is running, again if it was
+# stopped. It keeps its data until `rm -rf var/pg`
+# (scripts/pg-throwaway destroy var/pg).
+PG_DIR := $(CURDIR)/var/pg
+pg: deps
+	@$(MAKE) --no-print-directory all
+	@set -e; st=0; scripts/pg-throwaway status "$(PG_DIR)" || st=$$?; \
+	case $$st in \
+	  0) ci=$$(scripts/pg-throwaway conninfo "$(PG_DIR)") ;; \
+	  3) ci=$$(scripts/pg-throwaway start-again "$(PG_DIR)") ;; \
+	  *) ci=$$(scripts/pg-throwaway start "$(PG_DIR)") ;; \
+	esac; \
+	echo "PostgreSQL is running in var/pg ($$ci); make pg-stop stops it."; \
+	echo "Run orderd on it, and look at its tables:"; \
+	echo; \
+	echo "  ./bin/orderd --store postgres --pg \"$$ci\""; \
+	echo "  psql \"$$ci\" -c 'select * from orders'"
+
+pg-stop:
+	@scripts/pg-throwaway stop "$(PG_DIR)"
 
 BENCH_TOOLS := build/bench/sink build/bench/consume
 

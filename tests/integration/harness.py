@@ -51,6 +51,7 @@ class Orderd:
         self.tmp = tempfile.mkdtemp(prefix="orderd-test-")
         self.log_path = os.path.join(self.tmp, "orderd.log")
         self._socks = []
+        self._pg_data = None  # the data dir a PostgreSQL database stands for, if ours
 
     def __enter__(self):
         binary = os.environ.get("ORDERD")
@@ -61,31 +62,74 @@ class Orderd:
         if self.env:
             env.update(self.env)
         self.port = free_port()
+        try:
+            store, flags = self._store_args()
+        except TestFailure:
+            self._cleanup_tmp()
+            raise
         with open(self.log_path, "ab") as log:
-            # The journal goes to this server's temp dir unless the test
-            # names a directory (or no store) itself.
-            data = [] if ("--data" in self.flags or "memory" in self.flags) else \
-                ["--data", os.path.join(self.tmp, "data")]
             # The HTTP side door on a free port, unless the test picks one.
-            if "--http-port" not in self.flags:
-                data += ["--http-port", "0"]
-            self.proc = subprocess.Popen([binary, "--port", str(self.port)] + data + self.flags,
+            if "--http-port" not in flags:
+                store += ["--http-port", "0"]
+            self.proc = subprocess.Popen([binary, "--port", str(self.port)] + store + flags,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          env=env)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
-                raise TestFailure("orderd exited at start with %s; its log:\n%s"
-                                  % (self.proc.returncode, self.log()))
+                self._failed_start("orderd exited at start with %s" % self.proc.returncode)
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     self._kill()
-                    raise TestFailure("orderd did not start; its log:\n" + self.log())
+                    self._failed_start("orderd did not start")
                 time.sleep(0.025)
         return self
+
+    def _failed_start(self, what):
+        """Raises the failure with the log in it; the `with` block was not
+        entered, so nothing else would remove the temp dir (or the
+        database that stood for it)."""
+        log = self.log()
+        self._cleanup_tmp()
+        raise TestFailure("%s; its log:\n%s" % (what, log))
+
+    def _store_args(self):
+        """Where this server keeps its state, as flags, and the test's own
+        flags less what those replace.
+
+        The journal goes to this server's temp dir unless the test names a
+        directory (or another store) itself. With ORDERD_STORE=postgres
+        (the runner's PostgreSQL pass) orderd gets instead `--store
+        postgres --pg <conninfo>` on ORDERD_PG_BASE's cluster, in a
+        database named after the data directory it would have used (the
+        test's --data, taken out, or its temp dir's): a test that restarts
+        orderd on one --data finds its database again. A test that picks
+        its store (--store memory) runs as it asks."""
+        flags = list(self.flags)
+        mode = os.environ.get("ORDERD_STORE", "")
+        if mode not in ("", "journal", "postgres"):
+            raise TestFailure("ORDERD_STORE=%s: the harness knows journal and postgres" % mode)
+        picked = flags[flags.index("--store") + 1] if "--store" in flags[:-1] else None
+        if mode == "postgres" and picked is None:
+            if "--data" in flags[:-1]:
+                i = flags.index("--data")
+                data = flags[i + 1]
+                del flags[i:i + 2]
+            else:
+                data = os.path.join(self.tmp, "data")
+                self._pg_data = data  # ours: its database goes with the temp dir
+            import pglib
+            try:
+                conninfo = pglib.orderd_conninfo(data)
+            except pglib.PgError as e:
+                raise TestFailure(str(e))
+            return ["--store", "postgres", "--pg", conninfo], flags
+        if "--data" in flags or picked == "memory":
+            return [], flags
+        return ["--data", os.path.join(self.tmp, "data")], flags
 
     def __exit__(self, exc_type, exc, tb):
         for s in self._socks:
@@ -127,6 +171,13 @@ class Orderd:
 
     def _cleanup_tmp(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+        data, self._pg_data = self._pg_data, None
+        if data is not None:
+            import pglib
+            try:
+                pglib.drop_orderd_database(data)
+            except pglib.PgError as e:
+                print("cannot drop this server's database: %s" % e, file=sys.stderr)
 
     def log(self):
         try:

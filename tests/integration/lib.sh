@@ -2,7 +2,8 @@
 # free port and stops it at exit, failing the test if the server did not
 # exit cleanly (a sanitizer report, a crash, a non-zero status).
 #
-#   start_orderd [flags...]   sets PORT and ORDERD_PID; stderr goes to $ORDERD_LOG
+#   start_orderd [flags...]   sets PORT and ORDERD_PID; stderr goes to $ORDERD_LOG;
+#                             with ORDERD_STORE=postgres, on PostgreSQL (pg_store_args)
 #   stop_orderd               SIGTERM, wait, check exit status and log
 #   await_orderd_exit SECS    after the test signalled it: wait at most SECS
 #                             for orderd to exit, then check as stop_orderd
@@ -13,6 +14,8 @@ set -uo pipefail
 : "${ORDERD:?ORDERD must name the orderd binary}"
 ORDERD=$(realpath "$ORDERD")
 PY=/usr/bin/python3   # Debian's python3, which has python3-redis
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PG_DATA_DIRS=()       # data dirs a PostgreSQL database stood for (ORDERD_STORE=postgres)
 TEST_TMP=$(mktemp -d)
 ORDERD_LOG=$TEST_TMP/orderd.log
 ORDERD_PID=
@@ -36,17 +39,45 @@ start_orderd() {
     PORT=$(free_port)
     # Each server keeps its journal in the test's own temp dir, unless the
     # test names one (restart tests pass the same --data twice).
-    local data=(--data "$TEST_TMP/data") http=(--http-port 0)
+    local data=(--data "$TEST_TMP/data") http=(--http-port 0) args=("$@")
     case " $* " in *" --data "*|*" --store memory "*) data=() ;; esac
+    # The runner's PostgreSQL pass: a database stands for the data dir.
+    case " $* " in *" --store "*) ;; *) [ "${ORDERD_STORE:-}" != postgres ] || pg_store_args "$@" ;; esac
     # The HTTP side door on a free port too, unless the test picks one.
     case " $* " in *" --http-port "*) http=() ;; esac
-    "$ORDERD" --port "$PORT" "${data[@]}" "${http[@]}" "$@" 2>>"$ORDERD_LOG" &
+    "$ORDERD" --port "$PORT" "${data[@]}" "${http[@]}" "${args[@]}" 2>>"$ORDERD_LOG" &
     ORDERD_PID=$!
     if ! wait_port "$PORT"; then
         echo "orderd did not start; its log:" >&2
         cat "$ORDERD_LOG" >&2
         exit 1
     fi
+}
+
+# For start_orderd with ORDERD_STORE=postgres (and ORDERD_PG_BASE, the
+# conninfo of a running cluster): sets data to `--store postgres --pg
+# <conninfo>` on a database named after the data dir the server would have
+# used (the test's --data, taken out of args, or $TEST_TMP/data), made if
+# missing; a server restarted on the same --data finds the same database.
+# See pglib.py.
+pg_store_args() {
+    local dir=$TEST_TMP/data conninfo
+    args=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = --data ] && [ $# -ge 2 ]; then
+            dir=$2
+            shift 2
+        else
+            args+=("$1")
+            shift
+        fi
+    done
+    if ! conninfo=$("$PY" "$LIB_DIR/pglib.py" orderd-conninfo "$dir"); then
+        echo "FAIL: no PostgreSQL database for orderd (ORDERD_STORE=postgres)" >&2
+        exit 1
+    fi
+    data=(--store postgres --pg "$conninfo")
+    case " ${PG_DATA_DIRS[*]} " in *" $dir "*) ;; *) PG_DATA_DIRS+=("$dir") ;; esac
 }
 
 stop_orderd() {
@@ -100,9 +131,22 @@ await_orderd_exit() {
 
 cleanup() {
     stop_orderd
+    drop_pg_databases
     rm -rf "$TEST_TMP"
     [ "$FAILED" -eq 0 ] || exit 1
 }
+
+# The databases that stood for data dirs in the test's temp dir go with it.
+drop_pg_databases() {
+    local dir
+    for dir in "${PG_DATA_DIRS[@]}"; do
+        case $dir in
+            "$TEST_TMP"/*) "$PY" "$LIB_DIR/pglib.py" drop-orderd-db "$dir" || true ;;
+        esac
+    done
+    PG_DATA_DIRS=()
+}
+
 trap cleanup EXIT
 
 expect() {

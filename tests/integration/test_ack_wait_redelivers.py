@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A message not ACKed within ackwait (300 ms) is redelivered: a blocking
 CONSUME (block=5000) of another consumer is answered with it, deliveries=2,
 with no polling by anyone. The first consumer's late ACK still settles it."""

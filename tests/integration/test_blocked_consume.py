@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """CONSUME block=<ms> with nothing to hand out waits without polling: it
 is answered by the next PUBLISH (long before its deadline), or with an
 empty list when the time runs out. The blocked client's later pipelined

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """The payment participant's circuit breaker. With every payment call
 failing (and attempts to spare), once 10 calls are kept and they all
 failed the breaker opens: BREAKERS shows it OPEN and `breaker` announces

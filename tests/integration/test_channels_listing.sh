@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stores: journal postgres
 # The admin views and the errors of durable channels, from nc: CHANNELS
 # lists durable and live channels; PENDING shows what is in flight, delayed
 # and ready; a second CHANNEL CREATE with other settings is a CONFLICT;

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """Two consumers of one group, on two connections, share a channel's
 messages: while both are alive and ACK what they take, every message is
 delivered exactly once across them, in offset order per batch, and at the

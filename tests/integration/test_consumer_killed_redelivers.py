@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """Messages in flight with a consumer whose connection ends go back to the
 group at once — not after ackwait (60 s here, longer than any wait in this
 test) — and the next consumer gets the same ids with deliveries=2. Two ways

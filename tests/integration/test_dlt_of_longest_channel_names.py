@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """The dead letters of durable channel X are appended to X.DLT, "so they
 can be read with READ X.DLT", for every valid X. That is why a durable
 channel's name is at most 252 bytes: X.DLT must fit the 256-byte limit on

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """The example payment workers take the payment step from a server started
 without the simulated payment (--sim customer,inventory,shipping,notify).
 examples/payment-worker.py --limit 100.00: orders up to the limit are

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A message published, taken by a group created in the same loop turn and
 acknowledged, all in one pipelined write, is not handed out again after a
 restart: the journal records its whole story, since the group came after

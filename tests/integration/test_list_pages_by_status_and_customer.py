@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """LIST by status, by customer and by both, paged with after= and limit=,
 gives exactly the orders a walk of the whole book would, in ascending id,
 as the same records GET gives: after thousands of moves that put old

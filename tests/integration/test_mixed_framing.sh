@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stores: journal postgres
 # Inline and RESP requests mixed in one pipelined write: the replies come
 # back in request order, each rendered the way its request came (readable
 # text for an inline line, RESP for a RESP array).

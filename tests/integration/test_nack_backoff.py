@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """NACK without delay= waits the channel's backoff (200 ms, jittered
 between half and all of it) before the message is handed out again: right
 after the NACK it is delayed and a CONSUME gets nothing; a blocking CONSUME

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """From redis-py: a message NACKed maxdeliver (5) times goes to the DLQ
 with its reason, to jobs.DLT, and is announced on `dlq`; DLQ REPLAY puts
 it back with a fresh delivery count and announces that; a replayed message

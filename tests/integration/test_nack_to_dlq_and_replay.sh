@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stores: journal postgres
 # From nc, inline: a message NACKed maxdeliver (5) times goes to the DLQ
 # with its reason, to jobs.DLT, and is announced on `dlq`; DLQ REPLAY puts
 # it back with a fresh delivery count, and that is announced too.

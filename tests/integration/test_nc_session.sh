@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stores: journal postgres
 # The README's nc session: inline requests, readable replies.
 . "$(dirname "$0")/lib.sh"
 start_orderd --saga off

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A group outlives its consumers: after 10,000 consumer names have come
 and gone (their connection closed), a new consumer is still handed the
 message that is waiting — not a silent empty list. (A bound on consumers

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A reservation is made once, whoever does it and however often its
 message is delivered.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """Every CREATE publishes on order.created and every status change on
 order.status: one line of valid UTF-8 JSON whose event_id ascends by one
 across both channels and whose fields match the order. Customer names and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """redis-py pipelines: 1,000 CREATEs in one pipeline, then 1,000 GETs in a
 second, and every record comes back whole, with ids ascending from 1, qty
 as an integer reply and the amount as a string."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """Messages due for redelivery are handed out oldest first (docs: CONSUME
 answers "first messages due for redelivery (oldest first)"). A batch that
 falls due at one moment — its consumer's connection ended, or its ackwait

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stores: journal postgres
 # redis-cli as a client: RESP requests, records as flat key/value lists,
 # errors with their codes; the order lifecycle, listing, idempotency keys
 # and money validation as a Redis user sees them.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A restart keeps everything: 100,000 orders in every status (notes,
 reasons, idempotency keys, four currencies, customers that need quoting),
 two durable channels with groups, acks, NACKs with and without delay, dead

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A business failure is not retried: the saga undoes what was done and
 fails the order with the reason. A declined card fails the order after
 RESERVED and puts the reserved stock back; a blocked customer and a SKU

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """CANCEL at each stage of the saga. Before shipping the saga undoes what
 was done and then moves the order to CANCELLED, with the reason as the
 note: the CANCEL reply shows the order as it is, with saga=cancelling. A

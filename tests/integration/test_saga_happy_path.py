@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """An order left alone goes all the way: CREATE, then the saga moves it
 PENDING -> RESERVED -> PAID -> SHIPPED -> DELIVERED, one order.status event
 per move, each from source "saga" and in that order. At the end TRACK shows

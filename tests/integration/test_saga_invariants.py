@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """Order status, saga state, stock and charges never disagree, whatever a
 client throws at them. A seeded random mix of CREATE (on scarce stock, for
 blocked and good customers), CANCEL, UPDATE to every status, and SAGA ABORT,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A progress report restarts a running step's timeout, like a heartbeat:
 a job longer than the timeout is not given up on while its participant
 says it is alive.

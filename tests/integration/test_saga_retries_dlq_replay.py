@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A transient failure is retried until the step's attempts are used up;
 then its message goes to the DLQ (channel payment.authorize, group
 payment), the saga shows "dead-lettered" and the order stays RESERVED.

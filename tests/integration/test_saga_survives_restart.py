@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """Sagas survive a restart on the same --data: after SIGTERM, and after
 kill -9 with --fsync always. Each time, orders are left at every kind of
 midpoint (with the participants that would move them switched off):

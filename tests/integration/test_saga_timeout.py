@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A step nobody answers in time times out: with POLICY timeout=200
 attempts=2 the payment step is sent, times out, is sent again as a new
 message (attempt 2), times out again and is dead-lettered with "timeout

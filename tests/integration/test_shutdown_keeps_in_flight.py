@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """A clean shutdown is not a consumer failure. A message in flight with a
 still-connected consumer when orderd gets SIGTERM comes back deliverable
 after the restart, its delivery count as it was, and is not dead-lettered,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """Stock is arithmetic on client numbers, and none of it may overflow. The
 hostile case: an order reserves 5 of a SKU, its payment is declined slowly,
 and meanwhile someone sets the SKU's stock to the int64 limit; releasing the

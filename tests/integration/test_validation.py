@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# stores: journal postgres
 """Every value a command takes is checked as strictly as its documentation
 says, and a refusal names what was wrong:
 
