@@ -260,8 +260,7 @@ static struct store *open_store(struct server *srv, struct persist_target *t, ch
         char node[300], host[256] = "localhost";
         if (o.node == NULL) {
             gethostname(host, sizeof host - 1);
-            snprintf(node, sizeof node, "%s:%d pid %ld", host, srv->cfg.net.port,
-                     (long)getpid());
+            snprintf(node, sizeof node, "%s:%d", host, srv->cfg.net.port);
             o.node = node;
         }
         return pg_store_open(&o, srv->base, t, &env, err, errlen);

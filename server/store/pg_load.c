@@ -236,7 +236,7 @@ static int load_groups(PGconn *c, struct chan_registry *r, char *err, size_t err
 {
     struct rows g, p;
     if (query(c, "SELECT channel, group_name, next_offset, settled_ahead::text "
-                 "FROM channel_groups ORDER BY channel, group_name", &g, err, errlen) != 0)
+                 "FROM channel_groups ORDER BY channel, created", &g, err, errlen) != 0)
         return -1;
     int rc = 0;
     for (int i = 0; i < g.n && rc == 0; i++) {

@@ -42,7 +42,7 @@ static const struct migration migrations[] = {
      "  customer text NOT NULL,"
      "  item text NOT NULL,"
      "  qty bigint NOT NULL,"
-     "  amount numeric(18,3) NOT NULL,"
+     "  amount numeric NOT NULL,"
      "  amount_minor bigint NOT NULL,"
      "  currency char(3) NOT NULL,"
      "  status text NOT NULL,"
@@ -115,6 +115,7 @@ static const struct migration migrations[] = {
      "  group_name text NOT NULL,"
      "  next_offset bigint NOT NULL,"
      "  settled_ahead bigint[] NOT NULL,"
+     "  created bigint GENERATED ALWAYS AS IDENTITY,"  /* groups keep their order */
      "  PRIMARY KEY (channel, group_name));"
      "CREATE TABLE channel_pending ("
      "  channel text NOT NULL,"

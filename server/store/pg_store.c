@@ -52,6 +52,7 @@ struct pg_store {
     int64_t epoch;                /* the lease held; 0 while standing by */
     char holder[160];             /* who holds it, while we do not */
     bool fenced;
+    bool failed;                  /* the database refused a batch: nothing more is sent */
     bool closing;                 /* nothing more is sent but what close sends */
 
     /* The batch: built, and not yet known to be committed. */
@@ -72,6 +73,7 @@ struct pg_store {
 
     uint64_t commits, reconnects, loads, load_errors;
     int64_t recovery_ms;
+    uint64_t recovered;           /* orders and moves applied at the last load */
 };
 
 static void send_next(struct pg_store *p);
@@ -183,31 +185,34 @@ static void send_settle(struct pg_store *p)
     buf_free(&sql);
 }
 
-/* The lease's statement: take it if it has expired, and say who holds it. */
-static void lease_sql(struct buf *sql, const char *node, int64_t lease_ms, PGconn *escaper)
+/* The lease's statement: take it if it has expired, or if this node's
+ * name holds it (the same node started again: if its old self still runs,
+ * the new epoch fences it), and say who holds it. */
+static void lease_sql(struct buf *sql, const char *node, int64_t lease_ms)
 {
-    char *lit = escaper ? PQescapeLiteral(escaper, node, strlen(node)) : NULL;
+    struct buf name;
+    buf_init(&name);
+    pg_lit_text(&name, node, strlen(node));
+    buf_appendc(&name, '\0');
+    const char *lit = buf_head(&name);
     buf_printf(sql,
                "WITH took AS (UPDATE orderd_lease SET holder = %s, epoch = epoch + 1, "
                "last_batch = 0, expires_at = clock_timestamp() + %lld * interval '1 millisecond' "
-               "WHERE id = 1 AND expires_at < clock_timestamp() RETURNING epoch, holder) "
+               "WHERE id = 1 AND (expires_at < clock_timestamp() OR holder = %s) "
+               "RETURNING epoch, holder) "
                "SELECT epoch, holder, true FROM took UNION ALL "
                "SELECT epoch, holder, false FROM orderd_lease "
                "WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM took)",
-               lit ? lit : "''", (long long)lease_ms);
+               lit, (long long)lease_ms, lit);
     buf_appendc(sql, '\0');
-    PQfreemem(lit);
+    buf_free(&name);
 }
 
 static void send_lease(struct pg_store *p)
 {
     struct buf sql;
     buf_init(&sql);
-    /* The node's name is escaped by the rules of a standard_conforming_strings
-     * server, which every supported PostgreSQL is by default. */
-    PGconn *dummy = PQconnectStart("");  /* never used to connect */
-    lease_sql(&sql, p->node, p->lease_ms, NULL);
-    PQfinish(dummy);
+    lease_sql(&sql, p->node, p->lease_ms);
     p->asked_ms = clock_mono_ms();
     send_sql(p, FLIGHT_LEASE, buf_head(&sql), 1);
     buf_free(&sql);
@@ -216,7 +221,8 @@ static void send_lease(struct pg_store *p)
 /* What to send next, if anything, when nothing is in flight. */
 static void send_next(struct pg_store *p)
 {
-    if (!pg_conn_ready(p->w) || p->flight != FLIGHT_NONE || p->fenced || p->closing)
+    if (!pg_conn_ready(p->w) || p->flight != FLIGHT_NONE || p->fenced || p->failed ||
+        p->closing)
         return;
     if (p->epoch == 0) {
         if (clock_mono_ms() - p->asked_ms >= RENEW_MS)
@@ -307,6 +313,7 @@ static void on_answer(void *arg, const struct pg_reply *r)
         }
         char why[400];
         snprintf(why, sizeof why, "the database refused a batch: %s", r->error);
+        p->failed = true;
         refuse(p, "UNAVAILABLE", "%s", why);
         store_report_fatal(p->store, why);
         return;
@@ -341,8 +348,10 @@ static int load_blocking(struct pg_store *p, char *err, size_t errlen)
     if (c == NULL)
         return -1;
     int64_t start = clock_mono_ms();
+    uint64_t before = p->t->order_events;
     int rc = pg_load(c, p->t, err, errlen);
     p->recovery_ms = clock_mono_ms() - start;
+    p->recovered = p->t->order_events - before;
     PQfinish(c);
     return rc;
 }
@@ -526,6 +535,7 @@ static void op_stats(const void *be, struct store_stats *st)
     st->bytes = pg_conn_bytes(p->w);
     st->fsyncs = p->commits;
     st->recovery_ms = p->recovery_ms;
+    st->recovered_records = p->recovered;
     st->role = p->fenced ? "fenced" : p->epoch > 0 ? "active" : "standby";
     st->database = !pg_conn_ready(p->w) ? "down" : p->refusing && p->epoch > 0 ? "slow" : "up";
     st->lease_epoch = (uint64_t)(p->epoch > 0 ? p->epoch : 0);
@@ -541,7 +551,7 @@ static int op_close(void *be)
 {
     struct pg_store *p = be;
     int rc = 0;
-    if (p->epoch > 0 && !p->fenced && pg_conn_ready(p->w)) {
+    if (p->epoch > 0 && !p->fenced && !p->failed && pg_conn_ready(p->w)) {
         pg_conn_wait(p->w, CLOSE_WAIT_MS);
         send_next(p);
         pg_conn_wait(p->w, CLOSE_WAIT_MS);
@@ -618,7 +628,7 @@ static long long take_lease(struct pg_store *p, PGconn *c, char *err, size_t err
 {
     struct buf sql;
     buf_init(&sql);
-    lease_sql(&sql, p->node, p->lease_ms, c);
+    lease_sql(&sql, p->node, p->lease_ms);
     PGresult *r = PQexec(c, buf_head(&sql));
     buf_free(&sql);
     long long epoch = -1;
@@ -661,6 +671,7 @@ struct store *pg_store_open(const struct pg_options *o, struct event_base *base,
         if (pg_load(c, t, err, errlen) != 0)
             epoch = -1;
         p->recovery_ms = clock_mono_ms() - start;
+        p->recovered = t->order_events;
         log_event("info", "event=lease_taken epoch=%lld node=\"%s\" orders=%llu in_memory=%zu "
                   "ms=%lld", epoch, p->node, (unsigned long long)book_last_id(t->book),
                   book_in_memory(t->book), (long long)p->recovery_ms);

@@ -107,7 +107,9 @@ class Orderd:
         database named after the data directory it would have used (the
         test's --data, taken out, or its temp dir's): a test that restarts
         orderd on one --data finds its database again. A test that picks
-        its store (--store memory) runs as it asks."""
+        its store (--store memory) runs as it asks. The node is named after
+        the data directory too, so that orderd started again on it takes
+        its lease back at once, as it would find its journal."""
         flags = list(self.flags)
         mode = os.environ.get("ORDERD_STORE", "")
         if mode not in ("", "journal", "postgres"):
@@ -126,7 +128,12 @@ class Orderd:
                 conninfo = pglib.orderd_conninfo(data)
             except pglib.PgError as e:
                 raise TestFailure(str(e))
-            return ["--store", "postgres", "--pg", conninfo], flags
+            # One node per data directory: started again on it (on another
+            # port), it takes its lease back at once, as a restarted
+            # journal server finds its file.
+            node = [] if "--node-name" in flags else \
+                ["--node-name", pglib.orderd_database(data)]
+            return ["--store", "postgres", "--pg", conninfo] + node, flags
         if "--data" in flags or picked == "memory":
             return [], flags
         return ["--data", os.path.join(self.tmp, "data")], flags

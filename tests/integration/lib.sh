@@ -76,7 +76,8 @@ pg_store_args() {
         echo "FAIL: no PostgreSQL database for orderd (ORDERD_STORE=postgres)" >&2
         exit 1
     fi
-    data=(--store postgres --pg "$conninfo")
+    # Named after the data dir: started again on it, it takes its lease back.
+    data=(--store postgres --pg "$conninfo" --node-name "o-$(basename "$dir")-$$")
     case " ${PG_DATA_DIRS[*]} " in *" $dir "*) ;; *) PG_DATA_DIRS+=("$dir") ;; esac
 }
 
