@@ -133,6 +133,8 @@ static void on_saga_changed(void *arg, const struct saga *s, const struct tracki
 {
     struct server *srv = arg;
     store_on_saga(srv->store, s, t);
+    if (srv->cache)
+        order_cache_changed(srv->cache, s->order, store_end(srv->store));
 }
 
 static void on_step_answered(void *arg, enum saga_step st, enum step_outcome o, uint64_t us)

@@ -105,6 +105,13 @@ void order_cache_finished(struct order_cache *c, uint64_t id, uint64_t pos, int6
     keep(c, id, pos, now_ms);
 }
 
+void order_cache_changed(struct order_cache *c, uint64_t id, uint64_t pos)
+{
+    struct entry *e = find(c, id);
+    if (e != NULL && pos > e->pos)
+        e->pos = pos;
+}
+
 void order_cache_hit(struct order_cache *c, uint64_t id, int64_t now_ms)
 {
     c->hits++;

@@ -29,6 +29,9 @@ void order_cache_free(struct order_cache *c);
 /* The order finished at now_ms: kept, as the most recently used, until it
  * may leave; not before the store is durable up to pos. */
 void order_cache_finished(struct order_cache *c, uint64_t id, uint64_t pos, int64_t now_ms);
+/* Something of a finished order changed still (its saga, compensating
+ * after a CANCEL, finishes later): not before durable up to pos. */
+void order_cache_changed(struct order_cache *c, uint64_t id, uint64_t pos);
 /* A read found it in memory (a hit): most recently used again. */
 void order_cache_hit(struct order_cache *c, uint64_t id, int64_t now_ms);
 /* A read did not find it (a miss), and the store loaded it back. */
