@@ -133,7 +133,7 @@ test-release:
 	@$(MAKE) --no-print-directory unit integration integration-pg
 
 test-asan:
-	@$(MAKE) --no-print-directory SAN=1 unit integration
+	@$(MAKE) --no-print-directory SAN=1 unit integration integration-pg
 
 test: deps
 	@$(MAKE) --no-print-directory test-release
