@@ -147,14 +147,18 @@ size_t order_cache_evict(struct order_cache *c, int64_t now_ms, uint64_t durable
         /* A saga still finishing (not packed yet) keeps its order a turn. */
         if (c->engine && !engine_evict(c->engine, e->id))
             break;
-        book_evict(c->book, e->id);
+        /* One not finished (or gone already) is forgotten, not counted:
+         * it is noted again when it finishes. */
+        bool left = book_evict(c->book, e->id);
         unlink_entry(c, e);
         int64_t unused;
         u64map_del(&c->by_id, e->id, &unused);
         free(e);
         c->kept--;
-        c->evictions++;
-        n++;
+        if (left) {
+            c->evictions++;
+            n++;
+        }
     }
     return n;
 }

@@ -71,12 +71,15 @@ struct pg_store {
     char why[300];
     const char *code;             /* "UNAVAILABLE" or "READONLY" while refusing */
 
+    struct load *queued, *queued_tail;  /* loads waiting for the reader to connect */
+
     uint64_t commits, reconnects, loads, load_errors;
     int64_t recovery_ms;
     uint64_t recovered;           /* orders and moves applied at the last load */
 };
 
 static void send_next(struct pg_store *p);
+static void expire_loads(struct pg_store *p, int64_t now);
 
 /* --- refusing and reporting ---------------------------------------------- */
 
@@ -389,8 +392,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         return;
     if (pg_conn_down(p->w) && now >= p->retry_at_ms)
         pg_conn_connect(p->w);
-    if (pg_conn_down(p->r) && pg_conn_waiting(p->r) == 0 && now >= p->r_retry_at_ms)
+    if (pg_conn_down(p->r) && now >= p->r_retry_at_ms)
         pg_conn_connect(p->r);
+    expire_loads(p, now);
     if (!pg_conn_ready(p->w))
         return;
     if (p->flight != FLIGHT_NONE) {
@@ -412,13 +416,51 @@ struct load {
     struct pg_store *p;
     void (*done)(void *arg, bool ok);
     void *arg;
+    struct buf sql;
+    int64_t asked_ms;             /* monotonic */
+    struct load *next;            /* queued */
 };
+
+static void loaded(void *arg, const struct pg_reply *r);
+
+static void send_load(struct pg_store *p, struct load *l)
+{
+    if (!pg_conn_send(p->r, buf_head(&l->sql), 3, loaded, l)) {
+        struct pg_reply lost = {.lost = true};
+        loaded(l, &lost);
+    }
+}
+
+static void r_up(void *ctx)
+{
+    struct pg_store *p = ctx;
+    while (p->queued && pg_conn_ready(p->r)) {
+        struct load *l = p->queued;
+        p->queued = l->next;
+        send_load(p, l);
+    }
+    if (p->queued == NULL)
+        p->queued_tail = NULL;
+}
 
 static void r_down(void *ctx, const char *why)
 {
     struct pg_store *p = ctx;
-    p->r_retry_at_ms = clock_mono_ms() + BACKOFF_MIN_MS * 5;
+    p->r_retry_at_ms = clock_mono_ms() + BACKOFF_MIN_MS;
     log_event("warn", "event=pg_reader_down reason=\"%s\"", why);
+}
+
+/* Loads that waited for the reader longer than the timeout fail. */
+static void expire_loads(struct pg_store *p, int64_t now)
+{
+    while (p->queued && now - p->queued->asked_ms >= p->timeout_ms) {
+        struct load *l = p->queued;
+        p->queued = l->next;
+        if (p->queued == NULL)
+            p->queued_tail = NULL;
+        struct pg_reply lost = {.lost = true};
+        loaded(l, &lost);
+    }
 }
 
 static void loaded(void *arg, const struct pg_reply *r)
@@ -432,34 +474,33 @@ static void loaded(void *arg, const struct pg_reply *r)
                   r->lost ? "the connection was lost" : r->error ? r->error : "bad rows");
     }
     l->done(l->arg, ok);
+    buf_free(&l->sql);
     free(l);
-}
-
-static void load_lost(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct pg_reply lost = {.lost = true};
-    loaded(arg, &lost);
 }
 
 static void op_load(void *be, const uint64_t *ids, size_t n, void (*done)(void *arg, bool ok),
                     void *arg)
 {
     struct pg_store *p = be;
-    struct load *l = xmalloc(sizeof *l);
-    *l = (struct load){p, done, arg};
-    struct buf sql;
-    buf_init(&sql);
-    pg_load_orders_sql(&sql, ids, n);
+    struct load *l = xcalloc(1, sizeof *l);
+    l->p = p;
+    l->done = done;
+    l->arg = arg;
+    l->asked_ms = clock_mono_ms();
+    buf_init(&l->sql);
+    pg_load_orders_sql(&l->sql, ids, n);
     p->loads++;
-    if (!pg_conn_send(p->r, buf_head(&sql), 3, loaded, l)) {
-        /* Answered from the loop, as if sent and lost: never from here. */
-        struct timeval now = {0, 0};
+    if (pg_conn_ready(p->r) && pg_conn_send(p->r, buf_head(&l->sql), 3, loaded, l))
+        return;
+    /* Sent when the reader is connected; failed if it is not by the
+     * timeout. Never answered from here. */
+    if (p->queued_tail)
+        p->queued_tail->next = l;
+    else
+        p->queued = l;
+    p->queued_tail = l;
+    if (pg_conn_down(p->r))
         pg_conn_connect(p->r);
-        event_base_once(p->base, -1, EV_TIMEOUT, load_lost, l, &now);
-    }
-    buf_free(&sql);
 }
 
 /* --- the store's operations -------------------------------------------- */
@@ -573,6 +614,8 @@ static int op_close(void *be)
     p->closing = true;
     pg_conn_free(p->w);
     pg_conn_free(p->r);
+    p->timeout_ms = 0;
+    expire_loads(p, clock_mono_ms());
     if (p->tick)
         event_free(p->tick);
     pg_changes_free(p->changes);
@@ -691,7 +734,7 @@ struct store *pg_store_open(const struct pg_options *o, struct event_base *base,
     p->changes = pg_changes_new(t);
     p->store = store_new(&pg_ops, p, env);
     struct pg_conn_hooks wh = {.ctx = p, .up = w_up, .down = w_down};
-    struct pg_conn_hooks rh = {.ctx = p, .down = r_down};
+    struct pg_conn_hooks rh = {.ctx = p, .up = r_up, .down = r_down};
     p->w = pg_conn_new(base, o->conninfo, &wh);
     p->r = pg_conn_new(base, o->conninfo, &rh);
     if (epoch == 0)
