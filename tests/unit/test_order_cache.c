@@ -272,10 +272,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* DEFECT (see the marked assertions): order_cache_evict() counts an entry
- * as having left when book_evict() refused it (an order not finished), so
- * it returns, and the evictions counter shows, orders that are still in
- * memory. order_cache.h: "Returns how many left". */
+/* An entry whose order book_evict() refuses (not finished) is forgotten,
+ * not counted: order_cache_evict() returns, and the evictions counter
+ * shows, only orders that left memory. */
 static void test_evict_counts_only_orders_that_left(void **state)
 {
     struct fixture *f = *state;
@@ -290,7 +289,6 @@ static void test_evict_counts_only_orders_that_left(void **state)
     size_t left = order_cache_evict(c, 100000, 100000);
     assert_string_equal(present(b, 3), "11.");  /* only the delivered one left */
     assert_int_equal(book_in_memory(b), 2);
-    /* DEFECT: got 3 (and evictions 3) for the one order that left. */
     assert_int_equal(left, 1);
     assert_int_equal(stats_of(c).evictions, 1);
 }
