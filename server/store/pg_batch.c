@@ -42,10 +42,8 @@ struct pg_changes {
 
 static void *const MARK = (void *)"";
 
-struct pg_changes *pg_changes_new(const struct persist_target *t)
+static void init_sets(struct pg_changes *c)
 {
-    struct pg_changes *c = xcalloc(1, sizeof *c);
-    c->t = t;
     u64map_init(&c->orders);
     u64map_init(&c->sagas);
     strmap_init(&c->sim);
@@ -53,6 +51,13 @@ struct pg_changes *pg_changes_new(const struct persist_target *t)
     strmap_init(&c->groups);
     strmap_init(&c->pending);
     u64map_init(&c->dlq_gone);
+}
+
+struct pg_changes *pg_changes_new(const struct persist_target *t)
+{
+    struct pg_changes *c = xcalloc(1, sizeof *c);
+    c->t = t;
+    init_sets(c);
     /* What recovery loaded is written already. */
     c->dlq_written = t->dlq && dlq_next_id(t->dlq) > 0 ? dlq_next_id(t->dlq) - 1 : 0;
     return c;
@@ -81,13 +86,7 @@ static void forget(struct pg_changes *c)
 static void reset(struct pg_changes *c)
 {
     forget(c);
-    u64map_init(&c->orders);
-    u64map_init(&c->sagas);
-    strmap_init(&c->sim);
-    strmap_init(&c->channels);
-    strmap_init(&c->groups);
-    strmap_init(&c->pending);
-    u64map_init(&c->dlq_gone);
+    init_sets(c);
 }
 
 void pg_changes_free(struct pg_changes *c)
