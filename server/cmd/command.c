@@ -67,7 +67,7 @@ static bool publish_changes(const struct cmd_env *env, const struct request *req
 }
 
 static const struct command commands[] = {
-    {"PING", -1, CMD_PUBSUB | CMD_BINARY, cmd_ping, "PING [message]",
+    {"PING", -1, CMD_PUBSUB | CMD_BINARY | CMD_NOSTATE, cmd_ping, "PING [message]",
      "answers PONG, or echoes the message", NULL},
     {"CREATE", -5, CMD_WRITE, cmd_create,
      "CREATE customer=<id> item=<sku> qty=<n> amount=<decimal> [currency=<ISO 4217>] [key=<idempotency key>]",
@@ -88,8 +88,8 @@ static const struct command commands[] = {
      "readable figures by section: server clients commands orders sagas channels dlq store", NULL},
     {"METRICS", -1, 0, cmd_metrics, "METRICS [section]",
      "the same figures as one record, for scripts and ordertop", NULL},
-    {"HELP", -1, CMD_BINARY, cmd_help, "HELP [command]", "lists every command, or explains one", NULL},
-    {"QUIT", 1, CMD_PUBSUB, cmd_quit, "QUIT", "answers OK and closes the connection", NULL},
+    {"HELP", -1, CMD_BINARY | CMD_NOSTATE, cmd_help, "HELP [command]", "lists every command, or explains one", NULL},
+    {"QUIT", 1, CMD_PUBSUB | CMD_NOSTATE, cmd_quit, "QUIT", "answers OK and closes the connection", NULL},
     {"SUBSCRIBE", -2, CMD_PUBSUB | CMD_BINARY, cmd_subscribe, "SUBSCRIBE <channel>...",
      "receives every message published on the channels from now on", NULL},
     {"PSUBSCRIBE", -2, CMD_PUBSUB | CMD_BINARY, cmd_psubscribe, "PSUBSCRIBE <pattern>...",
@@ -185,6 +185,8 @@ static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
                               const struct command *cmd)
 {
     ctx->changes = false;
+    /* An unknown command's error shows no state either. */
+    ctx->stateless = cmd == NULL || (cmd->flags & CMD_NOSTATE);
     if (ctx->client)
         ctx->client->changes = false;
     if (cmd == NULL) {

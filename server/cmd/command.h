@@ -68,6 +68,7 @@ struct cmd_ctx {
     struct cmd_client *client;  /* NULL when not called on behalf of a client */
     bool changes;               /* set by dispatch: the request is declared to change state */
     bool rerun;                 /* run again after loading orders (cmd_load.h): no more loads */
+    bool stateless;             /* set by dispatch: the reply shows no state (CMD_NOSTATE) */
 };
 
 typedef struct reply *(*cmd_handler)(struct cmd_ctx *ctx, const struct request *req);
@@ -77,6 +78,9 @@ enum cmd_flags {
     CMD_PUBSUB = 1 << 1,  /* allowed while the client is subscribed */
     CMD_BINARY = 1 << 2,  /* its arguments are bytes (a payload, a pub/sub name):
                              NUL is allowed; everywhere else it is refused */
+    CMD_NOSTATE = 1 << 3, /* its reply shows no state (PING, HELP, QUIT): it
+                             need not wait for other clients' changes to be
+                             durable (a slow store does not hold it) */
 };
 
 struct command {

@@ -224,7 +224,11 @@ static void append_output(struct conn *c, const char *bytes, size_t n, bool cons
     guard(c, start, consequence);
 }
 
-static void emit(struct conn *c, struct reply *r, enum proto_kind kind, bool consequence)
+/* What a reply shows, for guard(): a change's consequence, state (a read),
+ * or nothing (PING, a protocol error), which waits for nobody's changes. */
+enum shows { SHOWS_NOTHING, SHOWS_STATE, SHOWS_CHANGE };
+
+static void emit_as(struct conn *c, struct reply *r, enum proto_kind kind, enum shows shows)
 {
     struct server_counters *counters = c->net->env->counters;
     if (r->type == REPLY_ERROR) {
@@ -236,7 +240,13 @@ static void emit(struct conn *c, struct reply *r, enum proto_kind kind, bool con
     render_reply(&c->out, r, kind);
     c->out_total += buf_used(&c->out) - before;
     reply_free(r);
-    guard(c, start, consequence);
+    if (shows != SHOWS_NOTHING)
+        guard(c, start, shows == SHOWS_CHANGE);
+}
+
+static void emit(struct conn *c, struct reply *r, enum proto_kind kind, bool consequence)
+{
+    emit_as(c, r, kind, consequence ? SHOWS_CHANGE : SHOWS_STATE);
 }
 
 /* Drops the barriers the store has passed. */
@@ -391,7 +401,8 @@ static void process_input(struct conn *c)
             c->kind = req.kind;
             struct reply *r = command_dispatch(&ctx, &req);
             if (r)
-                emit(c, r, req.kind, ctx.changes);
+                emit_as(c, r, req.kind, ctx.stateless ? SHOWS_NOTHING
+                                        : ctx.changes ? SHOWS_CHANGE : SHOWS_STATE);
             break;
         }
         case REQ_NEED_MORE:
@@ -401,13 +412,13 @@ static void process_input(struct conn *c)
                 c->state = CONN_CLOSING;
             return;
         case REQ_BAD:
-            emit(c, reply_error(err.code, "%s", err.msg), PROTO_INLINE, false);
+            emit_as(c, reply_error(err.code, "%s", err.msg), PROTO_INLINE, SHOWS_NOTHING);
             break;
         case REQ_FATAL:
             log_limited(&c->net->log_limits, c->net->env->clk->now_ms, "warn",
                         "event=client_refused client=%llu error=\"%s %s\"",
                         (unsigned long long)c->client.id, err.code, err.msg);
-            emit(c, reply_error(err.code, "%s", err.msg), PROTO_RESP, false);
+            emit_as(c, reply_error(err.code, "%s", err.msg), PROTO_RESP, SHOWS_NOTHING);
             c->state = CONN_CLOSING;
             return;
         }
