@@ -20,13 +20,14 @@ import itertools
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
-from harness import SANITIZER_MARKS, Orderd, TestFailure, check, wait_for
+from harness import SANITIZER_MARKS, Orderd, Reader, TestFailure, check, resp_command, wait_for
 
 # ASan builds are slower: bounds on waiting are scaled.
 ASAN = "asan" in os.path.realpath(os.environ.get("ORDERD", ""))
@@ -198,3 +199,31 @@ def check_clean_log(srv, allowed=()):
     bad = [l for l in srv.log().splitlines() if "level=error" in l and
            not any(re.search(a, l) for a in allowed)]
     check("no unexpected errors in the log", not bad, "\n".join(bad[:10]))
+
+
+class Conn:
+    """A RESP connection that times each request: call() answers (reply,
+    seconds). Its own socket (not closed by the harness): close() it."""
+
+    def __init__(self, port, timeout=20.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = Reader(self.sock, timeout=timeout)
+
+    def send(self, *args):
+        self.sock.sendall(resp_command(*args))
+
+    def read(self):
+        return self.reader.resp()
+
+    def call(self, *args):
+        t = time.monotonic()
+        self.send(*args)
+        r = self.read()
+        return r, time.monotonic() - t
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass

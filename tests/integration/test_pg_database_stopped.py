@@ -20,17 +20,16 @@ that was in flight at the stop is answered once the database is back); no
 refused CREATE made a row, nor used up an id (ids run 1..n); no customer
 has two rows. orderd then stops cleanly (exit 0)."""
 import os
-import socket
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Reader, TestFailure, check, expect, resp_command, wait_for  # noqa: E402
+from harness import TestFailure, check, expect, wait_for  # noqa: E402
 from chanlib import is_error, record  # noqa: E402
 import pglib  # noqa: E402
-from pgnode import (fresh_database, http_port, log_tail, metrics, readyz, reap,  # noqa: E402
-                    scaled, start, stop)
+from pgnode import (Conn, fresh_database, http_port, log_tail, metrics, readyz,  # noqa: E402
+                    reap, scaled, start, stop)
 
 REFUSE_BOUND = 1.0        # the brief: a write is refused within 1 s of the stop
 PING_BOUND = 0.5          # each PING meanwhile: not stalled
@@ -41,24 +40,6 @@ NODE = "node-stop"
 
 def create_args(who):
     return ("CREATE", "customer=" + who, "item=book", "qty=1", "amount=19.99", "key=" + who)
-
-
-class Conn:
-    """A RESP connection: request, answer, and how long it took."""
-
-    def __init__(self, port, timeout=20.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.reader = Reader(self.sock, timeout=timeout)
-
-    def call(self, *args):
-        t = time.monotonic()
-        self.sock.sendall(resp_command(*args))
-        r = self.reader.resp()
-        return r, time.monotonic() - t
-
-    def close(self):
-        self.sock.close()
 
 
 class Book:

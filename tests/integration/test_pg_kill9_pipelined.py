@@ -23,7 +23,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Reader, TestFailure, check, expect, wait_for  # noqa: E402
+from harness import Reader, TestFailure, check, expect  # noqa: E402
 from durability import Session, fields  # noqa: E402
 import pglib  # noqa: E402
 from pgnode import fresh_database, kill9, metrics, reap, scaled, start, stop  # noqa: E402
