@@ -18,7 +18,8 @@ second).
 - CREATE with order 1's key and fields answers order 1 with replayed=1;
   with other fields, -CONFLICT naming order 1. No order is made.
 - After a restart (SIGTERM, same node name) recovery loads only live
-  orders: orders_in_memory is 0; GET, HISTORY, SAGA, TRACK of 1..20 still
+  orders: orders_in_memory is at most what the first reads (below) loaded
+  back; GET, HISTORY, SAGA, TRACK of 1..20 still
   answer as captured, GET of the last order answers, LIST pages through
   all 520 again, and the key of an evicted order still replays it; the
   next CREATE gets id 521.
@@ -178,8 +179,10 @@ try:
     accepting(srv)
     m = metrics(srv)
     expect("after the restart: role", m["role"], "active")
-    expect("after the restart: orders_in_memory (only live orders are loaded)",
-           m["orders_in_memory"], "0")
+    # Only live orders are loaded (none here): what is in memory is what the
+    # first reads loaded back.
+    check("after the restart: orders_in_memory (only live orders are loaded)",
+          int(m["orders_in_memory"]) <= len(first), repr(m["orders_in_memory"]))
     c = Conn(srv)
     # The rest once an evicted order can be read (the first reads are
     # checked at the end).
