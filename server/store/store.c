@@ -55,7 +55,10 @@ void store_report_writable(struct store *s, const char *why)
         return;
     s->refusing = refusing;
     if (refusing) {
-        log_event("error", "event=store_refusing store=%s reason=\"%s\"", s->ops->name, why);
+        /* A standby refuses by design: news, not trouble. */
+        bool standby = strcmp(store_refusal_code(s), "READONLY") == 0;
+        log_event(standby ? "info" : "error", "event=store_refusing store=%s reason=\"%s\"",
+                  s->ops->name, why);
         if (s->env.gate)
             gate_close(s->env.gate);
     } else {
