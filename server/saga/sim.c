@@ -214,6 +214,20 @@ static void note_order(struct sim *s, enum sim_record type, uint64_t order, int6
     note(s, type, key, value);
 }
 
+/* The order's reservation and charge, closed (recorded as 0, as a release
+ * and a refund are, but without giving the stock or the money back). */
+static void close_ledger(struct sim *s, uint64_t order)
+{
+    if (u64map_get(&s->reserved, order, NULL)) {
+        set_order_value(&s->reserved, order, 0);
+        note_order(s, SIMREC_RESERVATION, order, 0);
+    }
+    if (u64map_get(&s->charged, order, NULL)) {
+        set_order_value(&s->charged, order, 0);
+        note_order(s, SIMREC_CHARGE, order, 0);
+    }
+}
+
 int sim_apply(struct sim *s, enum sim_record type, const char *key, int64_t value)
 {
     uint64_t order;
@@ -413,6 +427,11 @@ static void decide(struct sim *s, int st, const struct order *o, struct answer *
         return;
     case SAGA_DELIVER:
         a->extra.location = "delivered";
+        /* Delivered: the goods are gone and the payment is captured, so
+         * the order's reservation and charge close. Nothing can undo them
+         * now, and a participant's ledger of open ones stays small however
+         * many orders it has served. */
+        close_ledger(s, o->id);
         return;
     }
 }

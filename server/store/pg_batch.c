@@ -35,6 +35,9 @@ struct pg_changes {
     size_t nappended, capappended;
     struct strmap groups;      /* channel NUL group -> marker */
     struct strmap pending;     /* channel NUL group NUL 8-byte offset -> marker */
+    /* Pending entries that have a row (the same keys): one handed out and
+     * settled between two batches never had one, and needs no DELETE. */
+    struct strmap pending_rows;
     bool dlq;                  /* entries added (written from dlq_written on) */
     uint64_t dlq_written;      /* ids up to this one are written */
     struct u64map dlq_gone;    /* ids replayed or purged */
@@ -53,11 +56,35 @@ static void init_sets(struct pg_changes *c)
     u64map_init(&c->dlq_gone);
 }
 
+static void note_pending(struct pg_changes *c, const char *channel, const char *group,
+                         uint64_t offset);
+
+/* Recovery loaded these from their rows. */
+static void loaded_pending(void *arg, const struct chan_change *ch)
+{
+    struct pg_changes *c = arg;
+    if (ch->type == CHG_PENDING)
+        note_pending(c, ch->channel, ch->group, ch->offset);
+}
+
 struct pg_changes *pg_changes_new(const struct persist_target *t)
 {
     struct pg_changes *c = xcalloc(1, sizeof *c);
     c->t = t;
     init_sets(c);
+    strmap_init(&c->pending_rows);
+    if (t->channels) {
+        chreg_snapshot(t->channels, loaded_pending, c);
+        size_t it = 0, len;
+        const char *k;
+        void *v;
+        while (strmap_next(&c->pending, &it, &k, &len, &v))
+            strmap_put(&c->pending_rows, k, len, MARK);
+        strmap_free(&c->pending);
+        strmap_init(&c->pending);
+        strmap_free(&c->groups);
+        strmap_init(&c->groups);
+    }
     /* What recovery loaded is written already. */
     c->dlq_written = t->dlq && dlq_next_id(t->dlq) > 0 ? dlq_next_id(t->dlq) - 1 : 0;
     return c;
@@ -94,6 +121,7 @@ void pg_changes_free(struct pg_changes *c)
     if (c == NULL)
         return;
     forget(c);
+    strmap_free(&c->pending_rows);
     free(c->appended);
     free(c);
 }
@@ -636,8 +664,12 @@ static void build_groups(struct pg_changes *c, struct buf *out, size_t *count)
                       "reason = excluded.reason, first_delivery_at = excluded.first_delivery_at, "
                       "last_delivery_at = excluded.last_delivery_at, due_at = excluded.due_at",
                       0, count};
+    struct stmt gs2 = {out,
+                       "DELETE FROM channel_pending WHERE (channel, group_name, msg_offset) IN (",
+                       ")", 0, count};
     struct buf gone;
     buf_init(&gone);
+    gs2.out = &gone;
     it = 0;
     while (strmap_next(&c->pending, &it, &k, &len, &v)) {
         const char *channel = k, *group = k + strlen(k) + 1;
@@ -667,17 +699,19 @@ static void build_groups(struct pg_changes *c, struct buf *out, size_t *count)
             buf_appendc(out, ',');
             lit_payload(out, p.payload, p.len);
             end_row(&ps);
-        } else {
-            buf_appends(&gone, "DELETE FROM channel_pending WHERE channel = ");
+            if (!strmap_get(&c->pending_rows, k, len))
+                strmap_put(&c->pending_rows, k, len, MARK);
+        } else if (strmap_del(&c->pending_rows, k, len)) {
+            row(&gs2);
             lit_str(&gone, channel);
-            buf_appends(&gone, " AND group_name = ");
+            buf_appendc(&gone, ',');
             lit_str(&gone, group);
-            buf_printf(&gone, " AND msg_offset = %llu", (unsigned long long)offset);
-            buf_appendc(&gone, '\0');
-            (*count)++;
+            buf_printf(&gone, ",%llu", (unsigned long long)offset);
+            end_row(&gs2);
         }
     }
     finish(&ps);
+    finish(&gs2);
     buf_append(out, buf_head(&gone), buf_used(&gone));
     buf_free(&gone);
 }
