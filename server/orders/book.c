@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "book_index.h"
+#include "lib/slots.h"
 #include "lib/strmap.h"
 #include "xalloc.h"
 
@@ -15,12 +16,12 @@ struct observer {
 };
 
 struct book {
-    /* owned; orders[id - 1], NULL for an order not kept in memory (one a
-     * store loads again when asked: book_evict) */
-    struct order **orders;
+    /* owned; by id, NULL for an order not kept in memory (one a store
+     * loads again when asked: book_evict), whose page goes when its last
+     * order does */
+    struct slots orders;
     size_t count;
     size_t in_memory;
-    size_t cap;
     struct book_index *index;
     /* idempotency key -> struct order *, or for an order not in memory
      * its id, tagged (see key_id) */
@@ -33,6 +34,7 @@ struct book *book_new(void)
 {
     struct book *b = xcalloc(1, sizeof *b);
     b->index = book_index_new();
+    slots_init(&b->orders);
     strmap_init(&b->keys);
     return b;
 }
@@ -53,9 +55,9 @@ void book_free(struct book *b)
 {
     if (b == NULL)
         return;
-    for (size_t i = 0; i < b->count; i++)
-        order_free(b->orders[i]);  /* NULL for those not in memory */
-    free(b->orders);
+    for (uint64_t id = 0; (id = slots_next(&b->orders, id));)
+        order_free(slots_get(&b->orders, id));
+    slots_free(&b->orders);
     strmap_free(&b->keys);
     book_index_free(b->index);
     free(b);
@@ -101,14 +103,6 @@ static uint64_t key_id(const void *v)
     return u & 1 ? (uint64_t)(u >> 1) : u ? ((const struct order *)v)->id : 0;
 }
 
-static void grow(struct book *b)
-{
-    if (b->count == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 1024;
-        b->orders = xrealloc(b->orders, b->cap * sizeof *b->orders);
-    }
-}
-
 static struct order *order_new(uint64_t id, const char *customer, const struct order_fields *f,
                                int64_t created_ms)
 {
@@ -131,10 +125,10 @@ static enum book_result apply_created(struct book *b, const struct order_event *
     const struct order_fields *f = ev->fields;
     if (ev->id != b->count + 1)
         return BOOK_BADID;
-    grow(b);
     struct order *o = order_new(ev->id, book_index_created(b->index, ev->id, f->customer), f,
                                 ev->time_ms);
-    b->orders[b->count++] = o;
+    slots_set(&b->orders, ev->id, o);
+    b->count++;
     b->in_memory++;
     if (o->key)
         strmap_put(&b->keys, o->key, strlen(o->key), o);
@@ -193,7 +187,7 @@ const struct order *book_create(struct book *b, const struct order_fields *f,
     };
     if (book_apply(b, &ev) != BOOK_OK)
         return NULL;
-    return b->orders[b->count - 1];
+    return slots_get(&b->orders, b->count);
 }
 
 enum book_result book_transition(struct book *b, uint64_t id, enum order_status to,
@@ -212,9 +206,7 @@ enum book_result book_transition(struct book *b, uint64_t id, enum order_status 
 
 const struct order *book_get(const struct book *b, uint64_t id)
 {
-    if (id == 0 || id > b->count)
-        return NULL;
-    return b->orders[id - 1];
+    return slots_get(&b->orders, id);
 }
 
 const struct order *book_by_key(const struct book *b, const char *key)
@@ -243,11 +235,10 @@ enum book_result book_restore_absent(struct book *b, uint64_t id, const char *cu
 {
     if (id != b->count + 1 || status >= ORDER_STATUS_COUNT)
         return BOOK_BADID;
-    grow(b);
     book_index_created(b->index, id, customer);
     if (status != ORDER_PENDING)
         book_index_moved(b->index, id, ORDER_PENDING, status);
-    b->orders[b->count++] = NULL;
+    b->count++;
     if (key)
         strmap_put(&b->keys, key, strlen(key), tag_id(id));
     return BOOK_OK;
@@ -260,7 +251,7 @@ bool book_evict(struct book *b, uint64_t id)
         return false;
     if (o->key)
         strmap_put(&b->keys, o->key, strlen(o->key), tag_id(id));
-    b->orders[id - 1] = NULL;
+    slots_set(&b->orders, id, NULL);
     b->in_memory--;
     order_free(o);
     return true;
@@ -272,7 +263,7 @@ enum book_result book_reload(struct book *b, const struct order_event *created,
     uint64_t id = created->id;
     if (!book_exists(b, id))
         return BOOK_NOTFOUND;
-    if (b->orders[id - 1] != NULL)
+    if (book_get(b, id) != NULL)
         return BOOK_OK;  /* loaded meanwhile */
     const char *customer = book_index_customer(b->index, created->fields->customer);
     if (customer == NULL)
@@ -284,7 +275,7 @@ enum book_result book_reload(struct book *b, const struct order_event *created,
         o->status = moves[i].to;
         o->updated_ms = moves[i].time_ms;
     }
-    b->orders[id - 1] = o;
+    slots_set(&b->orders, id, o);
     b->in_memory++;
     if (o->key)
         strmap_put(&b->keys, o->key, strlen(o->key), o);

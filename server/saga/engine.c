@@ -15,6 +15,7 @@
 #include "lib/heap.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/slots.h"
 #include "orders/book.h"
 #include "orders/order_json.h"
 #include "saga_pack.h"
@@ -90,12 +91,12 @@ struct engine {
     struct bus *bus;
     struct chan_registry *channels;
     struct engine_hooks hooks;
-    /* sagas[order - 1]: NULL when none, a struct saga_rt, or (tagged with
-     * the low bit) a struct packed: finished sagas are packed at the end
-     * of the turn they finish in, and unpacked again (thawed) only when
-     * something would change them. Readers see packed ones through view. */
-    void **sagas;             /* owned */
-    size_t cap;
+    /* By order: NULL when none (or gone from memory: engine_evict), a
+     * struct saga_rt, or (tagged with the low bit) a struct packed:
+     * finished sagas are packed at the end of the turn they finish in, and
+     * unpacked again (thawed) only when something would change them.
+     * Readers see packed ones through view. */
+    struct slots sagas;       /* owned */
     uint64_t *to_pack;        /* orders whose sagas finished this turn */
     size_t npack, cappack;
     struct event *pack_ev;
@@ -224,10 +225,8 @@ static int unpack(const struct packed *p, uint64_t order, struct saga_rt *rt,
  * saga is asked for or this one changes. */
 static const struct saga_rt *view(const struct engine *e, uint64_t order)
 {
-    if (order < 1 || order > e->cap || e->sagas[order - 1] == NULL)
-        return NULL;
-    void *slot = e->sagas[order - 1];
-    if (!is_packed(slot))
+    void *slot = slots_get(&e->sagas, order);
+    if (slot == NULL || !is_packed(slot))
         return slot;
     struct view *v = e->view;
     if (v->order != order) {
@@ -242,7 +241,7 @@ static const struct saga_rt *view(const struct engine *e, uint64_t order)
 /* Packs order's saga when it is finished and waits for nothing. */
 static void pack(struct engine *e, uint64_t order)
 {
-    void *slot = order >= 1 && order <= e->cap ? e->sagas[order - 1] : NULL;
+    void *slot = slots_get(&e->sagas, order);
     struct saga_rt *rt = slot;
     if (slot == NULL || is_packed(slot) || !saga_finished(&rt->s) || heap_contains(&rt->due))
         return;
@@ -252,7 +251,7 @@ static void pack(struct engine *e, uint64_t order)
     p->n = (uint32_t)buf_used(&e->packing);
     memcpy(p->bytes, buf_head(&e->packing), p->n);
     rt_free(rt);
-    e->sagas[order - 1] = (void *)((uintptr_t)p | 1);
+    slots_set(&e->sagas, order, (void *)((uintptr_t)p | 1));
 }
 
 /* Packs order's saga at the end of this turn (if it is finished then):
@@ -281,9 +280,7 @@ static void on_pack(evutil_socket_t fd, short what, void *arg)
  * packed again at the end of the turn, when it is still finished). */
 static struct saga_rt *rt_get(struct engine *e, uint64_t order)
 {
-    if (order < 1 || order > e->cap)
-        return NULL;
-    void *slot = e->sagas[order - 1];
+    void *slot = slots_get(&e->sagas, order);
     if (slot == NULL || !is_packed(slot))
         return slot;
     struct saga_rt *rt = xmalloc(sizeof *rt);
@@ -297,7 +294,7 @@ static struct saga_rt *rt_get(struct engine *e, uint64_t order)
         *rt->track = track;
     }
     free(packed_of(slot));
-    e->sagas[order - 1] = rt;
+    slots_set(&e->sagas, order, rt);
     if (e->view->order == order)
         view_clear(e->view);
     pack_later(e, order);
@@ -309,9 +306,9 @@ void engine_free(struct engine *e)
     if (e == NULL)
         return;
     heap_free(&e->due);  /* before the sagas its nodes live in */
-    for (size_t i = 0; i < e->cap; i++)
-        slot_free(e->sagas[i]);
-    free(e->sagas);
+    for (uint64_t id = 0; (id = slots_next(&e->sagas, id));)
+        slot_free(slots_get(&e->sagas, id));
+    slots_free(&e->sagas);
     free(e->to_pack);
     view_clear(e->view);
     free(e->view);
@@ -325,23 +322,10 @@ void engine_free(struct engine *e)
     free(e);
 }
 
-static void ensure_cap(struct engine *e, uint64_t order)
-{
-    if (order > e->cap) {
-        size_t cap = e->cap ? e->cap : 1024;
-        while (cap < order)
-            cap *= 2;
-        e->sagas = xrealloc(e->sagas, cap * sizeof *e->sagas);
-        memset(e->sagas + e->cap, 0, (cap - e->cap) * sizeof *e->sagas);
-        e->cap = cap;
-    }
-}
-
 static struct saga_rt *rt_new(struct engine *e, uint64_t order)
 {
-    ensure_cap(e, order);
-    if (e->sagas[order - 1] == NULL)
-        e->sagas[order - 1] = xcalloc(1, sizeof(struct saga_rt));
+    if (slots_get(&e->sagas, order) == NULL)
+        slots_set(&e->sagas, order, xcalloc(1, sizeof(struct saga_rt)));
     return rt_get(e, order);
 }
 
@@ -1029,12 +1013,12 @@ void engine_start(struct engine *e)
     chan_group(e->notify_ch, participant_name(PART_NOTIFY), true);
     /* Recovered sagas: timers again, and held steps back in line; the
      * finished ones packed. */
-    for (size_t i = 0; i < e->cap; i++) {
-        struct saga_rt *rt = e->sagas[i];
-        if (rt == NULL || is_packed(rt))
+    for (uint64_t id = 0; (id = slots_next(&e->sagas, id));) {
+        struct saga_rt *rt = slots_get(&e->sagas, id);
+        if (is_packed(rt))
             continue;
         if (saga_finished(&rt->s)) {
-            pack(e, i + 1);
+            pack(e, id);
             continue;
         }
         for (int st = 0; st < SAGA_STEP_COUNT; st++) {
@@ -1054,9 +1038,8 @@ const struct saga *engine_saga(const struct engine *e, uint64_t order)
 
 const struct saga *engine_saga_next(const struct engine *e, uint64_t *iter, bool packed_too)
 {
-    while (*iter < e->cap) {
-        void *slot = e->sagas[(*iter)++];
-        if (slot && (packed_too || !is_packed(slot)))
+    while ((*iter = slots_next(&e->sagas, *iter)) != 0) {
+        if (packed_too || !is_packed(slots_get(&e->sagas, *iter)))
             return engine_saga(e, *iter);
     }
     return NULL;
@@ -1082,9 +1065,9 @@ void engine_stats(const struct engine *e, struct engine_stats *st)
 {
     *st = e->st;
     st->running = st->attention = 0;
-    for (size_t i = 0; i < e->cap; i++) {
-        const struct saga_rt *rt = e->sagas[i];
-        if (rt == NULL || is_packed(rt) || saga_finished(&rt->s))
+    for (uint64_t id = 0; (id = slots_next(&e->sagas, id));) {
+        const struct saga_rt *rt = slots_get(&e->sagas, id);
+        if (is_packed(rt) || saga_finished(&rt->s))
             continue;
         st->running++;
         if (rt->s.attention)
@@ -1157,9 +1140,8 @@ int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, s
     }
     saga_release(&rt.s);
     track_release(&track);
-    ensure_cap(e, order);
-    slot_free(e->sagas[order - 1]);
-    e->sagas[order - 1] = (void *)((uintptr_t)p | 1);
+    slot_free(slots_get(&e->sagas, order));
+    slots_set(&e->sagas, order, (void *)((uintptr_t)p | 1));
     if (e->view->order == order)
         view_clear(e->view);
     return 0;
@@ -1167,13 +1149,13 @@ int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, s
 
 bool engine_evict(struct engine *e, uint64_t order)
 {
-    if (order == 0 || order > e->cap || e->sagas[order - 1] == NULL)
+    void *slot = slots_get(&e->sagas, order);
+    if (slot == NULL)
         return true;
-    void *slot = e->sagas[order - 1];
     if (!is_packed(slot))
         return false;
     free(packed_of(slot));
-    e->sagas[order - 1] = NULL;
+    slots_set(&e->sagas, order, NULL);
     if (e->view->order == order)
         view_clear(e->view);
     return true;
@@ -1184,12 +1166,10 @@ void engine_snapshot(const struct engine *e,
                      void (*packed)(void *arg, uint64_t order, const void *bytes, size_t n),
                      void *arg)
 {
-    for (size_t i = 0; i < e->cap; i++) {
-        void *slot = e->sagas[i];
-        if (slot == NULL)
-            continue;
+    for (uint64_t id = 0; (id = slots_next(&e->sagas, id));) {
+        void *slot = slots_get(&e->sagas, id);
         if (is_packed(slot)) {
-            packed(arg, i + 1, packed_of(slot)->bytes, packed_of(slot)->n);
+            packed(arg, id, packed_of(slot)->bytes, packed_of(slot)->n);
             continue;
         }
         const struct saga_rt *rt = slot;
