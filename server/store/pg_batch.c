@@ -38,6 +38,9 @@ struct pg_changes {
     /* Pending entries that have a row (the same keys): one handed out and
      * settled between two batches never had one, and needs no DELETE. */
     struct strmap pending_rows;
+    /* Reservations and charges that have a row (type byte + order id):
+     * one made and closed between two batches never had one. */
+    struct strmap ledger_rows;
     bool dlq;                  /* entries added (written from dlq_written on) */
     uint64_t dlq_written;      /* ids up to this one are written */
     struct u64map dlq_gone;    /* ids replayed or purged */
@@ -67,12 +70,27 @@ static void loaded_pending(void *arg, const struct chan_change *ch)
         note_pending(c, ch->channel, ch->group, ch->offset);
 }
 
+static void loaded_ledger(void *arg, enum sim_record type, const char *key, int64_t value)
+{
+    struct pg_changes *c = arg;
+    char k[32];
+    size_t n = strlen(key);
+    if ((type != SIMREC_RESERVATION && type != SIMREC_CHARGE) || value == 0 || n + 1 > sizeof k)
+        return;
+    k[0] = (char)type;
+    memcpy(k + 1, key, n);
+    strmap_put(&c->ledger_rows, k, n + 1, MARK);
+}
+
 struct pg_changes *pg_changes_new(const struct persist_target *t)
 {
     struct pg_changes *c = xcalloc(1, sizeof *c);
     c->t = t;
     init_sets(c);
     strmap_init(&c->pending_rows);
+    strmap_init(&c->ledger_rows);
+    if (t->sim)
+        sim_snapshot(t->sim, loaded_ledger, c);
     if (t->channels) {
         chreg_snapshot(t->channels, loaded_pending, c);
         size_t it = 0, len;
@@ -122,6 +140,7 @@ void pg_changes_free(struct pg_changes *c)
         return;
     forget(c);
     strmap_free(&c->pending_rows);
+    strmap_free(&c->ledger_rows);
     free(c->appended);
     free(c);
 }
@@ -349,14 +368,22 @@ static void finish(struct stmt *s)
     s->rows = 0;
 }
 
+/* New orders are inserted and the others' status updated, each row once:
+ * a batch is sent again only when it is known not to have committed, so
+ * no statement needs ON CONFLICT (which costs every row a speculative
+ * insertion). */
 static void build_orders(struct pg_changes *c, struct buf *out, size_t *count)
 {
     struct stmt os = {out,
                       "INSERT INTO orders (id, customer, item, qty, amount, amount_minor, "
                       "currency, status, idempotency_key, created_at, updated_at) VALUES ",
-                      " ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
-                      "updated_at = excluded.updated_at",
-                      0, count};
+                      "", 0, count};
+    struct stmt us = {out,
+                      "UPDATE orders SET status = v.status, updated_at = v.at FROM (VALUES ",
+                      ") AS v(id, status, at) WHERE orders.id = v.id", 0, count};
+    struct buf moved;
+    buf_init(&moved);
+    us.out = &moved;
     size_t it = 0;
     uint64_t id;
     int64_t first;
@@ -364,6 +391,15 @@ static void build_orders(struct pg_changes *c, struct buf *out, size_t *count)
         const struct order *o = book_get(c->t->book, id);
         if (o == NULL)
             continue;
+        if (first > 0) {
+            row(&us);
+            buf_printf(&moved, "%llu::bigint,'%s',", (unsigned long long)id,
+                       order_status_name(o->status));
+            pg_lit_time(&moved, o->updated_ms, false);
+            buf_appends(&moved, "::timestamptz");
+            end_row(&us);
+            continue;
+        }
         char amount[MONEY_TEXT_MAX];
         money_format(o->amount, money_exponent(o->currency), amount);
         row(&os);
@@ -382,10 +418,13 @@ static void build_orders(struct pg_changes *c, struct buf *out, size_t *count)
         end_row(&os);
     }
     finish(&os);
+    finish(&us);
+    buf_append(out, buf_head(&moved), buf_used(&moved));
+    buf_free(&moved);
     struct stmt hs = {out,
                       "INSERT INTO order_history (order_id, seq, from_status, status, at, "
                       "source, note) VALUES ",
-                      " ON CONFLICT DO NOTHING", 0, count};
+                      "", 0, count};
     it = 0;
     while (u64map_next(&c->orders, &it, &id, &first)) {
         const struct order *o = book_get(c->t->book, id);
@@ -532,11 +571,16 @@ static void build_sim(struct pg_changes *c, struct buf *out, size_t *count)
                 continue;
             memcpy(id, key, n);
             id[n] = '\0';
-            if (value == 0)
+            if (value == 0) {
+                if (!strmap_del(&c->ledger_rows, k, len))
+                    continue;  /* opened and closed between two batches */
                 buf_printf(out, "DELETE FROM %s WHERE order_id = %s", table, id);
-            else
+            } else {
+                if (!strmap_get(&c->ledger_rows, k, len))
+                    strmap_put(&c->ledger_rows, k, len, MARK);
                 buf_printf(out, "INSERT INTO %s VALUES (%s,%lld) ON CONFLICT (order_id) DO "
                            "UPDATE SET %s = excluded.%s", table, id, (long long)value, col, col);
+            }
             break;
         }
         case SIMREC_STOCK_DEFAULT:
