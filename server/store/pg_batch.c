@@ -14,6 +14,7 @@
 #include "orders/book.h"
 #include "orders/order.h"
 #include "persist.h"
+#include "pg_columns.h"
 #include "saga/engine.h"
 #include "saga/saga.h"
 #include "saga/saga_pack.h"
@@ -304,16 +305,9 @@ void pg_lit_time(struct buf *b, int64_t ms, bool nullable)
         buf_appends(b, "NULL");
         return;
     }
-    time_t secs = (time_t)(ms / 1000);
-    int frac = (int)(ms % 1000);
-    if (frac < 0) {
-        frac += 1000;
-        secs--;
-    }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    buf_printf(b, "'%04d-%02d-%02d %02d:%02d:%02d.%03d+00'", tm.tm_year + 1900, tm.tm_mon + 1,
-               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    char t[PG_TIME_TEXT];
+    pg_time_text(t, ms);
+    buf_printf(b, "'%s'", t);
 }
 
 /* A payload: as text when it is UTF-8 without NULs, else as bytes; two
@@ -332,6 +326,18 @@ static void lit_payload(struct buf *b, const char *p, size_t n)
         buf_appendc(b, hex[(unsigned char)p[i] & 15]);
     }
     buf_appends(b, "'::bytea");
+}
+
+/* The same as two columns of a pg_columns, at i and i + 1. */
+static void col_payload(struct pg_columns *cols, size_t i, const char *p, size_t n)
+{
+    if (p != NULL && memchr(p, 0, n) == NULL && utf8_valid(p, n)) {
+        pg_col_text(cols, i, p, n);
+        pg_col_null(cols, i + 1);
+    } else {
+        pg_col_null(cols, i);
+        pg_col_bytes(cols, i + 1, p, p ? n : 0);
+    }
 }
 
 /* --- statements -------------------------------------------------------- */
@@ -374,16 +380,20 @@ static void finish(struct stmt *s)
  * insertion). */
 static void build_orders(struct pg_changes *c, struct buf *out, size_t *count)
 {
-    struct stmt os = {out,
-                      "INSERT INTO orders (id, customer, item, qty, amount, amount_minor, "
-                      "currency, status, idempotency_key, created_at, updated_at) VALUES ",
-                      "", 0, count};
-    struct stmt us = {out,
-                      "UPDATE orders SET status = v.status, updated_at = v.at FROM (VALUES ",
-                      ") AS v(id, status, at) WHERE orders.id = v.id", 0, count};
-    struct buf moved;
-    buf_init(&moved);
-    us.out = &moved;
+    enum { O_ID, O_CUSTOMER, O_ITEM, O_QTY, O_AMOUNT, O_MINOR, O_CURRENCY, O_STATUS, O_KEY,
+           O_CREATED, O_UPDATED, O_N };
+    static const char *const order_types[O_N] = {
+        "bigint", "text", "text", "bigint", "numeric", "bigint", "text", "text", "text",
+        "timestamptz", "timestamptz"};
+    enum { M_ID, M_STATUS, M_AT, M_N };
+    static const char *const move_types[M_N] = {"bigint", "text", "timestamptz"};
+    enum { H_ID, H_SEQ, H_FROM, H_TO, H_AT, H_SOURCE, H_NOTE, H_N };
+    static const char *const history_types[H_N] = {"bigint", "int", "text", "text",
+                                                    "timestamptz", "text", "text"};
+    struct pg_columns created, moved, history;
+    pg_columns_init(&created, O_N);
+    pg_columns_init(&moved, M_N);
+    pg_columns_init(&history, H_N);
     size_t it = 0;
     uint64_t id;
     int64_t first;
@@ -392,95 +402,77 @@ static void build_orders(struct pg_changes *c, struct buf *out, size_t *count)
         if (o == NULL)
             continue;
         if (first > 0) {
-            row(&us);
-            buf_printf(&moved, "%llu::bigint,'%s',", (unsigned long long)id,
-                       order_status_name(o->status));
-            pg_lit_time(&moved, o->updated_ms, false);
-            buf_appends(&moved, "::timestamptz");
-            end_row(&us);
-            continue;
+            pg_columns_row(&moved);
+            pg_col_uint(&moved, M_ID, id);
+            pg_col_str(&moved, M_STATUS, order_status_name(o->status));
+            pg_col_time(&moved, M_AT, o->updated_ms, false);
+        } else {
+            char amount[MONEY_TEXT_MAX];
+            money_format(o->amount, money_exponent(o->currency), amount);
+            pg_columns_row(&created);
+            pg_col_uint(&created, O_ID, id);
+            pg_col_str(&created, O_CUSTOMER, o->customer);
+            pg_col_str(&created, O_ITEM, o->item);
+            pg_col_int(&created, O_QTY, (long long)o->qty);
+            pg_col_raw(&created, O_AMOUNT, amount);
+            pg_col_int(&created, O_MINOR, (long long)o->amount);
+            pg_col_str(&created, O_CURRENCY, o->currency);
+            pg_col_str(&created, O_STATUS, order_status_name(o->status));
+            pg_col_str(&created, O_KEY, o->key);
+            pg_col_time(&created, O_CREATED, o->created_ms, false);
+            pg_col_time(&created, O_UPDATED, o->updated_ms, false);
         }
-        char amount[MONEY_TEXT_MAX];
-        money_format(o->amount, money_exponent(o->currency), amount);
-        row(&os);
-        buf_printf(out, "%llu,", (unsigned long long)o->id);
-        lit_str(out, o->customer);
-        buf_appendc(out, ',');
-        lit_str(out, o->item);
-        buf_printf(out, ",%lld,%s,%lld,", (long long)o->qty, amount, (long long)o->amount);
-        lit_str(out, o->currency);
-        buf_printf(out, ",'%s',", order_status_name(o->status));
-        lit_str(out, o->key);
-        buf_appendc(out, ',');
-        pg_lit_time(out, o->created_ms, false);
-        buf_appendc(out, ',');
-        pg_lit_time(out, o->updated_ms, false);
-        end_row(&os);
-    }
-    finish(&os);
-    finish(&us);
-    buf_append(out, buf_head(&moved), buf_used(&moved));
-    buf_free(&moved);
-    struct stmt hs = {out,
-                      "INSERT INTO order_history (order_id, seq, from_status, status, at, "
-                      "source, note) VALUES ",
-                      "", 0, count};
-    it = 0;
-    while (u64map_next(&c->orders, &it, &id, &first)) {
-        const struct order *o = book_get(c->t->book, id);
-        for (size_t i = (size_t)first; o && i < o->nhistory; i++) {
+        for (size_t i = (size_t)first; i < o->nhistory; i++) {
             const struct order_transition *h = &o->history[i];
-            row(&hs);
-            buf_printf(out, "%llu,%zu,", (unsigned long long)id, i);
-            if (h->from < 0)
-                buf_appends(out, "NULL");
-            else
-                buf_printf(out, "'%s'", order_status_name((enum order_status)h->from));
-            buf_printf(out, ",'%s',", order_status_name(h->to));
-            pg_lit_time(out, h->time_ms, false);
-            buf_appendc(out, ',');
-            lit_str(out, h->source);
-            buf_appendc(out, ',');
-            lit_str(out, h->note);
-            end_row(&hs);
+            pg_columns_row(&history);
+            pg_col_uint(&history, H_ID, id);
+            pg_col_uint(&history, H_SEQ, i);
+            pg_col_str(&history, H_FROM,
+                       h->from < 0 ? NULL : order_status_name((enum order_status)h->from));
+            pg_col_str(&history, H_TO, order_status_name(h->to));
+            pg_col_time(&history, H_AT, h->time_ms, false);
+            pg_col_str(&history, H_SOURCE, h->source);
+            pg_col_str(&history, H_NOTE, h->note);
         }
     }
-    finish(&hs);
+    *count += pg_columns_statement(&created, out,
+                                   "INSERT INTO orders (id, customer, item, qty, amount, "
+                                   "amount_minor, currency, status, idempotency_key, created_at, "
+                                   "updated_at) SELECT * FROM ",
+                                   order_types, "");
+    *count += pg_columns_statement(&moved, out,
+                                   "UPDATE orders SET status = v.status, updated_at = v.at FROM ",
+                                   move_types, " AS v(id, status, at) WHERE orders.id = v.id");
+    *count += pg_columns_statement(&history, out,
+                                   "INSERT INTO order_history (order_id, seq, from_status, "
+                                   "status, at, source, note) SELECT * FROM ",
+                                   history_types, "");
+    pg_columns_free(&created);
+    pg_columns_free(&moved);
+    pg_columns_free(&history);
 }
 
 static void build_sagas(struct pg_changes *c, struct buf *out, size_t *count)
 {
     if (c->t->engine == NULL)
         return;
-    struct stmt ss = {out,
-                      "INSERT INTO sagas (order_id, state, finished, reason, created_at, "
-                      "updated_at, packed) VALUES ",
-                      " ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, "
-                      "finished = excluded.finished, reason = excluded.reason, "
-                      "updated_at = excluded.updated_at, packed = excluded.packed",
-                      0, count};
-    struct stmt st = {out,
-                      "INSERT INTO saga_steps (order_id, step, state, attempts, started_at, "
-                      "ended_at, error) VALUES ",
-                      " ON CONFLICT (order_id, step) DO UPDATE SET state = excluded.state, "
-                      "attempts = excluded.attempts, started_at = excluded.started_at, "
-                      "ended_at = excluded.ended_at, error = excluded.error",
-                      0, count};
-    struct stmt ts = {out, "INSERT INTO tracking (order_id, number, location, eta) VALUES ",
-                      " ON CONFLICT (order_id) DO UPDATE SET number = excluded.number, "
-                      "location = excluded.location, eta = excluded.eta",
-                      0, count};
-    /* Three statements interleave: each gathers in its own buffer. */
-    struct buf steps, parcels, packed;
-    buf_init(&steps);
-    buf_init(&parcels);
+    enum { S_ID, S_STATE, S_FINISHED, S_REASON, S_CREATED, S_UPDATED, S_PACKED, S_N };
+    static const char *const saga_types[S_N] = {"bigint", "text", "boolean", "text",
+                                                 "timestamptz", "timestamptz", "bytea"};
+    enum { P_ID, P_STEP, P_STATE, P_ATTEMPTS, P_STARTED, P_ENDED, P_ERROR, P_N };
+    static const char *const step_types[P_N] = {"bigint", "text", "text", "int",
+                                                 "timestamptz", "timestamptz", "text"};
+    enum { T_ID, T_NUMBER, T_LOCATION, T_ETA, T_N };
+    static const char *const parcel_types[T_N] = {"bigint", "text", "text", "timestamptz"};
+    struct pg_columns sagas, steps, parcels;
+    pg_columns_init(&sagas, S_N);
+    pg_columns_init(&steps, P_N);
+    pg_columns_init(&parcels, T_N);
+    struct buf packed;
     buf_init(&packed);
-    st.out = &steps;
-    ts.out = &parcels;
     size_t it = 0;
     uint64_t order;
     int64_t unused;
-    static const char hex[] = "0123456789abcdef";
     while (u64map_next(&c->sagas, &it, &order, &unused)) {
         const struct saga *s = engine_saga(c->t->engine, order);
         if (s == NULL)
@@ -488,55 +480,57 @@ static void build_sagas(struct pg_changes *c, struct buf *out, size_t *count)
         const struct tracking *t = engine_tracking(c->t->engine, order);
         buf_clear(&packed);
         saga_pack(s, t, &packed);
-        row(&ss);
-        buf_printf(out, "%llu,'%s',%s,", (unsigned long long)order, saga_state_name(s),
-                   saga_finished(s) ? "true" : "false");
-        lit_str(out, s->reason);
-        buf_appendc(out, ',');
-        pg_lit_time(out, s->created_ms, false);
-        buf_appendc(out, ',');
-        pg_lit_time(out, s->updated_ms, false);
-        buf_appends(out, ",'\\x");
-        for (size_t i = 0; i < buf_used(&packed); i++) {
-            unsigned char ch = (unsigned char)buf_head(&packed)[i];
-            buf_appendc(out, hex[ch >> 4]);
-            buf_appendc(out, hex[ch & 15]);
-        }
-        buf_appends(out, "'::bytea");
-        end_row(&ss);
+        pg_columns_row(&sagas);
+        pg_col_uint(&sagas, S_ID, order);
+        pg_col_str(&sagas, S_STATE, saga_state_name(s));
+        pg_col_raw(&sagas, S_FINISHED, saga_finished(s) ? "true" : "false");
+        pg_col_str(&sagas, S_REASON, s->reason);
+        pg_col_time(&sagas, S_CREATED, s->created_ms, false);
+        pg_col_time(&sagas, S_UPDATED, s->updated_ms, false);
+        pg_col_bytes(&sagas, S_PACKED, buf_head(&packed), buf_used(&packed));
         for (int i = 0; i < SAGA_STEP_COUNT; i++) {
             const struct saga_step_info *si = &s->steps[i];
             if (si->state == STEP_PENDING)
                 continue;
-            row(&st);
-            buf_printf(&steps, "%llu,'%s','%s',%u,", (unsigned long long)order,
-                       saga_step_name((enum saga_step)i),
-                       step_state_name((enum step_state)si->state), si->attempts);
-            pg_lit_time(&steps, si->started_ms, true);
-            buf_appendc(&steps, ',');
-            pg_lit_time(&steps, si->ended_ms, true);
-            buf_appendc(&steps, ',');
-            lit_str(&steps, si->error);
-            end_row(&st);
+            pg_columns_row(&steps);
+            pg_col_uint(&steps, P_ID, order);
+            pg_col_str(&steps, P_STEP, saga_step_name((enum saga_step)i));
+            pg_col_str(&steps, P_STATE, step_state_name((enum step_state)si->state));
+            pg_col_uint(&steps, P_ATTEMPTS, si->attempts);
+            pg_col_time(&steps, P_STARTED, si->started_ms, true);
+            pg_col_time(&steps, P_ENDED, si->ended_ms, true);
+            pg_col_str(&steps, P_ERROR, si->error);
         }
         if (t && (t->number || t->location)) {
-            row(&ts);
-            buf_printf(&parcels, "%llu,", (unsigned long long)order);
-            lit_str(&parcels, t->number);
-            buf_appendc(&parcels, ',');
-            lit_str(&parcels, t->location);
-            buf_appendc(&parcels, ',');
-            pg_lit_time(&parcels, t->eta_ms, true);
-            end_row(&ts);
+            pg_columns_row(&parcels);
+            pg_col_uint(&parcels, T_ID, order);
+            pg_col_str(&parcels, T_NUMBER, t->number);
+            pg_col_str(&parcels, T_LOCATION, t->location);
+            pg_col_time(&parcels, T_ETA, t->eta_ms, true);
         }
     }
-    finish(&ss);
-    finish(&st);
-    finish(&ts);
-    buf_append(out, buf_head(&steps), buf_used(&steps));
-    buf_append(out, buf_head(&parcels), buf_used(&parcels));
-    buf_free(&steps);
-    buf_free(&parcels);
+    *count += pg_columns_statement(
+        &sagas, out,
+        "INSERT INTO sagas (order_id, state, finished, reason, created_at, updated_at, packed) "
+        "SELECT * FROM ", saga_types,
+        " ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, "
+        "finished = excluded.finished, reason = excluded.reason, "
+        "updated_at = excluded.updated_at, packed = excluded.packed");
+    *count += pg_columns_statement(
+        &steps, out,
+        "INSERT INTO saga_steps (order_id, step, state, attempts, started_at, ended_at, error) "
+        "SELECT * FROM ", step_types,
+        " ON CONFLICT (order_id, step) DO UPDATE SET state = excluded.state, "
+        "attempts = excluded.attempts, started_at = excluded.started_at, "
+        "ended_at = excluded.ended_at, error = excluded.error");
+    *count += pg_columns_statement(
+        &parcels, out, "INSERT INTO tracking (order_id, number, location, eta) SELECT * FROM ",
+        parcel_types,
+        " ON CONFLICT (order_id) DO UPDATE SET number = excluded.number, "
+        "location = excluded.location, eta = excluded.eta");
+    pg_columns_free(&sagas);
+    pg_columns_free(&steps);
+    pg_columns_free(&parcels);
     buf_free(&packed);
 }
 
@@ -621,10 +615,11 @@ static void build_channels(struct pg_changes *c, struct buf *out, size_t *count)
         end_row(&cs);
     }
     finish(&cs);
-    struct stmt ms = {out,
-                      "INSERT INTO channel_messages (channel, msg_offset, published_at, payload, "
-                      "payload_bytes) VALUES ",
-                      " ON CONFLICT DO NOTHING", 0, count};
+    enum { M_CHANNEL, M_OFFSET, M_AT, M_TEXT, M_BYTES, M_N };
+    static const char *const message_types[M_N] = {"text", "bigint", "timestamptz", "text",
+                                                    "bytea"};
+    struct pg_columns ms;
+    pg_columns_init(&ms, M_N);
     for (size_t i = 0; i < c->nappended; i++) {
         struct channel *ch = chreg_find(r, c->appended[i].channel);
         struct chan_change m;
@@ -632,15 +627,17 @@ static void build_channels(struct pg_changes *c, struct buf *out, size_t *count)
         if (ch == NULL || !chan_message_change(ch, c->appended[i].offset, &m, &recipe) ||
             m.payload == NULL)
             continue;
-        row(&ms);
-        lit_str(out, m.channel);
-        buf_printf(out, ",%llu,", (unsigned long long)m.offset);
-        pg_lit_time(out, m.time_ms, false);
-        buf_appendc(out, ',');
-        lit_payload(out, m.payload, m.len);
-        end_row(&ms);
+        pg_columns_row(&ms);
+        pg_col_str(&ms, M_CHANNEL, m.channel);
+        pg_col_uint(&ms, M_OFFSET, m.offset);
+        pg_col_time(&ms, M_AT, m.time_ms, false);
+        col_payload(&ms, M_TEXT, m.payload, m.len);
     }
-    finish(&ms);
+    *count += pg_columns_statement(&ms, out,
+                                   "INSERT INTO channel_messages (channel, msg_offset, "
+                                   "published_at, payload, payload_bytes) SELECT * FROM ",
+                                   message_types, " ON CONFLICT DO NOTHING");
+    pg_columns_free(&ms);
     /* What retention dropped. */
     it = 0;
     while (strmap_next(&c->channels, &it, &k, &len, &v)) {
