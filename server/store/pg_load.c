@@ -163,7 +163,16 @@ static int load_orders(PGconn *c, struct persist_target *t, char *err, size_t er
     PQclear(all.r);
     PQclear(o.r);
     PQclear(h.r);
-    return rc;
+    if (rc != 0)
+        return -1;
+    /* Order events are numbered from the first: those of orders not
+     * loaded count too, so numbers go on where they stopped. */
+    struct rows n;
+    if (query(c, "SELECT count(*) FROM order_history", &n, err, errlen) != 0)
+        return -1;
+    t->order_events = unum(&n, 0, 0);
+    PQclear(n.r);
+    return 0;
 }
 
 void pg_load_orders_sql(struct buf *sql, const uint64_t *ids, size_t n)
