@@ -416,6 +416,8 @@ struct reply *cmd_nack(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_BADARG, "delay must be milliseconds, from 0 to 86400000");
     if (f[1].val && f[1].len > 1024)
         return reply_error(ERR_BADARG, "reason is longer than 1024 bytes");
+    if ((err = cmd_check_text(ctx, "reason", f[1].val, f[1].len)))
+        return err;
     int n = group_nack(bus_channels(ctx->env->bus), g, id, f[0].val ? (int64_t)delay : -1, f[1].val,
                        ctx->env->clk->now_ms);
     bus_rearm(ctx->env->bus);

@@ -37,29 +37,30 @@ static void client_gone(void *arg)
         rerun_free(r);
 }
 
+/* r stays ours until the end: `loading` keeps client_gone from freeing it
+ * should the client go while the request runs again. */
 static void loaded(void *arg, bool ok)
 {
     struct rerun *r = arg;
-    r->loading = false;
-    if (r->client == NULL) {
-        rerun_free(r);
-        return;
-    }
-    struct reply *rep;
-    if (!ok) {
+    struct reply *rep = NULL;
+    if (r->client && !ok) {
         rep = reply_error(ERR_UNAVAILABLE, "order %llu is not in memory and the database "
                                            "cannot be read now",
                           (unsigned long long)r->ids[0]);
-    } else {
+    } else if (r->client) {
         for (size_t i = 0; i < r->nids; i++)
             order_cache_loaded(r->env->cache, r->ids[i], r->env->clk->now_ms);
         struct cmd_ctx ctx = {.env = r->env, .client = r->client, .rerun = true};
         rep = command_dispatch(&ctx, &r->req);
+        /* Run again, nothing blocks it: it has its answer. */
+        if (rep == NULL)
+            rep = reply_error(ERR_ERR, "the request could not be answered after loading");
     }
-    struct cmd_client *c = r->client;
+    if (r->client)
+        r->client->ops->unblock(r->client, rep);
+    else if (rep)
+        reply_free(rep);
     rerun_free(r);
-    if (rep)
-        c->ops->unblock(c, rep);
 }
 
 bool cmd_load(struct cmd_ctx *ctx, const struct request *req, const uint64_t *ids, size_t n)

@@ -83,7 +83,10 @@ struct reply *cmd_create(struct cmd_ctx *ctx, const struct request *req)
         return err;
     if ((err = cmd_check_name("customer", f[F_CUSTOMER].val, f[F_CUSTOMER].len)) ||
         (err = cmd_check_name("item", f[F_ITEM].val, f[F_ITEM].len)) ||
-        (f[F_KEY].val && (err = cmd_check_name("key", f[F_KEY].val, f[F_KEY].len))))
+        (f[F_KEY].val && (err = cmd_check_name("key", f[F_KEY].val, f[F_KEY].len))) ||
+        (err = cmd_check_text(ctx, "customer", f[F_CUSTOMER].val, f[F_CUSTOMER].len)) ||
+        (err = cmd_check_text(ctx, "item", f[F_ITEM].val, f[F_ITEM].len)) ||
+        (err = cmd_check_text(ctx, "key", f[F_KEY].val, f[F_KEY].len)))
         return err;
 
     struct order_fields of = {
@@ -117,9 +120,16 @@ struct reply *cmd_create(struct cmd_ctx *ctx, const struct request *req)
     if (of.key) {
         const struct order *prior = book_by_key(ctx->env->book, of.key);
         uint64_t prior_id = prior ? prior->id : book_key_id(ctx->env->book, of.key);
-        /* Used for an order not in memory: it is compared once loaded. */
-        if (prior == NULL && prior_id != 0 && cmd_load(ctx, req, &prior_id, 1))
-            return NULL;
+        /* Used for an order not in memory: it is compared once loaded. A
+         * key is never used twice, so without the order there is no
+         * answer. */
+        if (prior == NULL && prior_id != 0) {
+            if (cmd_load(ctx, req, &prior_id, 1))
+                return NULL;
+            kv_printable(shown, sizeof shown, of.key, strlen(of.key));
+            return reply_error(ERR_UNAVAILABLE, "key %s was used for order %llu, which cannot "
+                               "be read now", shown, (unsigned long long)prior_id);
+        }
         if (prior) {
             if (!order_same_fields(prior, &of)) {
                 kv_printable(shown, sizeof shown, of.key, strlen(of.key));
@@ -233,7 +243,8 @@ struct reply *cmd_cancel(struct cmd_ctx *ctx, const struct request *req)
     struct kvfield f[] = {{"reason", false, NULL, 0}};
     if ((err = kvargs_parse(req, 2, f, 1)))
         return err;
-    if (f[0].val && (err = check_note("reason", f[0].len)))
+    if (f[0].val && ((err = check_note("reason", f[0].len)) ||
+                     (err = cmd_check_text(ctx, "reason", f[0].val, f[0].len))))
         return err;
     return cancel(ctx, o, f[0].val);
 }
@@ -247,7 +258,8 @@ struct reply *cmd_update(struct cmd_ctx *ctx, const struct request *req)
     struct kvfield f[] = {{"status", true, NULL, 0}, {"note", false, NULL, 0}};
     if ((err = kvargs_parse(req, 2, f, 2)))
         return err;
-    if (f[1].val && (err = check_note("note", f[1].len)))
+    if (f[1].val && ((err = check_note("note", f[1].len)) ||
+                     (err = cmd_check_text(ctx, "note", f[1].val, f[1].len))))
         return err;
     int to = order_status_parse(f[0].val);
     if (to < 0) {

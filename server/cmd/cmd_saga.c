@@ -65,6 +65,9 @@ struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
     if (err == NULL)
         err = kvargs_parse(&kv, 0, f, 4);
     free(kv.argv);
+    static const char *const texts[] = {"reason", "tracking", "location"};
+    for (size_t i = 0; i < 3 && err == NULL; i++)
+        err = cmd_check_text(ctx, texts[i], f[i].val, f[i].len);
     if (err)
         return err;
     if (group == NULL || id == 0 || outcome < 0)
@@ -155,6 +158,8 @@ static struct reply *saga_abort_cmd(struct cmd_ctx *ctx, const struct request *r
         return err;
     if (f[0].val && f[0].len > CMD_NOTE_MAX)
         return reply_error(ERR_BADARG, "reason is longer than %d bytes", CMD_NOTE_MAX);
+    if ((err = cmd_check_text(ctx, "reason", f[0].val, f[0].len)))
+        return err;
     bool loading;
     if (cmd_order(ctx, req, id, &loading) == NULL && loading)
         return NULL;

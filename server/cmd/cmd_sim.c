@@ -140,7 +140,7 @@ struct reply *cmd_stock(struct cmd_ctx *ctx, const struct request *req)
     if (req->argc != 4 || strcasecmp(req->argv[1].ptr, "SET") != 0)
         return reply_error(ERR_ERR, "wrong number of arguments for 'STOCK'");
     struct reply *err = cmd_check_name("sku", req->argv[2].ptr, req->argv[2].len);
-    if (err)
+    if (err || (err = cmd_check_text(ctx, "sku", req->argv[2].ptr, req->argv[2].len)))
         return err;
     if (kv_parse_uint(req->argv[3].ptr, 0, SIM_STOCK_MAX, &level) != 0)
         return reply_error(ERR_BADARG, "level must be an integer from 0 to %lld",
@@ -156,7 +156,7 @@ struct reply *cmd_customer(struct cmd_ctx *ctx, const struct request *req)
     if (!block && strcasecmp(req->argv[1].ptr, "UNBLOCK") != 0)
         return reply_error(ERR_BADARG, "CUSTOMER BLOCK <id> or CUSTOMER UNBLOCK <id>");
     struct reply *err = cmd_check_name("customer", req->argv[2].ptr, req->argv[2].len);
-    if (err)
+    if (err || (err = cmd_check_text(ctx, "customer", req->argv[2].ptr, req->argv[2].len)))
         return err;
     sim_block(ctx->env->sim, req->argv[2].ptr, block);
     return reply_status("OK");

@@ -11,6 +11,7 @@
 #include "client.h"
 #include "lib/clock.h"
 #include "lib/kvargs.h"
+#include "lib/utf8.h"
 #include "metrics.h"
 #include "store/store.h"
 
@@ -236,6 +237,14 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req)
     metrics_command(ctx->env->metrics, index, metrics_now_us() - start,
                     r && r->type == REPLY_ERROR);
     return r;
+}
+
+struct reply *cmd_check_text(const struct cmd_ctx *ctx, const char *field, const char *v,
+                             size_t len)
+{
+    if (v == NULL || !store_text_utf8(ctx->env->store) || utf8_valid(v, len))
+        return NULL;
+    return reply_error(ERR_BADARG, "%s must be UTF-8: the database keeps it as text", field);
 }
 
 struct reply *cmd_check_name(const char *field, const char *v, size_t len)

@@ -117,6 +117,11 @@ struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req);
  * CMD_NAME_MAX bytes without control characters (NUL included). NULL when
  * it is, else the -BADARG reply naming field. */
 struct reply *cmd_check_name(const char *field, const char *v, size_t len);
+/* Text kept by a store that keeps it as UTF-8 (the PostgreSQL store) must
+ * be UTF-8: -BADARG, before anything changes, when it is not. NULL when
+ * it is, or when the store keeps bytes as they are. */
+struct reply *cmd_check_text(const struct cmd_ctx *ctx, const char *field, const char *v,
+                             size_t len);
 
 /* For handlers: a record field holding a time as RFC 3339 UTC, or nil
  * when ms is 0 (never happened); formatted through the server's clock,

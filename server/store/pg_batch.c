@@ -173,7 +173,7 @@ void pg_changes_saga(struct pg_changes *c, uint64_t order)
 
 void pg_changes_sim(struct pg_changes *c, int type, const char *key, int64_t value)
 {
-    char k[256];
+    char k[1024];  /* names are at most 256 bytes, order ids 20 */
     size_t n = strlen(key);
     if (n + 1 > sizeof k)
         n = sizeof k - 1;
@@ -680,20 +680,32 @@ static void build_groups(struct pg_changes *c, struct buf *out, size_t *count)
                       " ON CONFLICT (channel, group_name) DO UPDATE SET next_offset = "
                       "excluded.next_offset, settled_ahead = excluded.settled_ahead",
                       0, count};
+    /* A channel's groups in the order they were made: the rows' created
+     * numbers keep it for recovery. */
+    struct strmap seen;
+    strmap_init(&seen);
     size_t it = 0, len;
     const char *k;
     void *v;
     while (strmap_next(&c->groups, &it, &k, &len, &v)) {
         struct channel *ch = chreg_find(r, k);
-        struct chan_group *g = ch ? chan_group(ch, k + strlen(k) + 1, false) : NULL;
-        if (g == NULL)
+        if (ch == NULL || strmap_get(&seen, k, strlen(k)))
             continue;
-        row(&gs);
-        struct group_rows gr = {out, false};
-        group_snapshot(g, false, group_row, &gr);
-        buf_appends(out, "]::bigint[]");
-        end_row(&gs);
+        strmap_put(&seen, k, strlen(k), MARK);
+        char key[600];
+        for (size_t gi = 0; gi < chan_group_count(ch); gi++) {
+            const struct chan_group *g = chan_group_at(ch, gi);
+            size_t n = group_key(key, sizeof key, k, group_name(g));
+            if (n == 0 || !strmap_get(&c->groups, key, n - 1))
+                continue;
+            row(&gs);
+            struct group_rows gr = {out, false};
+            group_snapshot(g, false, group_row, &gr);
+            buf_appends(out, "]::bigint[]");
+            end_row(&gs);
+        }
     }
+    strmap_free(&seen);
     finish(&gs);
     struct stmt ps = {out,
                       "INSERT INTO channel_pending (channel, group_name, msg_offset, consumer, "

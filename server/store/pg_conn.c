@@ -27,6 +27,9 @@ struct request {
 struct pg_conn {
     struct event_base *base;
     char *conninfo;
+    char *appname;
+    int fd;                       /* the socket io watches, -1 when none */
+    int64_t connecting_since;     /* monotonic ms, 0 when not connecting */
     struct pg_conn_hooks hooks;
     PGconn *pq;
     enum state state;
@@ -57,11 +60,67 @@ static void quiet(void *arg, const char *message)
     (void)message;
 }
 
-struct pg_conn *pg_conn_new(struct event_base *base, const char *conninfo,
+/* The session's settings, sent first on every connection. */
+static const char *const session_sql[] = {
+    "SET standard_conforming_strings = on",
+    "SET tcp_keepalives_idle = 10",
+    "SET tcp_keepalives_interval = 5",
+    "SET tcp_keepalives_count = 3",
+};
+#define SESSION_SQL_N (sizeof session_sql / sizeof session_sql[0])
+
+static const char *const param_keys[] = {"dbname", "application_name", "client_encoding",
+                                         "keepalives", "keepalives_idle",
+                                         "keepalives_interval", "keepalives_count", NULL};
+
+static void param_values(const char *values[8], const char *conninfo, const char *appname)
+{
+    values[0] = conninfo;  /* expanded: a conninfo string or a URI */
+    values[1] = appname;
+    values[2] = "UTF8";
+    values[3] = "1";
+    values[4] = "10";
+    values[5] = "5";
+    values[6] = "3";
+    values[7] = NULL;
+}
+
+PGconn *pg_connect_blocking(const char *conninfo, const char *appname, char *err,
+                            size_t errlen)
+{
+    const char *values[8];
+    param_values(values, conninfo, appname);
+    PGconn *pq = PQconnectdbParams(param_keys, values, 1);
+    if (PQstatus(pq) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(pq));
+        pg_one_line(err);
+        PQfinish(pq);
+        return NULL;
+    }
+    PQsetNoticeProcessor(pq, quiet, NULL);
+    for (size_t i = 0; i < SESSION_SQL_N; i++) {
+        PGresult *r = PQexec(pq, session_sql[i]);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) {
+            snprintf(err, errlen, "setting up the session: %s", PQresultErrorMessage(r));
+            pg_one_line(err);
+        }
+        PQclear(r);
+        if (!ok) {
+            PQfinish(pq);
+            return NULL;
+        }
+    }
+    return pq;
+}
+
+struct pg_conn *pg_conn_new(struct event_base *base, const char *conninfo, const char *appname,
                             const struct pg_conn_hooks *hooks)
 {
     struct pg_conn *c = xcalloc(1, sizeof *c);
     c->base = base;
+    c->fd = -1;
+    c->appname = xstrdup(appname);
     c->conninfo = xstrdup(conninfo);
     c->hooks = *hooks;
     return c;
@@ -94,6 +153,8 @@ static void close_pq(struct pg_conn *c)
         event_free(c->io);
         c->io = NULL;
     }
+    c->fd = -1;
+    c->connecting_since = 0;
     if (c->pq) {
         PQfinish(c->pq);
         c->pq = NULL;
@@ -120,20 +181,24 @@ void pg_conn_free(struct pg_conn *c)
     c->hooks.down = NULL;
     pg_conn_drop(c, "closing");
     free(c->conninfo);
+    free(c->appname);
     free(c);
 }
 
 static void on_io(evutil_socket_t fd, short what, void *arg);
 
+/* While connecting libpq may close its socket and open another (the next
+ * address of a host, the next host): the event follows the socket. */
 static void watch(struct pg_conn *c, bool write)
 {
-    if (c->io && c->want_write == write)
+    int fd = PQsocket(c->pq);
+    if (c->io && c->want_write == write && c->fd == fd)
         return;
     if (c->io)
         event_free(c->io);
     c->want_write = write;
-    c->io = event_new(c->base, PQsocket(c->pq), EV_READ | (write ? EV_WRITE : 0) | EV_PERSIST,
-                      on_io, c);
+    c->fd = fd;
+    c->io = event_new(c->base, fd, EV_READ | (write ? EV_WRITE : 0) | EV_PERSIST, on_io, c);
     event_add(c->io, NULL);
 }
 
@@ -149,13 +214,16 @@ void pg_conn_connect(struct pg_conn *c)
 {
     if (c->state != DOWN)
         return;
-    c->pq = PQconnectStart(c->conninfo);
+    const char *values[8];
+    param_values(values, c->conninfo, c->appname);
+    c->pq = PQconnectStartParams(param_keys, values, 1);
     if (c->pq == NULL) {
         if (c->hooks.down)
             c->hooks.down(c->hooks.ctx, "out of memory");
         return;
     }
     c->state = CONNECTING;
+    c->connecting_since = clock_mono_ms();
     PQsetNoticeProcessor(c->pq, quiet, NULL);
     if (PQstatus(c->pq) == CONNECTION_BAD) {
         drop_with_message(c, "cannot connect");
@@ -163,6 +231,18 @@ void pg_conn_connect(struct pg_conn *c)
     }
     PQsetnonblocking(c->pq, 1);
     watch(c, true);
+}
+
+/* The session's settings were taken, or not: without them the literals
+ * would be misread, so the connection goes. */
+static void session_set(void *arg, const struct pg_reply *r)
+{
+    struct pg_conn *c = arg;
+    if (!r->lost && r->error) {
+        char why[400];
+        snprintf(why, sizeof why, "setting up the session: %s", r->error);
+        pg_conn_drop(c, why);
+    }
 }
 
 static void poll_connect(struct pg_conn *c)
@@ -180,7 +260,16 @@ static void poll_connect(struct pg_conn *c)
             return;
         }
         c->state = READY;
+        c->connecting_since = 0;
         watch(c, false);
+        /* Pipelined: whatever is sent next runs after these. */
+        for (size_t i = 0; i < SESSION_SQL_N; i++)
+            if (PQsendQueryParams(c->pq, session_sql[i], 0, NULL, NULL, NULL, NULL, 0) != 1) {
+                drop_with_message(c, "cannot set up the session");
+                return;
+            }
+        if (!pg_conn_send(c, "", 0, session_set, c))
+            return;
         if (c->hooks.up)
             c->hooks.up(c->hooks.ctx);
         return;
@@ -205,10 +294,17 @@ static void read_results(struct pg_conn *c)
         drop_with_message(c, "the connection was closed");
         return;
     }
+    int nulls = 0;
     while (c->head && !PQisBusy(c->pq)) {
         PGresult *r = PQgetResult(c->pq);
-        if (r == NULL)
-            continue;  /* between two statements' results */
+        if (r == NULL) {
+            /* Between two statements' results there is one; two in a row
+             * with nothing busy is a connection gone bad. */
+            if (++nulls > 1 || PQstatus(c->pq) == CONNECTION_BAD)
+                break;
+            continue;
+        }
+        nulls = 0;
         struct request *q = c->head;
         switch (PQresultStatus(r)) {
         case PGRES_PIPELINE_SYNC:
@@ -257,6 +353,11 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
     }
     if (what & EV_READ)
         read_results(c);
+}
+
+int64_t pg_conn_connecting_since(const struct pg_conn *c)
+{
+    return c->state == CONNECTING ? c->connecting_since : 0;
 }
 
 bool pg_conn_ready(const struct pg_conn *c)

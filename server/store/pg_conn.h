@@ -34,13 +34,17 @@ struct pg_conn_hooks {
     void (*down)(void *ctx, const char *why); /* lost (after the answers it lost) */
 };
 
-struct pg_conn *pg_conn_new(struct event_base *base, const char *conninfo,
+/* appname is the connection's application_name, which names it in
+ * pg_stat_activity. */
+struct pg_conn *pg_conn_new(struct event_base *base, const char *conninfo, const char *appname,
                             const struct pg_conn_hooks *hooks);
 /* Every request still waiting is answered lost. */
 void pg_conn_free(struct pg_conn *c);
 
 /* Starts connecting when not connected nor connecting. */
 void pg_conn_connect(struct pg_conn *c);
+/* When connecting started (monotonic ms), 0 when not connecting. */
+int64_t pg_conn_connecting_since(const struct pg_conn *c);
 bool pg_conn_ready(const struct pg_conn *c);
 bool pg_conn_down(const struct pg_conn *c);
 /* Closes the connection: requests waiting are answered lost, then
@@ -64,5 +68,16 @@ void pg_conn_wait(struct pg_conn *c, int64_t ms);
 
 /* libpq's message on one line. */
 void pg_one_line(char *s);
+
+/* A blocking connection with the same settings: for start-up and take-over.
+ * NULL with err filled when it fails. */
+PGconn *pg_connect_blocking(const char *conninfo, const char *appname, char *err,
+                            size_t errlen);
+
+/* Every connection, blocking or not, gets: client_encoding UTF8 (libpq),
+ * and from its first statements standard_conforming_strings on (the
+ * literals are written for it) and TCP keepalives on the server's side,
+ * so that a transaction whose client vanished mid-send does not hold its
+ * locks for hours. Also keepalives on libpq's side. */
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
@@ -24,10 +25,13 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
-#define RENEW_MS 1000           /* the lease is renewed (or asked for) this often */
+#define RENEW_MS_MAX 1000       /* the lease is renewed (or asked for) this often, or
+                                   three times a lease when that is shorter */
+#define CONNECT_MS_MIN 5000     /* connecting longer than this and the lease: given up */
 #define TICK_MS 100
 #define CLOSE_WAIT_MS 10000     /* at close: how long to wait for the last batch */
 #define LOST_LEASE_STATE "OD001"
+#define DONE_BATCH_STATE "OD002"   /* this batch, or a later one, committed already */
 
 /* What the request on the write connection is. */
 enum flight { FLIGHT_NONE, FLIGHT_BATCH, FLIGHT_SETTLE, FLIGHT_LEASE, FLIGHT_RELEASE };
@@ -46,8 +50,11 @@ struct pg_store {
     struct pg_conn *r;            /* loading orders that left memory */
     struct event *tick;
     int64_t backoff_ms, retry_at_ms;
-    int64_t r_retry_at_ms;
-    int old_backend;              /* the backend of a write connection we dropped */
+    int64_t r_retry_at_ms, r_backoff_ms;
+    bool r_up;
+    int64_t renew_ms;
+    char appname[64];             /* the writer's application_name */
+    int batch_backend;            /* the server process the batch went to, 0 if none */
 
     int64_t epoch;                /* the lease held; 0 while standing by */
     char holder[160];             /* who holds it, while we do not */
@@ -60,6 +67,7 @@ struct pg_store {
     size_t nstatements;
     bool built;
     bool unsettled;               /* sent, and the connection went before its answer */
+    bool resending;               /* being sent again, settled as not committed */
     uint64_t batch_id;
     uint64_t batch_end;           /* the positions it makes durable */
     enum flight flight;
@@ -120,20 +128,14 @@ static void w_up(void *ctx)
 static void w_down(void *ctx, const char *why)
 {
     struct pg_store *p = ctx;
+    if (p->flight == FLIGHT_BATCH)
+        p->unsettled = true;
     p->flight = FLIGHT_NONE;
     p->retry_at_ms = clock_mono_ms() + p->backoff_ms;
     p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
     log_event("error", "event=pg_down reason=\"%s\"", why);
     if (p->epoch > 0 && !p->fenced)
         refuse(p, "UNAVAILABLE", "the database is unreachable (%s); reconnecting", why);
-}
-
-/* Drops the write connection on purpose: a request in it may still run
- * (the server has it), so its backend is told to stop before settling. */
-static void w_drop(struct pg_store *p, const char *why)
-{
-    p->old_backend = pg_conn_backend(p->w);
-    pg_conn_drop(p->w, why);
 }
 
 static void on_answer(void *arg, const struct pg_reply *r);
@@ -148,19 +150,25 @@ static bool send_sql(struct pg_store *p, enum flight f, const char *sql, size_t 
     return false;
 }
 
+/* The fence comes last, just before COMMIT: it renews the lease and
+ * records the batch number, and fails unless this node still holds the
+ * lease and no batch of this number or later has committed. Last, so the
+ * lease row is locked only while committing: a transaction whose client
+ * died mid-send holds no lock a standby needs. */
 static void send_batch(struct pg_store *p)
 {
     struct buf sql;
     buf_init(&sql);
     buf_appends(&sql, "BEGIN");
     buf_appendc(&sql, '\0');
+    buf_append(&sql, buf_head(&p->batch), buf_used(&p->batch));
     buf_printf(&sql, "SELECT orderd_commit(%lld, %llu, %lld)", (long long)p->epoch,
                (unsigned long long)p->batch_id, (long long)p->lease_ms);
     buf_appendc(&sql, '\0');
-    buf_append(&sql, buf_head(&p->batch), buf_used(&p->batch));
     buf_appends(&sql, "COMMIT");
     buf_appendc(&sql, '\0');
-    send_sql(p, FLIGHT_BATCH, buf_head(&sql), p->nstatements + 3);
+    if (send_sql(p, FLIGHT_BATCH, buf_head(&sql), p->nstatements + 3))
+        p->batch_backend = pg_conn_backend(p->w);
     buf_free(&sql);
 }
 
@@ -172,8 +180,12 @@ static void send_settle(struct pg_store *p)
     struct buf sql;
     buf_init(&sql);
     size_t n = 3;
-    if (p->old_backend) {
-        buf_printf(&sql, "SELECT pg_terminate_backend(%d)", p->old_backend);
+    /* It must be ours (named so) and not this very connection: its
+     * number may have been given again since. */
+    if (p->batch_backend) {
+        buf_printf(&sql, "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                   "WHERE pid = %d AND pid <> pg_backend_pid() AND application_name = '%s'",
+                   p->batch_backend, p->appname);
         buf_appendc(&sql, '\0');
         n++;
     }
@@ -183,7 +195,6 @@ static void send_settle(struct pg_store *p)
     buf_appendc(&sql, '\0');
     buf_appends(&sql, "COMMIT");
     buf_appendc(&sql, '\0');
-    p->old_backend = 0;
     send_sql(p, FLIGHT_SETTLE, buf_head(&sql), n);
     buf_free(&sql);
 }
@@ -228,7 +239,7 @@ static void send_next(struct pg_store *p)
         p->closing)
         return;
     if (p->epoch == 0) {
-        if (clock_mono_ms() - p->asked_ms >= RENEW_MS)
+        if (clock_mono_ms() - p->asked_ms >= p->renew_ms)
             send_lease(p);
         return;
     }
@@ -236,7 +247,7 @@ static void send_next(struct pg_store *p)
         send_settle(p);
         return;
     }
-    bool renew = clock_mono_ms() - p->committed_ms >= RENEW_MS;
+    bool renew = clock_mono_ms() - p->committed_ms >= p->renew_ms;
     if (!p->built && (!pg_changes_empty(p->changes) || renew || p->refusing)) {
         buf_clear(&p->batch);
         p->nstatements = pg_changes_build(p->changes, &p->batch);
@@ -266,6 +277,8 @@ static void batch_committed(struct pg_store *p)
 {
     p->built = false;
     p->unsettled = false;
+    p->resending = false;
+    p->batch_backend = 0;
     p->commits++;
     p->committed_ms = clock_mono_ms();
     accept_writes(p);
@@ -284,6 +297,7 @@ static void settled(struct pg_store *p, const PGresult *row)
     }
     p->unsettled = false;
     bool committed = done >= p->batch_id;
+    p->resending = !committed;
     log_event("info", "event=pg_batch_settled batch=%llu outcome=%s",
               (unsigned long long)p->batch_id, committed ? "committed" : "resend");
     if (committed)
@@ -305,9 +319,28 @@ static void on_answer(void *arg, const struct pg_reply *r)
             fenced(p, "another node", p->epoch + 1);
             return;
         }
+        /* Sent again after all, and it had committed: it is durable. */
+        if (f == FLIGHT_BATCH && strcmp(r->sqlstate, DONE_BATCH_STATE) == 0) {
+            log_event("info", "event=pg_batch_settled batch=%llu outcome=committed_before",
+                      (unsigned long long)p->batch_id);
+            batch_committed(p);
+            send_next(p);
+            return;
+        }
+        /* No SQLSTATE: libpq's own trouble (memory), after which the
+         * outcome is not known; or a copy sent again finding its own rows
+         * (unique_violation): the first did commit after all, which the
+         * lease row says. Settled on a new connection. */
+        if (r->sqlstate[0] == '\0' ||
+            (f == FLIGHT_BATCH && p->resending && strcmp(r->sqlstate, "23505") == 0)) {
+            if (f == FLIGHT_BATCH)
+                p->unsettled = true;
+            pg_conn_drop(p->w, r->error);
+            return;
+        }
         /* Connection, resources, operator, serialization: try again on a
          * new connection. The outcome is known: it did not commit. */
-        static const char *const transient[] = {"08", "53", "57", "58", "40", "55", ""};
+        static const char *const transient[] = {"08", "53", "57", "58", "40", "55"};
         for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
             if (strncmp(r->sqlstate, transient[i], 2) == 0) {
                 pg_conn_drop(p->w, r->error);
@@ -325,7 +358,12 @@ static void on_answer(void *arg, const struct pg_reply *r)
                               ? r->rows[r->nrows - 1] : NULL;
     if (f == FLIGHT_BATCH) {
         batch_committed(p);
-    } else if (f == FLIGHT_SETTLE && row) {
+    } else if (f == FLIGHT_SETTLE) {
+        if (row == NULL) {
+            p->failed = true;
+            store_report_fatal(p->store, "the lease row (orderd_lease, id 1) is gone");
+            return;
+        }
         settled(p, row);
         if (p->fenced)
             return;
@@ -390,6 +428,18 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     int64_t now = clock_mono_ms();
     if (p->fenced)
         return;
+    /* Past the lease, a connection that has not connected, or not
+     * answered, is not coming back. */
+    int64_t give_up = p->lease_ms + p->timeout_ms;
+    struct pg_conn *both[2] = {p->w, p->r};
+    for (int i = 0; i < 2; i++) {
+        int64_t since = pg_conn_connecting_since(both[i]);
+        if (since && now - since > (give_up > CONNECT_MS_MIN ? give_up : CONNECT_MS_MIN))
+            pg_conn_drop(both[i], "connecting took too long");
+    }
+    int64_t oldest = pg_conn_oldest_ms(p->r);
+    if (oldest && now - oldest > give_up)
+        pg_conn_drop(p->r, "the database stopped answering reads");
     if (pg_conn_down(p->w) && now >= p->retry_at_ms)
         pg_conn_connect(p->w);
     if (pg_conn_down(p->r) && now >= p->r_retry_at_ms)
@@ -402,9 +452,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         if (p->flight == FLIGHT_BATCH && waited > p->timeout_ms && !p->refusing)
             refuse(p, "UNAVAILABLE", "the database has not committed for %lld ms",
                    (long long)waited);
-        /* Past the lease, the connection is not coming back. */
-        if (waited > p->lease_ms + p->timeout_ms)
-            w_drop(p, "the database stopped answering");
+        if (waited > give_up)
+            pg_conn_drop(p->w, "the database stopped answering");
         return;
     }
     send_next(p);
@@ -434,6 +483,8 @@ static void send_load(struct pg_store *p, struct load *l)
 static void r_up(void *ctx)
 {
     struct pg_store *p = ctx;
+    p->r_up = true;
+    p->r_backoff_ms = BACKOFF_MIN_MS;
     while (p->queued && pg_conn_ready(p->r)) {
         struct load *l = p->queued;
         p->queued = l->next;
@@ -446,8 +497,11 @@ static void r_up(void *ctx)
 static void r_down(void *ctx, const char *why)
 {
     struct pg_store *p = ctx;
-    p->r_retry_at_ms = clock_mono_ms() + BACKOFF_MIN_MS;
-    log_event("warn", "event=pg_reader_down reason=\"%s\"", why);
+    p->r_retry_at_ms = clock_mono_ms() + p->r_backoff_ms;
+    p->r_backoff_ms = p->r_backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->r_backoff_ms * 2;
+    if (p->r_up)
+        log_event("warn", "event=pg_reader_down reason=\"%s\"", why);
+    p->r_up = false;
 }
 
 /* Loads that waited for the reader longer than the timeout fail. */
@@ -628,6 +682,7 @@ static int op_close(void *be)
 
 static const struct store_ops pg_ops = {
     .name = "postgres",
+    .utf8_text = true,
     .order = op_order,
     .change = op_change,
     .saga = op_saga,
@@ -645,24 +700,12 @@ static const struct store_ops pg_ops = {
 
 /* --- opening ---------------------------------------------------------------- */
 
-static void quiet(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
 
 static PGconn *connect_blocking(const char *conninfo, char *err, size_t errlen)
 {
-    PGconn *c = PQconnectdb(conninfo);
-    if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
-        pg_one_line(err);
-        PQfinish(c);
-        return NULL;
-    }
-    /* Notices ("relation already exists, skipping") are not news. */
-    PQsetNoticeProcessor(c, quiet, NULL);
-    return c;
+    char appname[64];
+    snprintf(appname, sizeof appname, "orderd-start-%ld", (long)getpid());
+    return pg_connect_blocking(conninfo, appname, err, errlen);
 }
 
 /* Takes the lease if it is free: the epoch taken, 0 when another node
@@ -706,7 +749,9 @@ struct store *pg_store_open(const struct pg_options *o, struct event_base *base,
     p->node = xstrdup(o->node);
     p->lease_ms = o->lease_ms > 0 ? o->lease_ms : PG_LEASE_MS_DEFAULT;
     p->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PG_TIMEOUT_MS_DEFAULT;
-    p->backoff_ms = BACKOFF_MIN_MS;
+    p->renew_ms = p->lease_ms / 3 < RENEW_MS_MAX ? p->lease_ms / 3 : RENEW_MS_MAX;
+    p->backoff_ms = p->r_backoff_ms = BACKOFF_MIN_MS;
+    snprintf(p->appname, sizeof p->appname, "orderd-writer-%ld", (long)getpid());
     buf_init(&p->batch);
     long long epoch = take_lease(p, c, err, errlen);
     if (epoch > 0) {
@@ -735,8 +780,10 @@ struct store *pg_store_open(const struct pg_options *o, struct event_base *base,
     p->store = store_new(&pg_ops, p, env);
     struct pg_conn_hooks wh = {.ctx = p, .up = w_up, .down = w_down};
     struct pg_conn_hooks rh = {.ctx = p, .up = r_up, .down = r_down};
-    p->w = pg_conn_new(base, o->conninfo, &wh);
-    p->r = pg_conn_new(base, o->conninfo, &rh);
+    char reader[64];
+    snprintf(reader, sizeof reader, "orderd-reader-%ld", (long)getpid());
+    p->w = pg_conn_new(base, o->conninfo, p->appname, &wh);
+    p->r = pg_conn_new(base, o->conninfo, reader, &rh);
     if (epoch == 0)
         refuse(p, "READONLY", "this node is a standby: %s holds the lease",
                p->holder[0] ? p->holder : "another node");

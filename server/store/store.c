@@ -97,6 +97,11 @@ bool store_active(const struct store *s)
     return s->ops->active == NULL || s->ops->active(s->be);
 }
 
+bool store_text_utf8(const struct store *s)
+{
+    return s->ops->utf8_text;
+}
+
 bool store_can_load(const struct store *s)
 {
     return s->ops->load != NULL;

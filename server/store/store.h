@@ -54,6 +54,10 @@ struct store_hooks {
 /* What a back-end does; be is its own state. */
 struct store_ops {
     const char *name;
+    /* It keeps text as UTF-8 text (a database's text columns): text that
+     * is not UTF-8 cannot be kept as it is, so it is refused before it
+     * changes anything. False: bytes are kept as they are. */
+    bool utf8_text;
     /* Record a change. Only called while writable() is true, or for the
      * consequences of a change admitted then. */
     void (*order)(void *be, const struct order_event *ev);
@@ -140,6 +144,8 @@ bool store_active(const struct store *s);
 /* Whether orders may leave memory, because the store can load them back;
  * and loading them (see store_ops.load). */
 bool store_can_load(const struct store *s);
+/* Whether text that is not UTF-8 must be refused (store_ops.utf8_text). */
+bool store_text_utf8(const struct store *s);
 void store_load(struct store *s, const uint64_t *ids, size_t n,
                 void (*done)(void *arg, bool ok), void *arg);
 
