@@ -648,17 +648,22 @@ static int op_close(void *be)
     int rc = 0;
     if (p->epoch > 0 && !p->fenced && !p->failed && pg_conn_ready(p->w)) {
         pg_conn_wait(p->w, CLOSE_WAIT_MS);
-        send_next(p);
-        pg_conn_wait(p->w, CLOSE_WAIT_MS);
+        /* A settle, then the batch, then what came meanwhile, at most. */
+        for (int round = 0; round < 3 && pg_conn_ready(p->w) &&
+                            (p->built || p->unsettled || !pg_changes_empty(p->changes));
+             round++) {
+            send_next(p);
+            pg_conn_wait(p->w, CLOSE_WAIT_MS);
+        }
         if (p->built || !pg_changes_empty(p->changes)) {
             log_event("error", "event=pg_close_uncommitted");
             rc = -1;
         } else if (pg_conn_ready(p->w)) {
             char sql[160];
-            int n = snprintf(sql, sizeof sql, "UPDATE orderd_lease SET expires_at = '-infinity' "
-                             "WHERE id = 1 AND epoch = %lld", (long long)p->epoch);
+            snprintf(sql, sizeof sql, "UPDATE orderd_lease SET expires_at = '-infinity' "
+                     "WHERE id = 1 AND epoch = %lld", (long long)p->epoch);
             p->closing = true;
-            if (send_sql(p, FLIGHT_RELEASE, sql, (size_t)n > 0))
+            if (send_sql(p, FLIGHT_RELEASE, sql, 1))
                 pg_conn_wait(p->w, CLOSE_WAIT_MS);
         }
     } else if (p->epoch > 0 && !p->fenced && (p->built || !pg_changes_empty(p->changes))) {

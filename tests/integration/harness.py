@@ -193,6 +193,16 @@ class Orderd:
         except OSError:
             return ""
 
+    def http_port(self):
+        """The HTTP port orderd picked (--http-port 0), from its log line
+        event=http_listening, which may come a moment after the protocol
+        port accepts: polled, with a deadline."""
+        import re
+        found = wait_for("the http_listening line in the log",
+                         lambda: re.search(r"event=http_listening addr=[0-9.]+:(\d+)",
+                                           self.log()), timeout=START_TIMEOUT)
+        return int(found.group(1))
+
     def connect(self, timeout=READ_TIMEOUT):
         """A plain socket to the server, closed at the end if still open."""
         s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)

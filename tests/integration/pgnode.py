@@ -156,14 +156,7 @@ def metrics(srv):
 
 
 def http_port(srv):
-    m = None
-
-    def found():
-        nonlocal m
-        m = re.search(r"event=http_listening addr=[0-9.]+:(\d+)", srv.log())
-        return m
-    wait_for("the http_listening line in the log", found, timeout=scaled(5.0, 15.0))
-    return int(m.group(1))
+    return srv.http_port()
 
 
 def readyz(port):

@@ -19,8 +19,7 @@ MB = 1024 * 1024
 
 
 def http_port(srv):
-    import re
-    return int(re.search(r"event=http_listening addr=[0-9.]+:(\d+)", srv.log()).group(1))
+    return srv.http_port()
 
 
 def ask(port, raw):

@@ -14,10 +14,7 @@ from harness import Orderd, TestFailure, check, expect, wait_for
 
 
 def http_port(srv):
-    m = re.search(r"event=http_listening addr=[0-9.]+:(\d+)", srv.log())
-    if not m:
-        raise TestFailure("no http_listening line in the log:\n" + srv.log())
-    return int(m.group(1))
+    return srv.http_port()
 
 
 def get(port, path):
