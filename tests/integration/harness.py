@@ -353,6 +353,17 @@ def resp_command(*args):
     return b"".join(out)
 
 
+def readyz(port):
+    """(status, body) of GET /readyz on orderd's HTTP port."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % port, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
 def wait_for(what, cond, timeout=READ_TIMEOUT, step=0.02):
     """Polls cond() until it is true; fails the test after timeout."""
     deadline = time.monotonic() + timeout

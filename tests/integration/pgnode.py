@@ -24,10 +24,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
-from harness import SANITIZER_MARKS, Orderd, Reader, TestFailure, check, resp_command, wait_for
+from harness import (SANITIZER_MARKS, Orderd, Reader, TestFailure, check,  # noqa: F401
+                     readyz, resp_command, wait_for)
 
 # ASan builds are slower: bounds on waiting are scaled.
 ASAN = "asan" in os.path.realpath(os.environ.get("ORDERD", ""))
@@ -153,19 +152,6 @@ def log_tail(srv, n=60):
 def metrics(srv):
     """METRICS as a dict of str -> str (a fresh connection)."""
     return srv.info()
-
-
-def http_port(srv):
-    return srv.http_port()
-
-
-def readyz(port):
-    """(status, body) of GET /readyz."""
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % port, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 def wait_role(srv, role, timeout):

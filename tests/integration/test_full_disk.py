@@ -26,17 +26,14 @@ Needs root (it mounts a tmpfs); CI runs as root, so without it the test
 fails rather than skips."""
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Orderd, Reader, TestFailure, check, expect, resp_command,  # noqa: E402
-                     tmpfs, wait_for)
+from harness import (Orderd, Reader, TestFailure, check, expect, readyz,  # noqa: E402
+                     resp_command, tmpfs, wait_for)
 
 POLICIES = ("always", "everysec")
 # 32 MiB of tmpfs with a 16 MiB filler: about 16 MiB of journal (some
@@ -85,18 +82,6 @@ def running(data, policy):
 
 def small_disk():
     return tmpfs(TMPFS_SIZE, "test_full_disk")
-
-
-def http_port(srv):
-    return srv.http_port()
-
-
-def readyz(port):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % port, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 def create_args(tag, n):
@@ -289,7 +274,7 @@ def drill(policy):
 
         # 1. Fill the disk; look at the full server; SIGTERM.
         with running(data, policy) as srv:
-            port = http_port(srv)
+            port = srv.http_port()
             rd = Reader(srv.connect())
             expect("CHANNEL CREATE drill", call(rd, "CHANNEL", "CREATE", "drill"), (b"+", b"OK"))
             check("PUBLISH drill", isinstance(call(rd, "PUBLISH", "drill", "m1"), int))
@@ -306,7 +291,7 @@ def drill(policy):
         # 2. Restart on the full disk: up, reads served, writes refused,
         # every acknowledged order there and no other.
         with running(data, policy) as srv:
-            port = http_port(srv)
+            port = srv.http_port()
             rd = Reader(srv.connect())
             check_orders(rd, acked, "restarted on the full disk")
             reads_answer(srv, acked[0])

@@ -18,10 +18,6 @@ from harness import Orderd, check, expect  # noqa: E402
 MB = 1024 * 1024
 
 
-def http_port(srv):
-    return srv.http_port()
-
-
 def ask(port, raw):
     """One request's response: its head and its Content-Length body."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -47,7 +43,7 @@ def status(resp):
 
 with Orderd("--store", "memory", "--http-max-header-bytes", "4096", "--http-max-headers", "20",
             "--http-max-url", "512") as srv:
-    port = http_port(srv)
+    port = srv.http_port()
     rss_before = int(srv.info()["used_memory_rss"])
 
     # An endless header line, streamed: cut off, not buffered.

@@ -13,10 +13,6 @@ import urllib.request
 from harness import Orderd, TestFailure, check, expect, wait_for
 
 
-def http_port(srv):
-    return srv.http_port()
-
-
 def get(port, path):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as r:
@@ -33,7 +29,7 @@ def sample(text, name):
 
 
 with Orderd("--saga", "off") as srv:
-    port = http_port(srv)
+    port = srv.http_port()
     r = srv.redis()
     for i in range(10):
         r.execute_command("CREATE", "customer=c%d" % i, "item=book", "qty=1", "amount=1.00")

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TestFailure, check, expect, wait_for  # noqa: E402
 from chanlib import is_error, record  # noqa: E402
 import pglib  # noqa: E402
-from pgnode import (Conn, fresh_database, http_port, log_tail, metrics, readyz,  # noqa: E402
+from pgnode import (Conn, fresh_database, log_tail, metrics, readyz,  # noqa: E402
                     reap, scaled, start, stop)
 
 REFUSE_BOUND = 1.0        # the brief: a write is refused within 1 s of the stop
@@ -103,7 +103,7 @@ try:
     pg.start()
     db = fresh_database(pg)
     a = start(pg, db, NODE, "--saga", "off")
-    port = http_port(a)
+    port = a.http_port()
     expect("/readyz at first", readyz(port), (200, "ready\n"))
     book = Book()
     w = Writer(a.port, book)

@@ -39,7 +39,7 @@ from harness import TestFailure, check, expect, wait_for  # noqa: E402
 from chanlib import is_error, record  # noqa: E402
 from sagalib import text  # noqa: E402
 import pglib  # noqa: E402
-from pgnode import (Conn, fresh_database, http_port, log_tail, metrics, readyz,  # noqa: E402
+from pgnode import (Conn, fresh_database, log_tail, metrics, readyz,  # noqa: E402
                     reap, scaled, start, stop)
 
 TIMEOUT_MS = 300
@@ -129,7 +129,7 @@ try:
     pg.start()
     db = fresh_database(pg)
     a = start(pg, db, NODE, "--saga", "off", "--pg-timeout-ms", str(TIMEOUT_MS))
-    port = http_port(a)
+    port = a.http_port()
     c1, c2, c3 = Conn(a.port), Conn(a.port), Conn(a.port, timeout=5.0)
     r, _ = c1.call(*create_args("before"))
     expect("a CREATE before the lock", record(r)["id"], 1)
