@@ -60,15 +60,18 @@ static void init_sets(struct pg_changes *c)
     u64map_init(&c->dlq_gone);
 }
 
-static void note_pending(struct pg_changes *c, const char *channel, const char *group,
-                         uint64_t offset);
+static size_t pending_key(char *k, size_t cap, const char *channel, const char *group,
+                          uint64_t offset);
 
 /* Recovery loaded these from their rows. */
 static void loaded_pending(void *arg, const struct chan_change *ch)
 {
     struct pg_changes *c = arg;
-    if (ch->type == CHG_PENDING)
-        note_pending(c, ch->channel, ch->group, ch->offset);
+    char k[600];
+    size_t n;
+    if (ch->type == CHG_PENDING &&
+        (n = pending_key(k, sizeof k, ch->channel, ch->group, ch->offset)) != 0)
+        strmap_put(&c->pending_rows, k, n, MARK);
 }
 
 static void loaded_ledger(void *arg, enum sim_record type, const char *key, int64_t value)
@@ -92,18 +95,8 @@ struct pg_changes *pg_changes_new(const struct persist_target *t)
     strmap_init(&c->ledger_rows);
     if (t->sim)
         sim_snapshot(t->sim, loaded_ledger, c);
-    if (t->channels) {
+    if (t->channels)
         chreg_snapshot(t->channels, loaded_pending, c);
-        size_t it = 0, len;
-        const char *k;
-        void *v;
-        while (strmap_next(&c->pending, &it, &k, &len, &v))
-            strmap_put(&c->pending_rows, k, len, MARK);
-        strmap_free(&c->pending);
-        strmap_init(&c->pending);
-        strmap_free(&c->groups);
-        strmap_init(&c->groups);
-    }
     /* What recovery loaded is written already. */
     c->dlq_written = t->dlq && dlq_next_id(t->dlq) > 0 ? dlq_next_id(t->dlq) - 1 : 0;
     return c;
@@ -205,16 +198,26 @@ static void note_group(struct pg_changes *c, const char *channel, const char *gr
         strmap_put(&c->groups, k, n - 1, MARK);
 }
 
+/* channel NUL group NUL 8-byte offset: its length, 0 when it does not fit. */
+static size_t pending_key(char *k, size_t cap, const char *channel, const char *group,
+                          uint64_t offset)
+{
+    size_t n = group_key(k, cap, channel, group);
+    if (n == 0)
+        return 0;
+    memcpy(k + n, &offset, 8);
+    return n + 8;
+}
+
 static void note_pending(struct pg_changes *c, const char *channel, const char *group,
                          uint64_t offset)
 {
     char k[600];
-    size_t n = group_key(k, sizeof k, channel, group);
+    size_t n = pending_key(k, sizeof k, channel, group, offset);
     if (n == 0)
         return;
-    memcpy(k + n, &offset, 8);
-    if (!strmap_get(&c->pending, k, n + 8))
-        strmap_put(&c->pending, k, n + 8, MARK);
+    if (!strmap_get(&c->pending, k, n))
+        strmap_put(&c->pending, k, n, MARK);
     note_group(c, channel, group);
 }
 
@@ -279,18 +282,7 @@ void pg_lit_text(struct buf *b, const char *s, size_t n)
         return;
     }
     buf_appendc(b, '\'');
-    for (size_t i = 0; i < n;) {
-        size_t k = s[i] ? utf8_seq_len((const unsigned char *)s + i, n - i) : 0;
-        if (k == 0) {
-            buf_appends(b, "\xEF\xBF\xBD");
-            i++;
-            continue;
-        }
-        if (k == 1 && s[i] == '\'')
-            buf_appendc(b, '\'');
-        buf_append(b, s + i, k);
-        i += k;
-    }
+    pg_escape_text(b, s, n, false);
     buf_appendc(b, '\'');
 }
 
@@ -310,25 +302,8 @@ void pg_lit_time(struct buf *b, int64_t ms, bool nullable)
     buf_printf(b, "'%s'", t);
 }
 
-/* A payload: as text when it is UTF-8 without NULs, else as bytes; two
- * columns, one of them NULL. */
-static void lit_payload(struct buf *b, const char *p, size_t n)
-{
-    if (p != NULL && memchr(p, 0, n) == NULL && utf8_valid(p, n)) {
-        pg_lit_text(b, p, n);
-        buf_appends(b, ",NULL");
-        return;
-    }
-    static const char hex[] = "0123456789abcdef";
-    buf_appends(b, "NULL,'\\x");
-    for (size_t i = 0; p && i < n; i++) {
-        buf_appendc(b, hex[(unsigned char)p[i] >> 4]);
-        buf_appendc(b, hex[(unsigned char)p[i] & 15]);
-    }
-    buf_appends(b, "'::bytea");
-}
-
-/* The same as two columns of a pg_columns, at i and i + 1. */
+/* A payload as two columns of a pg_columns, at i and i + 1: as text when
+ * it is UTF-8 without NULs, else as bytes; the other one NULL. */
 static void col_payload(struct pg_columns *cols, size_t i, const char *p, size_t n)
 {
     if (p != NULL && memchr(p, 0, n) == NULL && utf8_valid(p, n)) {
@@ -707,22 +682,16 @@ static void build_groups(struct pg_changes *c, struct buf *out, size_t *count)
     }
     strmap_free(&seen);
     finish(&gs);
-    struct stmt ps = {out,
-                      "INSERT INTO channel_pending (channel, group_name, msg_offset, consumer, "
-                      "state, deliveries, replays, reason, published_at, first_delivery_at, "
-                      "last_delivery_at, due_at, payload, payload_bytes) VALUES ",
-                      " ON CONFLICT (channel, group_name, msg_offset) DO UPDATE SET "
-                      "consumer = excluded.consumer, state = excluded.state, "
-                      "deliveries = excluded.deliveries, replays = excluded.replays, "
-                      "reason = excluded.reason, first_delivery_at = excluded.first_delivery_at, "
-                      "last_delivery_at = excluded.last_delivery_at, due_at = excluded.due_at",
-                      0, count};
-    struct stmt gs2 = {out,
-                       "DELETE FROM channel_pending WHERE (channel, group_name, msg_offset) IN (",
-                       ")", 0, count};
-    struct buf gone;
-    buf_init(&gone);
-    gs2.out = &gone;
+    enum { P_CHANNEL, P_GROUP, P_OFFSET, P_CONSUMER, P_STATE, P_DELIVERIES, P_REPLAYS,
+           P_REASON, P_AT, P_FIRST, P_LAST, P_DUE, P_TEXT, P_BYTES, P_N };
+    static const char *const pending_types[P_N] = {
+        "text", "text", "bigint", "text", "text", "int", "int", "text", "timestamptz",
+        "timestamptz", "timestamptz", "timestamptz", "text", "bytea"};
+    enum { G_CHANNEL, G_GROUP, G_OFFSET, G_N };
+    static const char *const gone_types[G_N] = {"text", "text", "bigint"};
+    struct pg_columns ps, gone;
+    pg_columns_init(&ps, P_N);
+    pg_columns_init(&gone, G_N);
     it = 0;
     while (strmap_next(&c->pending, &it, &k, &len, &v)) {
         const char *channel = k, *group = k + strlen(k) + 1;
@@ -730,43 +699,48 @@ static void build_groups(struct pg_changes *c, struct buf *out, size_t *count)
         memcpy(&offset, k + len - 8, 8);
         struct channel *ch = chreg_find(r, channel);
         struct chan_group *g = ch ? chan_group(ch, group, false) : NULL;
-        struct chan_change p;
-        if (g != NULL && group_pending_change(g, offset, &p)) {
-            row(&ps);
-            lit_str(out, channel);
-            buf_appendc(out, ',');
-            lit_str(out, group);
-            buf_printf(out, ",%llu,", (unsigned long long)offset);
-            lit_str(out, p.consumer);
-            buf_printf(out, ",'%s',%u,%u,", pending_state_name((enum pending_state)p.state),
-                       p.deliveries, p.replays);
-            lit_str(out, p.reason);
-            buf_appendc(out, ',');
-            pg_lit_time(out, p.time_ms, false);
-            buf_appendc(out, ',');
-            pg_lit_time(out, p.first_ms, true);
-            buf_appendc(out, ',');
-            pg_lit_time(out, p.last_ms, true);
-            buf_appendc(out, ',');
-            pg_lit_time(out, p.due_ms, true);
-            buf_appendc(out, ',');
-            lit_payload(out, p.payload, p.len);
-            end_row(&ps);
+        struct chan_change pe;
+        if (g != NULL && group_pending_change(g, offset, &pe)) {
+            pg_columns_row(&ps);
+            pg_col_str(&ps, P_CHANNEL, channel);
+            pg_col_str(&ps, P_GROUP, group);
+            pg_col_uint(&ps, P_OFFSET, offset);
+            pg_col_str(&ps, P_CONSUMER, pe.consumer);
+            pg_col_str(&ps, P_STATE, pending_state_name((enum pending_state)pe.state));
+            pg_col_uint(&ps, P_DELIVERIES, pe.deliveries);
+            pg_col_uint(&ps, P_REPLAYS, pe.replays);
+            pg_col_str(&ps, P_REASON, pe.reason);
+            pg_col_time(&ps, P_AT, pe.time_ms, false);
+            pg_col_time(&ps, P_FIRST, pe.first_ms, true);
+            pg_col_time(&ps, P_LAST, pe.last_ms, true);
+            pg_col_time(&ps, P_DUE, pe.due_ms, true);
+            col_payload(&ps, P_TEXT, pe.payload, pe.len);
             if (!strmap_get(&c->pending_rows, k, len))
                 strmap_put(&c->pending_rows, k, len, MARK);
         } else if (strmap_del(&c->pending_rows, k, len)) {
-            row(&gs2);
-            lit_str(&gone, channel);
-            buf_appendc(&gone, ',');
-            lit_str(&gone, group);
-            buf_printf(&gone, ",%llu", (unsigned long long)offset);
-            end_row(&gs2);
+            pg_columns_row(&gone);
+            pg_col_str(&gone, G_CHANNEL, channel);
+            pg_col_str(&gone, G_GROUP, group);
+            pg_col_uint(&gone, G_OFFSET, offset);
         }
     }
-    finish(&ps);
-    finish(&gs2);
-    buf_append(out, buf_head(&gone), buf_used(&gone));
-    buf_free(&gone);
+    *count += pg_columns_statement(
+        &ps, out,
+        "INSERT INTO channel_pending (channel, group_name, msg_offset, consumer, state, "
+        "deliveries, replays, reason, published_at, first_delivery_at, last_delivery_at, "
+        "due_at, payload, payload_bytes) SELECT * FROM ", pending_types,
+        " ON CONFLICT (channel, group_name, msg_offset) DO UPDATE SET "
+        "consumer = excluded.consumer, state = excluded.state, "
+        "deliveries = excluded.deliveries, replays = excluded.replays, "
+        "reason = excluded.reason, first_delivery_at = excluded.first_delivery_at, "
+        "last_delivery_at = excluded.last_delivery_at, due_at = excluded.due_at");
+    *count += pg_columns_statement(
+        &gone, out,
+        "DELETE FROM channel_pending p USING ", gone_types,
+        " AS g(channel, group_name, msg_offset) WHERE p.channel = g.channel AND "
+        "p.group_name = g.group_name AND p.msg_offset = g.msg_offset");
+    pg_columns_free(&ps);
+    pg_columns_free(&gone);
 }
 
 static void build_dlq(struct pg_changes *c, struct buf *out, size_t *count)
@@ -784,37 +758,39 @@ static void build_dlq(struct pg_changes *c, struct buf *out, size_t *count)
     }
     if (!c->dlq)
         return;
-    struct stmt ds = {out,
-                      "INSERT INTO dlq (id, channel, group_name, msg_offset, reason, deliveries, "
-                      "replays, published_at, first_delivery_at, last_delivery_at, dead_at, "
-                      "payload, payload_bytes) VALUES ",
-                      " ON CONFLICT (id) DO NOTHING", 0, count};
+    enum { D_ID, D_CHANNEL, D_GROUP, D_OFFSET, D_REASON, D_DELIVERIES, D_REPLAYS, D_AT,
+           D_FIRST, D_LAST, D_DEAD, D_TEXT, D_BYTES, D_N };
+    static const char *const dlq_types[D_N] = {
+        "bigint", "text", "text", "bigint", "text", "int", "int", "timestamptz",
+        "timestamptz", "timestamptz", "timestamptz", "text", "bytea"};
+    struct pg_columns ds;
+    pg_columns_init(&ds, D_N);
     size_t n = dlq_count(q), from = n;
     while (from > 0 && dlq_at(q, from - 1)->id > c->dlq_written)
         from--;
     for (size_t i = from; i < n; i++) {
         const struct dlq_entry *e = dlq_at(q, i);
-        row(&ds);
-        buf_printf(out, "%llu,", (unsigned long long)e->id);
-        lit_str(out, e->channel);
-        buf_appendc(out, ',');
-        lit_str(out, e->group);
-        buf_printf(out, ",%llu,", (unsigned long long)e->offset);
-        lit_str(out, e->reason);
-        buf_printf(out, ",%u,%u,", e->deliveries, e->replays);
-        pg_lit_time(out, e->msg_time_ms, false);
-        buf_appendc(out, ',');
-        pg_lit_time(out, e->first_ms, true);
-        buf_appendc(out, ',');
-        pg_lit_time(out, e->last_ms, true);
-        buf_appendc(out, ',');
-        pg_lit_time(out, e->dead_ms, false);
-        buf_appendc(out, ',');
-        lit_payload(out, e->payload, e->len);
-        end_row(&ds);
+        pg_columns_row(&ds);
+        pg_col_uint(&ds, D_ID, e->id);
+        pg_col_str(&ds, D_CHANNEL, e->channel);
+        pg_col_str(&ds, D_GROUP, e->group);
+        pg_col_uint(&ds, D_OFFSET, e->offset);
+        pg_col_str(&ds, D_REASON, e->reason);
+        pg_col_uint(&ds, D_DELIVERIES, e->deliveries);
+        pg_col_uint(&ds, D_REPLAYS, e->replays);
+        pg_col_time(&ds, D_AT, e->msg_time_ms, false);
+        pg_col_time(&ds, D_FIRST, e->first_ms, true);
+        pg_col_time(&ds, D_LAST, e->last_ms, true);
+        pg_col_time(&ds, D_DEAD, e->dead_ms, false);
+        col_payload(&ds, D_TEXT, e->payload, e->len);
         c->dlq_written = e->id;
     }
-    finish(&ds);
+    *count += pg_columns_statement(
+        &ds, out,
+        "INSERT INTO dlq (id, channel, group_name, msg_offset, reason, deliveries, replays, "
+        "published_at, first_delivery_at, last_delivery_at, dead_at, payload, payload_bytes) "
+        "SELECT * FROM ", dlq_types, " ON CONFLICT (id) DO NOTHING");
+    pg_columns_free(&ds);
     /* Entries the DLQ let go of when it was full. */
     if (n > 0) {
         buf_printf(out, "DELETE FROM dlq WHERE id < %llu", (unsigned long long)dlq_at(q, 0)->id);

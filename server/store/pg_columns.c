@@ -29,6 +29,24 @@ void pg_columns_row(struct pg_columns *c)
             buf_appendc(&c->col[i], ',');
 }
 
+void pg_escape_text(struct buf *b, const char *s, size_t n, bool element)
+{
+    for (size_t k = 0; k < n;) {
+        size_t len = s[k] ? utf8_seq_len((const unsigned char *)s + k, n - k) : 0;
+        if (len == 0) {
+            buf_appends(b, "\xEF\xBF\xBD");
+            k++;
+            continue;
+        }
+        if (element && len == 1 && (s[k] == '"' || s[k] == '\\'))
+            buf_appendc(b, '\\');
+        else if (len == 1 && s[k] == '\'')
+            buf_appendc(b, '\'');
+        buf_append(b, s + k, len);
+        k += len;
+    }
+}
+
 void pg_col_text(struct pg_columns *c, size_t i, const char *s, size_t n)
 {
     struct buf *b = &c->col[i];
@@ -37,20 +55,7 @@ void pg_col_text(struct pg_columns *c, size_t i, const char *s, size_t n)
         return;
     }
     buf_appendc(b, '"');
-    for (size_t k = 0; k < n;) {
-        size_t len = s[k] ? utf8_seq_len((const unsigned char *)s + k, n - k) : 0;
-        if (len == 0) {
-            buf_appends(b, "\xEF\xBF\xBD");
-            k++;
-            continue;
-        }
-        if (len == 1 && (s[k] == '"' || s[k] == '\\'))
-            buf_appendc(b, '\\');
-        else if (len == 1 && s[k] == '\'')
-            buf_appendc(b, '\'');  /* the array is inside a SQL string */
-        buf_append(b, s + k, len);
-        k += len;
-    }
+    pg_escape_text(b, s, n, true);
     buf_appendc(b, '"');
 }
 

@@ -46,6 +46,11 @@ void pg_col_bytes(struct pg_columns *c, size_t i, const void *p, size_t n);
 size_t pg_columns_statement(struct pg_columns *c, struct buf *out, const char *head,
                             const char *const *types, const char *tail);
 
+/* Text for inside a SQL string (quotes doubled), or with element for an
+ * element of an array inside one (quotes doubled, " and \\ escaped for the
+ * array): bytes that are not UTF-8, and NULs, become U+FFFD. */
+void pg_escape_text(struct buf *b, const char *s, size_t n, bool element);
+
 /* "2026-11-30 23:31:00.123+00" for ms since the epoch. */
 #define PG_TIME_TEXT 80
 void pg_time_text(char out[PG_TIME_TEXT], int64_t ms);
