@@ -1,0 +1,345 @@
+/* orderd's flags: what each means, its default and its bounds, read into
+ * a server_config. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/order_cache.h"
+#include "lib/kvargs.h"
+#include "lib/version.h"
+#include "saga/engine.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: orderd [options]\n"
+            "  --bind <addr>         address to listen on (default 127.0.0.1)\n"
+            "  --port <n>            TCP port (default 7070; 0 picks a free one)\n"
+            "  --max-clients <n>     connections at once (default %u)\n"
+            "  --max-inline <bytes>  longest inline line (default %u)\n"
+            "  --max-bulk <bytes>    longest RESP bulk string (default %u)\n"
+            "  --max-args <n>        arguments per request (default %u)\n"
+            "  --max-request <bytes> unparsed bytes of one request (default %u)\n"
+            "  --max-output <bytes>  unread reply bytes before a client is paused (default %u)\n"
+            "  --max-output-pause <s>  a client paused so, still sending, is closed after\n"
+            "                        this long (default %u)\n"
+            "  --pubsub-hard-limit <bytes>   unread pushes that cut a subscriber off (default %u)\n"
+            "  --pubsub-soft-limit <bytes>   ... or this many for --pubsub-soft-seconds (default %u)\n"
+            "  --pubsub-soft-seconds <s>     (default %u)\n"
+            "  --max-subscriptions <n>  channels and patterns one client may subscribe to\n"
+            "                        (default %u)\n"
+            "  --max-message <bytes> payload of a message on a durable channel (default %u)\n"
+            "  --max-reply-payload <bytes>  payload bytes one READ or CONSUME reply carries;\n"
+            "                        past them it holds fewer messages (default %u)\n"
+            "  --store journal|memory|postgres  where state is kept (default journal)\n"
+            "  --pg <conninfo|URI>   the PostgreSQL database of --store postgres (default:\n"
+            "                        libpq's PG* environment variables)\n"
+            "  --pg-lease-ms <ms>    a node's lease on the database, renewed every second,\n"
+            "                        may be taken by a standby this long after it was last\n"
+            "                        renewed (default %u)\n"
+            "  --pg-timeout-ms <ms>  a commit that takes longer: changes are refused\n"
+            "                        (-UNAVAILABLE) until one commits again (default %u)\n"
+            "  --node-name <name>    this node, as other nodes name the lease's holder\n"
+            "                        (default host:port); a node started again under its\n"
+            "                        name takes the lease back at once\n"
+            "  --cache-orders <n>    --store postgres: finished orders kept in memory; past\n"
+            "                        it the least recently used leave, and are read from\n"
+            "                        the database when asked for (default %u)\n"
+            "  --cache-ttl <s>       --store postgres: a finished order not used for this\n"
+            "                        long leaves memory (default %u)\n"
+            "  --data <dir>          the journal's directory (default ./" SERVER_DATA_DIR_DEFAULT ")\n"
+            "  --fsync always|everysec|no    when the journal is fsynced (default everysec)\n"
+            "  --repair              cut a corrupt journal at its last good record, keeping\n"
+            "                        the bad tail in <journal>.bad-<offset>\n"
+            "  --compact-min <bytes> no compaction below this journal size (default %u)\n"
+            "  --journal-reserve <bytes>  disk space kept reserved ahead of the journal, so a\n"
+            "                        change is refused (-STORE) rather than lost when the\n"
+            "                        disk fills (default %u, at least %u)\n"
+            "  --saga on|off         run every order through its saga (default on); off:\n"
+            "                        clients move orders with UPDATE and CANCEL\n"
+            "  --sim <list>          simulated participants, comma-separated, or none\n"
+            "                        (default customer,inventory,payment,shipping,notify)\n"
+            "  --http-port <n>|off   Prometheus /metrics, /healthz, /readyz (default 7071;\n"
+            "                        0 picks a free port)\n"
+            "  --http-bind <addr>    (default 127.0.0.1)\n"
+            "  --http-max-header-bytes <n>  request line and headers of one HTTP request\n"
+            "                        (default %u; over it: 431, or 400 while still arriving)\n"
+            "  --http-max-headers <n>  header fields of one HTTP request (default %u; 431)\n"
+            "  --http-max-url <n>    URL length of an HTTP request (default %u; 414)\n"
+            "  --log-level debug|info|warn|error  (default info)\n"
+            "  --log-file <path>     append log lines there instead of stderr\n"
+            "  --help                this text\n"
+            "  --version             the version\n",
+            NET_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
+            PROTO_MAX_ARGS_DEFAULT, PROTO_MAX_PENDING_DEFAULT, NET_MAX_OUTPUT_DEFAULT,
+            NET_MAX_OUTPUT_PAUSE_DEFAULT,
+            NET_PUBSUB_HARD_DEFAULT, NET_PUBSUB_SOFT_DEFAULT, NET_PUBSUB_SOFT_SECONDS_DEFAULT,
+            CMD_MAX_SUBSCRIPTIONS_DEFAULT, CMD_MAX_MESSAGE_DEFAULT, CMD_MAX_REPLY_PAYLOAD_DEFAULT,
+            PG_LEASE_MS_DEFAULT, PG_TIMEOUT_MS_DEFAULT, CACHE_ORDERS_DEFAULT,
+            CACHE_TTL_MS_DEFAULT / 1000,
+            JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
+            HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT);
+}
+
+static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max, size_t *out)
+{
+    uint64_t n;
+    if (kv_parse_uint(v, min, max, &n) != 0) {
+        fprintf(stderr, "orderd: --%s needs an integer from %llu to %llu, got '%s'\n", name,
+                (unsigned long long)min, (unsigned long long)max, v);
+        return -1;
+    }
+    *out = (size_t)n;
+    return 0;
+}
+
+/* --sim customer,payment | none */
+static int parse_sim(const char *arg, unsigned *mask)
+{
+    *mask = 0;
+    if (strcmp(arg, "none") == 0)
+        return 0;
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", arg);
+    for (char *save, *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        int p = participant_parse(name);
+        if (p < 0) {
+            fprintf(stderr, "orderd: --sim: unknown participant '%s' (customer, inventory, "
+                            "payment, shipping, notify, or none)\n", name);
+            return -1;
+        }
+        *mask |= 1u << p;
+    }
+    return 0;
+}
+
+enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
+       OPT_MAX_OUTPUT, OPT_MAX_OUTPUT_PAUSE, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_MAX_SUBS, OPT_MAX_MESSAGE,
+       OPT_MAX_REPLY_PAYLOAD, OPT_STORE,
+       OPT_DATA,
+       OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
+       OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
+       OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_PG, OPT_PG_LEASE_MS, OPT_PG_TIMEOUT_MS, OPT_NODE_NAME,
+       OPT_CACHE_ORDERS, OPT_CACHE_TTL };
+
+int config_parse_args(int argc, char **argv, struct server_config *cfg, const char **log_level,
+                      const char **log_file)
+{
+    static const struct option opts[] = {
+        {"bind", required_argument, NULL, 'b'},
+        {"port", required_argument, NULL, 'p'},
+        {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+        {"max-inline", required_argument, NULL, OPT_MAX_INLINE},
+        {"max-bulk", required_argument, NULL, OPT_MAX_BULK},
+        {"max-args", required_argument, NULL, OPT_MAX_ARGS},
+        {"max-request", required_argument, NULL, OPT_MAX_REQUEST},
+        {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+        {"max-output-pause", required_argument, NULL, OPT_MAX_OUTPUT_PAUSE},
+        {"pubsub-hard-limit", required_argument, NULL, OPT_PS_HARD},
+        {"pubsub-soft-limit", required_argument, NULL, OPT_PS_SOFT},
+        {"pubsub-soft-seconds", required_argument, NULL, OPT_PS_SOFT_SECONDS},
+        {"max-subscriptions", required_argument, NULL, OPT_MAX_SUBS},
+        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+        {"max-reply-payload", required_argument, NULL, OPT_MAX_REPLY_PAYLOAD},
+        {"store", required_argument, NULL, OPT_STORE},
+        {"pg", required_argument, NULL, OPT_PG},
+        {"pg-lease-ms", required_argument, NULL, OPT_PG_LEASE_MS},
+        {"pg-timeout-ms", required_argument, NULL, OPT_PG_TIMEOUT_MS},
+        {"node-name", required_argument, NULL, OPT_NODE_NAME},
+        {"cache-orders", required_argument, NULL, OPT_CACHE_ORDERS},
+        {"cache-ttl", required_argument, NULL, OPT_CACHE_TTL},
+        {"data", required_argument, NULL, OPT_DATA},
+        {"fsync", required_argument, NULL, OPT_FSYNC},
+        {"repair", no_argument, NULL, OPT_REPAIR},
+        {"compact-min", required_argument, NULL, OPT_COMPACT_MIN},
+        {"journal-reserve", required_argument, NULL, OPT_JOURNAL_RESERVE},
+        {"saga", required_argument, NULL, OPT_SAGA},
+        {"sim", required_argument, NULL, OPT_SIM},
+        {"http-port", required_argument, NULL, OPT_HTTP_PORT},
+        {"http-bind", required_argument, NULL, OPT_HTTP_BIND},
+        {"http-max-header-bytes", required_argument, NULL, OPT_HTTP_MAX_HEADER_BYTES},
+        {"http-max-headers", required_argument, NULL, OPT_HTTP_MAX_HEADERS},
+        {"http-max-url", required_argument, NULL, OPT_HTTP_MAX_URL},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"log-file", required_argument, NULL, OPT_LOG_FILE},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const uint64_t G = 1ULL << 30;
+    size_t port = 0, secs = 0, bytes = 0;
+    bool cache_flags = false;
+    int policy;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 'b':
+            if (strlen(optarg) >= sizeof cfg->net.bind) {
+                fprintf(stderr, "orderd: --bind address too long\n");
+                return -1;
+            }
+            strcpy(cfg->net.bind, optarg);
+            break;
+        case 'p':
+            rc = size_flag("port", optarg, 0, 65535, &port);
+            cfg->net.port = (int)port;
+            break;
+        case OPT_MAX_CLIENTS: rc = size_flag("max-clients", optarg, 1, 1000000, &cfg->net.max_clients); break;
+        case OPT_MAX_INLINE: rc = size_flag("max-inline", optarg, 16, G, &cfg->net.limits.max_inline); break;
+        case OPT_MAX_BULK: rc = size_flag("max-bulk", optarg, 16, G, &cfg->net.limits.max_bulk); break;
+        case OPT_MAX_ARGS: rc = size_flag("max-args", optarg, 1, 1000000, &cfg->net.limits.max_args); break;
+        case OPT_MAX_REQUEST: rc = size_flag("max-request", optarg, 64, 4 * G, &cfg->net.limits.max_pending); break;
+        case OPT_MAX_OUTPUT: rc = size_flag("max-output", optarg, 1024, 4 * G, &cfg->net.max_output); break;
+        case OPT_MAX_OUTPUT_PAUSE:
+            rc = size_flag("max-output-pause", optarg, 1, 86400, &secs);
+            cfg->net.max_output_pause = (unsigned)secs;
+            break;
+        case OPT_PS_HARD: rc = size_flag("pubsub-hard-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_hard_limit); break;
+        case OPT_PS_SOFT: rc = size_flag("pubsub-soft-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_soft_limit); break;
+        case OPT_PS_SOFT_SECONDS:
+            rc = size_flag("pubsub-soft-seconds", optarg, 0, 86400, &secs);
+            cfg->net.pubsub_soft_seconds = (unsigned)secs;
+            break;
+        case OPT_MAX_SUBS:
+            rc = size_flag("max-subscriptions", optarg, 1, 10000000, &cfg->max_subscriptions);
+            break;
+        case OPT_MAX_MESSAGE:
+            rc = size_flag("max-message", optarg, 16, G, &cfg->max_message);
+            break;
+        case OPT_MAX_REPLY_PAYLOAD:
+            rc = size_flag("max-reply-payload", optarg, 1024, 4 * G, &cfg->max_reply_payload);
+            break;
+        case OPT_STORE:
+            if (strcmp(optarg, "journal") == 0) {
+                cfg->store = STORE_JOURNAL;
+            } else if (strcmp(optarg, "memory") == 0) {
+                cfg->store = STORE_MEMORY;
+            } else if (strcmp(optarg, "postgres") == 0) {
+                cfg->store = STORE_POSTGRES;
+            } else {
+                fprintf(stderr, "orderd: --store takes journal, memory or postgres, got '%s'\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case OPT_PG:
+            cfg->pg.conninfo = optarg;
+            break;
+        case OPT_PG_LEASE_MS:
+            if ((rc = size_flag("pg-lease-ms", optarg, 500, 600000, &bytes)) == 0)
+                cfg->pg.lease_ms = (int64_t)bytes;
+            break;
+        case OPT_PG_TIMEOUT_MS:
+            if ((rc = size_flag("pg-timeout-ms", optarg, 50, 600000, &bytes)) == 0)
+                cfg->pg.timeout_ms = (int64_t)bytes;
+            break;
+        case OPT_NODE_NAME:
+            if (strlen(optarg) == 0 || strlen(optarg) > 128) {
+                fprintf(stderr, "orderd: --node-name needs 1 to 128 bytes\n");
+                return -1;
+            }
+            cfg->pg.node = optarg;
+            break;
+        case OPT_CACHE_ORDERS:
+            rc = size_flag("cache-orders", optarg, 0, 1ULL << 32, &cfg->cache_orders);
+            cache_flags = true;
+            break;
+        case OPT_CACHE_TTL:
+            if ((rc = size_flag("cache-ttl", optarg, 0, 365ULL * 86400, &secs)) == 0)
+                cfg->cache_ttl_ms = (int64_t)secs * 1000;
+            cache_flags = true;
+            break;
+        case OPT_DATA:
+            cfg->journal.dir = optarg;
+            break;
+        case OPT_FSYNC:
+            if ((policy = fsync_policy_parse(optarg)) < 0) {
+                fprintf(stderr, "orderd: --fsync takes always, everysec or no, got '%s'\n",
+                        optarg);
+                return -1;
+            }
+            cfg->journal.fsync = (enum fsync_policy)policy;
+            break;
+        case OPT_REPAIR:
+            cfg->journal.repair = true;
+            break;
+        case OPT_COMPACT_MIN:
+            rc = size_flag("compact-min", optarg, 0, 1ULL << 50, &bytes);
+            cfg->journal.compact_min = bytes;
+            break;
+        case OPT_JOURNAL_RESERVE:
+            rc = size_flag("journal-reserve", optarg, JOURNAL_RESERVE_MIN, 1ULL << 40, &bytes);
+            cfg->journal.reserve = bytes;
+            break;
+        case OPT_HTTP_PORT:
+            if (strcmp(optarg, "off") == 0) {
+                cfg->http.port = -1;
+            } else {
+                rc = size_flag("http-port", optarg, 0, 65535, &port);
+                cfg->http.port = (int)port;
+            }
+            break;
+        case OPT_HTTP_MAX_HEADER_BYTES:
+            rc = size_flag("http-max-header-bytes", optarg, 256, 1 << 20,
+                           &cfg->http.max_header_bytes);
+            break;
+        case OPT_HTTP_MAX_HEADERS:
+            rc = size_flag("http-max-headers", optarg, 1, 10000, &cfg->http.max_headers);
+            break;
+        case OPT_HTTP_MAX_URL:
+            rc = size_flag("http-max-url", optarg, 16, 1 << 20, &cfg->http.max_url);
+            break;
+        case OPT_LOG_LEVEL:
+            *log_level = optarg;
+            break;
+        case OPT_LOG_FILE:
+            *log_file = optarg;
+            break;
+        case OPT_HTTP_BIND:
+            if (strlen(optarg) >= sizeof cfg->http.bind) {
+                fprintf(stderr, "orderd: --http-bind address too long\n");
+                return -1;
+            }
+            strcpy(cfg->http.bind, optarg);
+            break;
+        case OPT_SAGA:
+            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "orderd: --saga takes on or off, got '%s'\n", optarg);
+                return -1;
+            }
+            cfg->saga = strcmp(optarg, "on") == 0;
+            break;
+        case OPT_SIM:
+            if (parse_sim(optarg, &cfg->sim_mask) != 0)
+                return -1;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("orderd %s\n", ORDERD_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+        if (rc != 0)
+            return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "orderd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return -1;
+    }
+    if (cache_flags && cfg->store != STORE_POSTGRES) {
+        fprintf(stderr, "orderd: --cache-orders and --cache-ttl need --store postgres (the "
+                        "journal keeps every order in memory)\n");
+        return -1;
+    }
+    return 0;
+}
+
