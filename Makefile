@@ -13,8 +13,9 @@
 # and build/asan (-fsanitize=address,undefined). SAN=1 selects the latter.
 
 CC      ?= cc
-# libpq: orderd's PostgreSQL store (--store postgres).
-PKGS    := libevent hiredis libpq
+# libpq: orderd's PostgreSQL store (--store postgres). libcrypto: password
+# digests (SHA-256) and constant-time compares for AUTH.
+PKGS    := libevent hiredis libpq libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

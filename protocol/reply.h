@@ -17,6 +17,9 @@
 #define ERR_STORE "STORE"        /* the store cannot record changes now */
 #define ERR_UNAVAILABLE "UNAVAILABLE"  /* the database is down or too slow */
 #define ERR_READONLY "READONLY"  /* a standby: another node holds the lease */
+#define ERR_NOAUTH "NOAUTH"      /* authenticate first (AUTH) */
+#define ERR_WRONGPASS "WRONGPASS"  /* AUTH with a wrong user or password */
+#define ERR_NOPERM "NOPERM"      /* the user's roles do not allow the command */
 
 enum reply_type {
     REPLY_STATUS,   /* +OK */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "argv.h"
 #include "inline.h"
@@ -165,6 +166,34 @@ static enum req_status next_inline(struct req_parser *p, struct request *out,
     argv_finish(&p->args, out);
     out->kind = PROTO_INLINE;
     return REQ_READY;
+}
+
+void req_parser_set_limits(struct req_parser *p, const struct proto_limits *lim)
+{
+    p->lim = *lim;
+}
+
+static bool arg_is(const struct arg *a, const char *word)
+{
+    return a->len == strlen(word) && strncasecmp(a->ptr, word, a->len) == 0;
+}
+
+bool request_looks_like_http(const struct request *req)
+{
+    static const char *const methods[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS",
+                                          "PATCH", "CONNECT", "TRACE"};
+    if (req->argc == 0)
+        return false;
+    if (arg_is(&req->argv[0], "POST") || arg_is(&req->argv[0], "Host:"))
+        return true;
+    if (req->kind != PROTO_INLINE || req->argc != 3 || req->argv[2].len < 6 ||
+        memcmp(req->argv[2].ptr, "HTTP/", 5) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (req->argv[0].len == strlen(methods[i]) &&
+            memcmp(req->argv[0].ptr, methods[i], req->argv[0].len) == 0)
+            return true;
+    return false;
 }
 
 enum req_status req_parser_next(struct req_parser *p, struct request *out,

@@ -69,6 +69,16 @@ void req_parser_feed(struct req_parser *p, const char *data, size_t n);
 enum req_status req_parser_next(struct req_parser *p, struct request *out,
                                 struct req_error *err);
 
+/* Replaces the limits, from the next request on: a connection holds an
+ * unauthenticated client to tighter ones. */
+void req_parser_set_limits(struct req_parser *p, const struct proto_limits *lim);
+
+/* Whether req is the start of an HTTP request sent to the protocol port:
+ * a `POST` or a `Host:` line, or an inline `<METHOD> <target> HTTP/1.x`.
+ * A browser can be made to send one (cross-protocol scripting); the
+ * connection must be closed before any line after it runs. */
+bool request_looks_like_http(const struct request *req);
+
 /* Bytes received and not yet turned into requests. */
 size_t req_parser_pending(const struct req_parser *p);
 

@@ -71,6 +71,12 @@ static void usage(FILE *out)
             "  --http-max-url <n>    URL length of an HTTP request (default %u; 414)\n"
             "  --log-level debug|info|warn|error  (default info)\n"
             "  --log-file <path>     append log lines there instead of stderr\n"
+            "  --requirepass <password>  clients must AUTH with it (the user 'default',\n"
+            "                        an admin)\n"
+            "  --acl-file <path>     users and their roles, in Redis's ACL file syntax:\n"
+            "                        user <name> on >password|#sha256 +@admin|operator|client|worker\n"
+            "  --protected-mode yes|no  refuse to listen beyond loopback with no password\n"
+            "                        or ACL file (default yes)\n"
             "  --help                this text\n"
             "  --version             the version\n",
             NET_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
@@ -123,7 +129,8 @@ enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MA
        OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
        OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
        OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_PG, OPT_PG_LEASE_MS, OPT_PG_TIMEOUT_MS, OPT_NODE_NAME,
-       OPT_CACHE_ORDERS, OPT_CACHE_TTL };
+       OPT_CACHE_ORDERS, OPT_CACHE_TTL,
+       OPT_REQUIREPASS, OPT_ACL_FILE, OPT_PROTECTED_MODE };
 
 int config_parse_args(int argc, char **argv, struct server_config *cfg, const char **log_level,
                       const char **log_file)
@@ -165,6 +172,9 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
         {"http-max-url", required_argument, NULL, OPT_HTTP_MAX_URL},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"log-file", required_argument, NULL, OPT_LOG_FILE},
+        {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
+        {"acl-file", required_argument, NULL, OPT_ACL_FILE},
+        {"protected-mode", required_argument, NULL, OPT_PROTECTED_MODE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -316,6 +326,19 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
         case OPT_SIM:
             if (parse_sim(optarg, &cfg->sim_mask) != 0)
                 return -1;
+            break;
+        case OPT_REQUIREPASS:
+            cfg->requirepass = optarg;
+            break;
+        case OPT_ACL_FILE:
+            cfg->acl_file = optarg;
+            break;
+        case OPT_PROTECTED_MODE:
+            if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0) {
+                fprintf(stderr, "orderd: --protected-mode takes yes or no, got '%s'\n", optarg);
+                return -1;
+            }
+            cfg->protected_mode = strcmp(optarg, "yes") == 0;
             break;
         case 'h':
             usage(stdout);

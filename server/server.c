@@ -11,6 +11,7 @@
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "cmd/metrics.h"
+#include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/version.h"
 #include "net/http.h"
@@ -42,6 +43,7 @@ void server_config_default(struct server_config *cfg)
     cfg->cache_ttl_ms = CACHE_TTL_MS_DEFAULT;
     cfg->sim_mask = (1u << PART_COUNT) - 1;
     cfg->saga = true;
+    cfg->protected_mode = true;
     http_config_default(&cfg->http);
     cfg->max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT;
     cfg->max_message = CMD_MAX_MESSAGE_DEFAULT;
@@ -242,7 +244,53 @@ void server_shutdown(struct server *srv)
     net_shutdown(srv->net);
 }
 
+/* SHUTDOWN runs inside a connection's request: the stop begins on the next
+ * pass of the loop, once its reply is queued. */
+static void on_shutdown_asked(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    server_shutdown(arg);
+}
+
+static void ask_shutdown(void *arg)
+{
+    struct server *srv = arg;
+    event_active(srv->shutdown_asked, EV_TIMEOUT, 0);
+}
+
 /* --- start-up -------------------------------------------------------------- */
+
+/* Users from --acl-file and --requirepass; then protected mode: with
+ * nobody to authenticate, orderd listens on loopback addresses only. */
+static int setup_auth(struct server *srv, char *err, size_t errlen)
+{
+    const struct server_config *cfg = &srv->cfg;
+    acl_init(&srv->acl);
+    if (cfg->acl_file && acl_load_file(&srv->acl, cfg->acl_file, err, errlen) != 0)
+        return -1;
+    if (cfg->requirepass && acl_set_requirepass(&srv->acl, cfg->requirepass, err, errlen) != 0)
+        return -1;
+    if (acl_enabled(&srv->acl) || !cfg->protected_mode)
+        return 0;
+    const char *open_addr = NULL, *flag = NULL;
+    if (!addr_is_loopback(cfg->net.bind)) {
+        open_addr = cfg->net.bind;
+        flag = "--bind";
+    } else if (cfg->http.port >= 0 && !addr_is_loopback(cfg->http.bind)) {
+        open_addr = cfg->http.bind;
+        flag = "--http-bind";
+    }
+    if (open_addr == NULL)
+        return 0;
+    snprintf(err, errlen,
+             "protected mode: refusing to listen on %s (%s) with no password, as anyone who "
+             "reaches it could do anything. Set --requirepass or --acl-file, or listen on "
+             "127.0.0.1, or, on a network you trust, pass --protected-mode no",
+             open_addr, flag);
+    return -1;
+}
+
 
 static void on_store_active(void *arg);
 
@@ -299,6 +347,10 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     gate_init(&srv->gate);
     srv->counters.started_ms = srv->clock.now_ms;
     srv->counters.saga = cfg->saga;
+    if (setup_auth(srv, err, errlen) != 0) {
+        server_free(srv);
+        return -1;
+    }
 
     srv->base = event_base_new();
     if (srv->base == NULL) {
@@ -308,6 +360,7 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
     srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     srv->shutdown_deadline = evtimer_new(srv->base, on_shutdown_deadline, srv);
+    srv->shutdown_asked = event_new(srv->base, -1, 0, on_shutdown_asked, srv);
     srv->turn_end = event_new(srv->base, -1, 0, on_turn_end, srv);
     srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
     struct timeval second = {1, 0};
@@ -352,6 +405,8 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         .max_subscriptions = cfg->max_subscriptions,
         .max_message = cfg->max_message,
         .max_reply_payload = cfg->max_reply_payload,
+        .acl = &srv->acl, .auth_log = &srv->auth_log,
+        .shutdown = ask_shutdown, .shutdown_ctx = srv,
     };
     struct net_hooks nh = {.ctx = srv, .wake = wake_turn_end, .drained = on_drained};
     srv->net = net_new(&cfg->net, srv->base, &srv->env, &nh);
@@ -406,8 +461,9 @@ int server_free(struct server *srv)
     bus_free(srv->bus);
     book_free(srv->book);
     metrics_free(srv->metrics);
+    acl_free(&srv->acl);
     struct event *events[] = {srv->sig_int, srv->sig_term, srv->shutdown_deadline,
-                              srv->turn_end, srv->tick};
+                              srv->turn_end, srv->tick, srv->shutdown_asked};
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (events[i])
             event_free(events[i]);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/acl.h"
 #include "cmd/command.h"
 #include "lib/clock.h"
 #include "lib/gate.h"
@@ -38,6 +39,9 @@ struct server_config {
     size_t max_message;        /* payload of a message on a durable channel */
     size_t max_reply_payload;  /* payload bytes of one READ or CONSUME reply */
     bool saga;            /* orders run through sagas (else clients move them) */
+    const char *requirepass;  /* the default user's password, or NULL */
+    const char *acl_file;     /* users and roles, or NULL */
+    bool protected_mode;      /* no listening beyond loopback without users */
 };
 
 #define SERVER_DATA_DIR_DEFAULT "var"
@@ -75,6 +79,9 @@ struct server {
     struct net *net;
     struct http *http;
     struct server_counters counters;
+    struct acl acl;                 /* who may connect, and do what */
+    struct log_limiter auth_log;    /* failed AUTHs */
+    struct event *shutdown_asked;   /* SHUTDOWN: stop after its reply is out */
     struct cmd_env env;             /* what commands are given */
     uint64_t last_event_id;         /* order events published */
     int exit_code;                  /* what main returns */

@@ -11,6 +11,7 @@
 #include "reply.h"
 
 struct cmd_client;
+struct acl_user;
 
 struct cmd_client_ops {
     /* Sends a reply rendered in the current request's framing; takes r.
@@ -29,6 +30,9 @@ struct cmd_client {
     const struct cmd_client_ops *ops;
     uint64_t id;                /* unique while the server runs; consumer owner */
     bool changes;               /* the request being run is declared to change state */
+    /* Who authenticated on this connection; NULL: nobody yet. Users live
+     * as long as the server (auth/acl.h). */
+    const struct acl_user *user;
     struct subscriber sub;      /* pub/sub: its subscriptions and push framing */
 };
 

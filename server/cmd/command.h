@@ -26,6 +26,8 @@ struct store;
 struct order_cache;
 struct metrics;
 struct cmd_client;
+struct acl;
+struct log_limiter;
 
 /* What the server and its connections count and know, for INFO and the
  * figures; kept by them, read here. */
@@ -35,6 +37,9 @@ struct server_counters {
     uint64_t commands;
     uint64_t errors;
     uint64_t clients_cut_off;   /* subscribers over the output limits */
+    uint64_t auth_failures;     /* AUTH with a wrong user or password */
+    uint64_t noperm;            /* requests refused for the user's roles */
+    uint64_t http_probes;       /* HTTP requests sent to the protocol port */
     size_t clients;             /* connected now */
     int port;                   /* the protocol port, once bound */
     int64_t started_ms;         /* server clock */
@@ -57,6 +62,11 @@ struct cmd_env {
     size_t max_subscriptions;   /* channels and patterns per client */
     size_t max_message;         /* payload bytes of a message on a durable channel */
     size_t max_reply_payload;   /* payload bytes one READ or CONSUME reply carries */
+    const struct acl *acl;      /* users and roles; none configured: no AUTH needed */
+    struct log_limiter *auth_log;  /* failed AUTHs */
+    /* SHUTDOWN: stop the server as SIGTERM does, once this reply is out. */
+    void (*shutdown)(void *ctx);
+    void *shutdown_ctx;
 };
 
 #define CMD_MAX_SUBSCRIPTIONS_DEFAULT 100000
@@ -81,6 +91,7 @@ enum cmd_flags {
     CMD_NOSTATE = 1 << 3, /* its reply shows no state (PING, HELP, QUIT): it
                              need not wait for other clients' changes to be
                              durable (a slow store does not hold it) */
+    CMD_NOAUTH = 1 << 4,  /* allowed before authenticating (AUTH, PING, HELP, QUIT) */
 };
 
 struct command {
@@ -93,10 +104,18 @@ struct command {
     /* For commands whose subcommands differ: whether this request changes
      * state. NULL: CMD_WRITE says, for every form. */
     bool (*changes)(const struct cmd_env *env, const struct request *req);
+    /* Who may run it (enum role bits, auth/acl.h; an admin may run
+     * everything). roles_of, when set, decides per form instead
+     * (DLQ REPLAY is an operator's, DLQ PURGE an admin's). */
+    unsigned roles;
+    unsigned (*roles_of)(const struct request *req);
 };
 
 const struct command *command_lookup(const char *name, size_t len);
 const struct command *command_table(size_t *count);
+
+/* The roles that may run req, a request for cmd (an admin may run any). */
+unsigned command_roles(const struct command *cmd, const struct request *req);
 
 /* Whether req, a request for cmd, is declared to change state. */
 bool command_changes(const struct command *cmd, const struct cmd_env *env,
@@ -132,6 +151,9 @@ void cmd_record_time(struct clock *clk, struct reply *r, const char *key, int64_
 struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_help(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_quit(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_auth(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_acl(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_shutdown(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_info(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_metrics(struct cmd_ctx *ctx, const struct request *req);
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth/acl.h"
 #include "buf.h"
 #include "channels/bus.h"
 #include "cmd/client.h"
@@ -70,6 +71,7 @@ struct conn {
     bool held;                    /* on net->held */
     bool reading;                 /* rev is added (mirrors libevent) */
     bool writing;                 /* wev is added (mirrors libevent) */
+    bool preauth;                 /* held to the pre-authentication limits */
 };
 
 static void on_readable(evutil_socket_t fd, short what, void *arg);
@@ -95,7 +97,21 @@ struct conn *conn_new(struct net *n, int fd)
     c->client.sub.push = push;
     c->net = n;
     c->fd = fd;
-    c->parser = req_parser_new(&n->cfg.limits);
+    c->preauth = acl_enabled(n->env->acl);
+    if (c->preauth) {
+        struct proto_limits tight = n->cfg.limits;
+        if (tight.max_args > NET_PREAUTH_MAX_ARGS)
+            tight.max_args = NET_PREAUTH_MAX_ARGS;
+        if (tight.max_inline > NET_PREAUTH_MAX_BYTES)
+            tight.max_inline = NET_PREAUTH_MAX_BYTES;
+        if (tight.max_bulk > NET_PREAUTH_MAX_BYTES)
+            tight.max_bulk = NET_PREAUTH_MAX_BYTES;
+        if (tight.max_pending > 4 * NET_PREAUTH_MAX_BYTES)
+            tight.max_pending = 4 * NET_PREAUTH_MAX_BYTES;
+        c->parser = req_parser_new(&tight);
+    } else {
+        c->parser = req_parser_new(&n->cfg.limits);
+    }
     buf_init(&c->out);
     c->rev = event_new(n->base, fd, EV_READ | EV_PERSIST, on_readable, c);
     c->wev = event_new(n->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
@@ -386,6 +402,19 @@ static struct conn_facts facts(struct conn *c)
     };
 }
 
+/* An HTTP request on the protocol port: a browser made to post to orderd
+ * (cross-protocol scripting), or a client pointed at the wrong port.
+ * Nothing in it runs, and it gets no answer: the connection is closed. */
+static void refuse_http(struct conn *c)
+{
+    c->net->env->counters->http_probes++;
+    log_limited(&c->net->log_limits, c->net->env->clk->now_ms, "warn",
+                "event=http_on_protocol_port client=%llu action=closed reason=\"HTTP goes "
+                "to --http-port; a browser may have been made to send it\"",
+                (unsigned long long)c->client.id);
+    kill_conn(c, "an HTTP request on the protocol port");
+}
+
 /* Runs every complete request, until input runs out, the client has too
  * much unread output, a request blocks, or the connection is closing. */
 static void process_input(struct conn *c)
@@ -397,12 +426,20 @@ static void process_input(struct conn *c)
     while (c->state == CONN_OPEN && buf_used(&c->out) < c->net->cfg.max_output) {
         switch (req_parser_next(c->parser, &req, &err)) {
         case REQ_READY: {
+            if (request_looks_like_http(&req)) {
+                refuse_http(c);
+                return;
+            }
             c->net->env->counters->commands++;
             c->kind = req.kind;
             struct reply *r = command_dispatch(&ctx, &req);
             if (r)
                 emit_as(c, r, req.kind, ctx.stateless ? SHOWS_NOTHING
                                         : ctx.changes ? SHOWS_CHANGE : SHOWS_STATE);
+            if (c->preauth && c->client.user) {
+                req_parser_set_limits(c->parser, &c->net->cfg.limits);
+                c->preauth = false;
+            }
             break;
         }
         case REQ_NEED_MORE:

@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/acl.h"
+#include "auth/credentials.h"
 #include "buf.h"
 #include "cmd/command.h"
 #include "cmd/figures.h"
 #include "lib/clock.h"
+#include "lib/kvargs.h"
 #include "lib/log.h"
 #include "lib/utf8.h"
 #include "lib/version.h"
@@ -203,6 +206,49 @@ static void on_readyz(struct http *h, struct evhttp_request *req)
     }
 }
 
+/* With users configured, every path but the probes needs credentials,
+ * Basic or Bearer, of a user whose roles allow `needed`: 401 without
+ * them (or with wrong ones), 403 for a user whose roles do not. */
+static bool authorized(struct http *h, struct evhttp_request *req, unsigned needed)
+{
+    const struct cmd_env *env = h->env;
+    if (!acl_enabled(env->acl))
+        return true;
+    const char *header =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    struct credentials cred;
+    const struct acl_user *u = NULL;
+    if (header && credentials_parse(header, &cred) == 0) {
+        u = acl_check(env->acl, cred.user, cred.userlen, cred.password, cred.passlen);
+        if (u == NULL) {
+            char shown[96];
+            kv_printable(shown, sizeof shown, cred.user, cred.userlen);
+            env->counters->auth_failures++;
+            log_limited(env->auth_log, env->clk->now_ms, "warn",
+                        "event=auth_failed port=http user=\"%s\"", shown);
+        }
+        credentials_clear(&cred);
+    }
+    if (u == NULL) {
+        static const char body[] = "authentication required: Basic (user:password) or Bearer\n";
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Basic realm=\"orderd\", charset=\"UTF-8\"");
+        reply_text(req, 401, "Unauthorized", "text/plain", body, sizeof body - 1);
+        return false;
+    }
+    if (!acl_roles_allow(u->roles, needed)) {
+        env->counters->noperm++;
+        char roles[64], body[200];
+        acl_roles_format(u->roles, roles, sizeof roles);
+        int n = snprintf(body, sizeof body, "user %s (%s) may not read this\n", u->name,
+                         roles[0] ? roles : "no role");
+        reply_text(req, 403, "Forbidden", "text/plain", body,
+                   (size_t)n < sizeof body ? (size_t)n : sizeof body - 1);
+        return false;
+    }
+    return true;
+}
+
 static size_t header_count(struct evhttp_request *req)
 {
     size_t n = 0;
@@ -233,7 +279,9 @@ static void on_request(struct evhttp_request *req, void *arg)
     }
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (path && strcmp(path, "/metrics") == 0) {
-        on_metrics(h, req);
+        /* The figures are an operator's to read, as INFO and METRICS are. */
+        if (authorized(h, req, ROLE_OPERATOR))
+            on_metrics(h, req);
     } else if (path && strcmp(path, "/healthz") == 0) {
         on_healthz(req);
     } else if (path && strcmp(path, "/readyz") == 0) {

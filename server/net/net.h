@@ -54,6 +54,13 @@ struct net_config {
 
 void net_config_default(struct net_config *cfg);
 
+/* Until it authenticates, a client of a server with users is held to
+ * these (or the configured limits, if lower), as Redis does: AUTH needs
+ * three short arguments, and nobody unknown gets to make orderd buffer
+ * megabytes. */
+#define NET_PREAUTH_MAX_ARGS 16u
+#define NET_PREAUTH_MAX_BYTES (16u * 1024)
+
 struct net_hooks {
     void *ctx;
     /* Make net_run_deferred() run at the end of this loop turn. */
