@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/acl.h"
+#include "lib/log.h"
 #include "channels/bus.h"
 #include "channels/dlq.h"
 #include "orders/book.h"
@@ -64,6 +66,12 @@ static const struct form reads[] = {
     {{"PSUBSCRIBE", "news.*"}},
     {{"UNSUBSCRIBE"}},
     {{"PUNSUBSCRIBE"}},
+    {{"AUTH", "secret"}},
+    {{"AUTH", "default", "secret"}},
+    {{"ACL", "WHOAMI"}},
+    {{"ACL", "ROLES"}},
+    {{"ACL", "USERS"}},
+    {{"SHUTDOWN"}},
 };
 
 /* Every form that changes state. */
@@ -89,9 +97,29 @@ static const struct form changes[] = {
 #define NREADS (sizeof reads / sizeof reads[0])
 #define NCHANGES (sizeof changes / sizeof changes[0])
 
+/* The world has a password (so AUTH has one to check), and its clients
+ * run as the default user, an admin: every form is allowed. */
+static struct acl acl;
+static struct log_limiter auth_log;
+static int shutdowns;
+
+static void note_shutdown(void *ctx)
+{
+    (void)ctx;
+    shutdowns++;
+}
+
+static void as_admin(struct world *w, struct test_client *c)
+{
+    c->client.user = acl_find(w->env.acl, ACL_DEFAULT_USER, strlen(ACL_DEFAULT_USER));
+    assert_non_null(c->client.user);
+}
+
 static struct reply *run(struct world *w, struct test_client *c, const struct form *f,
                          bool *declared)
 {
+    if (c)
+        as_admin(w, c);
     const char *x[MAXW + 1] = {0};
     for (int i = 0; i < MAXW && f->w[i]; i++)
         x[i] = f->w[i];
@@ -104,6 +132,7 @@ static void must_run(struct world *w, const char *a, const char *b, const char *
 {
     struct test_client tc;
     test_client_init(&tc, 99);
+    as_admin(w, &tc);
     struct reply *r = world_run(w, &tc, NULL, a, b, c, d, e, (const char *)NULL);
     assert_non_null(r);
     if (r->type == REPLY_ERROR)
@@ -117,6 +146,12 @@ static int setup(void **state)
 {
     static struct world w;
     world_init(&w, false);
+    char err[200];
+    acl_init(&acl);
+    assert_int_equal(acl_set_requirepass(&acl, "secret", err, sizeof err), 0);
+    w.env.acl = &acl;
+    w.env.auth_log = &auth_log;
+    w.env.shutdown = note_shutdown;
     must_run(&w, "CREATE", "customer=alice", "item=book", "qty=1", "amount=19.99");
     must_run(&w, "CHANNEL", "CREATE", "jobs", "maxdeliver=1", NULL);
     must_run(&w, "PUBLISH", "jobs", "work", NULL, NULL);
@@ -132,6 +167,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     world_free(*state);
+    acl_free(&acl);
     return 0;
 }
 

@@ -854,6 +854,58 @@ static void test_fatal_limit_is_sticky(void **state)
     expect_error(p, REQ_FATAL, "LIMIT", "too many arguments (max 2)");
 }
 
+/* Whether the first request parsed from s looks like HTTP. */
+static bool first_is_http(const char *s)
+{
+    struct req_parser *p = open_parser(NULL);
+    feed_str(p, s);
+    struct request req;
+    struct req_error err;
+    assert_int_equal(req_parser_next(p, &req, &err), REQ_READY);
+    return request_looks_like_http(&req);
+}
+
+static void test_http_requests_are_recognised(void **state)
+{
+    (void)state;
+    assert_true(first_is_http("POST / HTTP/1.1\r\n"));
+    assert_true(first_is_http("post /orders\r\n"));
+    assert_true(first_is_http("GET / HTTP/1.1\r\n"));
+    assert_true(first_is_http("GET /metrics HTTP/1.0\r\n"));
+    assert_true(first_is_http("PUT /orders/1 HTTP/1.1\r\n"));
+    assert_true(first_is_http("OPTIONS * HTTP/1.1\r\n"));
+    assert_true(first_is_http("Host: localhost:7070\r\n"));
+    assert_true(first_is_http("host: x\r\n"));
+    assert_true(first_is_http("*2\r\n$4\r\nPOST\r\n$1\r\n/\r\n"));
+    /* Commands that only look a little like it. */
+    assert_false(first_is_http("GET 1\r\n"));
+    assert_false(first_is_http("GET 1 HTTP\r\n"));
+    assert_false(first_is_http("PUBLISH ch HTTP/1.1\r\n"));
+    assert_false(first_is_http("get / HTTP/1.1\r\n"));  /* methods are upper case */
+    assert_false(first_is_http("*3\r\n$3\r\nGET\r\n$1\r\n/\r\n$8\r\nHTTP/1.1\r\n"));
+    assert_false(first_is_http("PING\r\n"));
+}
+
+/* Limits can tighten or loosen between requests (an unauthenticated
+ * client's, then an authenticated one's). */
+static void test_limits_change_from_the_next_request(void **state)
+{
+    (void)state;
+    struct proto_limits tight;
+    proto_limits_default(&tight);
+    tight.max_args = 3;
+    struct req_parser *p = open_parser(&tight);
+    feed_str(p, "AUTH user pw\r\nA B C D\r\n");
+    EXPECT_INLINE(p, "AUTH", "user", "pw");
+    struct proto_limits loose;
+    proto_limits_default(&loose);
+    req_parser_set_limits(p, &loose);
+    EXPECT_INLINE(p, "A", "B", "C", "D");
+    req_parser_set_limits(p, &tight);
+    feed_str(p, "A B C D\r\n");
+    expect_error(p, REQ_FATAL, "LIMIT", "too many arguments (max 3)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -913,6 +965,8 @@ int main(void)
         cmocka_unit_test(test_hostile_bulk_not_followed_by_crlf),
         cmocka_unit_test(test_fatal_is_sticky),
         cmocka_unit_test(test_fatal_limit_is_sticky),
+        cmocka_unit_test(test_http_requests_are_recognised),
+        cmocka_unit_test(test_limits_change_from_the_next_request),
     };
     return cmocka_run_group_tests_name("request", tests, NULL, close_fixture);
 }
