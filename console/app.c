@@ -76,6 +76,13 @@ static void on_notice(void *ctx, const char *text)
     schedule(a);
 }
 
+static void on_identity(void *ctx, const char *user, const char *const *roles, size_t n)
+{
+    struct app *a = ctx;
+    model_identity(&a->m, user, roles, n);
+    schedule(a);
+}
+
 static void on_push(void *ctx, const redisReply *r)
 {
     struct app *a = ctx;
@@ -366,7 +373,9 @@ void app_key(struct app *a, int key)
             model_status(m, now, "nothing to replay");
         break;
     case ACT_PURGE:
-        if (!model_ask(m, CONFIRM_PURGE))
+        if (!m->may_purge)
+            model_status(m, now, "purging needs the admin role: you are %s", m->identity);
+        else if (!model_ask(m, CONFIRM_PURGE))
             model_status(m, now, "nothing to purge");
         break;
     case ACT_NONE:
@@ -423,7 +432,7 @@ int app_init(struct app *a, struct event_base *base, const struct app_options *o
     snprintf(server, sizeof server, "%s:%d", o->host, o->port);
     model_init(&a->m, server, o->read_only);
     theme_init(&a->theme, color, unicode);
-    struct client_handlers h = {a, on_state, on_push, on_poll, on_notice};
+    struct client_handlers h = {a, on_state, on_push, on_poll, on_notice, on_identity};
     a->client = client_new(base, o->host, o->port, o->user, o->password, &h);
     a->input = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST, on_input, a);
     a->frame = evtimer_new(base, on_frame, a);

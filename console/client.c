@@ -40,6 +40,7 @@ struct client {
     char host[128];
     int port;
     char user[64], password[128];
+    char whoami[64];             /* ACL WHOAMI's answer, until ACL ROLES's */
     struct client_handlers h;
     struct link cmd, sub;
     uint64_t epoch;          /* bumped when the links are closed */
@@ -149,13 +150,45 @@ static void on_auth(void *arg, const redisReply *r)
     }
 }
 
+/* ACL WHOAMI's answer: kept until ACL ROLES's comes. */
+static void on_whoami(void *arg, const redisReply *r)
+{
+    struct client *c = arg;
+    snprintf(c->whoami, sizeof c->whoami, "%s",
+             r && r->type == REDIS_REPLY_STRING ? r->str : "");
+}
+
+/* ACL ROLES's answer. A server that does not know it says so with an
+ * error: nothing is known, nothing is taken away. */
+static void on_roles(void *arg, const redisReply *r)
+{
+    struct client *c = arg;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || c->h.identity == NULL)
+        return;
+    const char *roles[8];
+    size_t n = 0;
+    for (size_t i = 0; i < r->elements && n < 8; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            roles[n++] = r->element[i]->str;
+    c->h.identity(c->h.ctx, c->whoami, roles, n);
+}
+
 static void on_both_up(struct client *c)
 {
-    if (c->user[0]) {
-        const char *auth[] = {"AUTH", c->user, c->password};
-        link_send(&c->cmd, on_auth, c, 3, auth, NULL);
-        link_send(&c->sub, NULL, NULL, 3, auth, NULL);
+    /* A password alone is the default user's (AUTH <password>). */
+    if (c->password[0]) {
+        const char *auth[3] = {"AUTH"};
+        int argc = 1;
+        if (c->user[0])
+            auth[argc++] = c->user;
+        auth[argc++] = c->password;
+        link_send(&c->cmd, on_auth, c, argc, auth, NULL);
+        link_send(&c->sub, NULL, NULL, argc, auth, NULL);
     }
+    const char *whoami[] = {"ACL", "WHOAMI"};
+    const char *roles[] = {"ACL", "ROLES"};
+    link_send(&c->cmd, on_whoami, c, 2, whoami, NULL);
+    link_send(&c->cmd, on_roles, c, 2, roles, NULL);
     const char *psub[] = {"PSUBSCRIBE", "order.*"};
     const char *sub[] = {"SUBSCRIBE", "dlq", "breaker", "notify"};
     link_send(&c->sub, NULL, NULL, 2, psub, NULL);

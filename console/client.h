@@ -23,6 +23,9 @@ struct client_handlers {
     void (*push)(void *ctx, const struct redisReply *r);
     void (*poll)(void *ctx);  /* once a second while UP: send the polls */
     void (*notice)(void *ctx, const char *text);  /* something to tell the operator */
+    /* Who we are on the server, after each (re)connection: the user and
+     * its roles ("operator", "admin"...), as ACL WHOAMI and ACL ROLES say. */
+    void (*identity)(void *ctx, const char *user, const char *const *roles, size_t nroles);
 };
 
 struct client *client_new(struct event_base *base, const char *host, int port, const char *user,

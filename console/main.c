@@ -16,8 +16,13 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: ordertop [--host 127.0.0.1] [--port 7070] [--user u --password p]\n"
+            "usage: ordertop [--host 127.0.0.1] [--port 7070] [--user u] [--password p]\n"
             "                [--read-only]\n"
+            "  --password p   AUTH with it (with --user, as that user; alone, as the\n"
+            "                 default user); ORDERD_PASSWORD in the environment does the\n"
+            "                 same without showing it to ps\n"
+            "  Actions follow the user's roles: an operator replays dead letters, an\n"
+            "  admin also purges them; any other role only looks.\n"
             "  1-4 or Tab switch views, ? shows every key, q quits.\n");
 }
 
@@ -60,6 +65,8 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    if (o.password == NULL)
+        o.password = getenv("ORDERD_PASSWORD");
     if (o.port <= 0 || o.port > 65535 || (o.user && !o.password)) {
         usage(stderr);
         return 2;

@@ -14,7 +14,26 @@ void model_init(struct model *m, const char *server, bool read_only)
     memset(m, 0, sizeof *m);
     snprintf(m->server, sizeof m->server, "%s", server);
     m->read_only = read_only;
+    m->asked_read_only = read_only;
+    m->may_purge = true;  /* until the server says otherwise */
     m->conn = CONN_CONNECTING;
+    m->dirty = true;
+}
+
+void model_identity(struct model *m, const char *user, const char *const *roles, size_t n)
+{
+    bool admin = false, operator = false;
+    char list[64] = "";
+    for (size_t i = 0; i < n; i++) {
+        admin |= strcmp(roles[i], "admin") == 0;
+        operator |= strcmp(roles[i], "operator") == 0;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", used ? "," : "", roles[i]);
+    }
+    m->read_only = m->asked_read_only || !(admin || operator);
+    m->may_purge = admin;
+    snprintf(m->identity, sizeof m->identity, "%s (%s)", user[0] ? user : "?",
+             list[0] ? list : "no role");
     m->dirty = true;
 }
 

@@ -89,7 +89,10 @@ struct model {
     int attempt;             /* reconnect attempts since it went down */
     int64_t retry_at_ms;
     bool stale;              /* what is shown is from before a disconnect */
-    bool read_only;
+    bool read_only;          /* actions are off: asked for, or the user's roles */
+    bool asked_read_only;    /* --read-only */
+    bool may_purge;          /* the user's roles allow DLQ PURGE (admin) */
+    char identity[96];       /* "alice (operator)", once the server said */
 
     /* navigation */
     enum view view;
@@ -144,6 +147,9 @@ struct model {
 };
 
 void model_init(struct model *m, const char *server, bool read_only);
+/* Who the server says we are: actions follow the roles (an operator
+ * replays, only an admin purges; a client or worker only looks). */
+void model_identity(struct model *m, const char *user, const char *const *roles, size_t n);
 void model_free(struct model *m);
 
 /* Server messages. */

@@ -166,7 +166,11 @@ static void draw_title(WINDOW *w, const struct model *m, const struct theme *t, 
                                v + 1, view_names[v]);
     int tw = (int)strlen(tabs);
     char where[160];
-    int wl = snprintf(where, sizeof where, " ordertop  %s  %s%s", m->server, conn,
+    /* Who we are, unless nobody needs to authenticate (everyone is the
+     * default admin then). */
+    bool anyone = m->identity[0] == '\0' || strcmp(m->identity, "default (admin)") == 0;
+    int wl = snprintf(where, sizeof where, " ordertop  %s  %s%s%s%s", m->server, conn,
+                      anyone ? "" : "  as ", anyone ? "" : m->identity,
                       m->stale ? "  [STALE]" : "");
     int room = cols;
     if (wl + tw + 1 <= cols) {  /* else where we are matters more */

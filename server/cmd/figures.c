@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/acl.h"
 #include "cache/order_cache.h"
 #include "channels/bus.h"
 #include "channels/channel.h"
@@ -125,6 +126,15 @@ static void clients_section(struct cmd_env *env, struct walk *w)
         "Subscribers disconnected at the pub/sub output limits", (double)c->clients_cut_off);
     num(w, s, FIG_COUNTER, "limit_hits", "limit_hits_total", "Requests refused by a limit",
         (double)env->metrics->limit_hits);
+    num(w, s, FIG_GAUGE, "acl_users", "acl_users",
+        "Users who may authenticate (0: no AUTH needed, loopback only)",
+        (double)(env->acl ? env->acl->nusers : 0));
+    num(w, s, FIG_COUNTER, "auth_failures", "auth_failures_total",
+        "AUTH (or HTTP credentials) with a wrong user or password", (double)c->auth_failures);
+    num(w, s, FIG_COUNTER, "noperm", "noperm_total",
+        "Requests refused because the user's roles do not allow them", (double)c->noperm);
+    num(w, s, FIG_COUNTER, "http_on_protocol_port", "http_on_protocol_port_total",
+        "HTTP requests sent to the protocol port, closed unanswered", (double)c->http_probes);
 }
 
 static void commands_section(struct cmd_env *env, struct walk *w)

@@ -7,6 +7,7 @@
  *   orderbench [--host 127.0.0.1] [--port 7070] [--connections 8]
  *              [--rate <orders/s>, 0 = flat out] [--pipeline 64]
  *              [--duration <s>] [--drain <s>] [--csv]
+ *              [--user <name>] [--password <pw>]   (or ORDERD_PASSWORD)
  *
  * A client like any other: hiredis's async API on libevent. */
 #include <event2/event.h>
@@ -288,6 +289,29 @@ static redisAsyncContext *connect_to(struct bench *b, const char *host, int port
     return c;
 }
 
+/* AUTH's answer: a refused one ends the run, saying why. */
+static void on_auth(redisAsyncContext *c, void *reply, void *arg)
+{
+    redisReply *r = reply;
+    (void)c;
+    (void)arg;
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "orderbench: AUTH refused: %s\n", r ? r->str : "connection lost");
+        exit(1);
+    }
+}
+
+/* Sent first on every connection, so everything after it runs as user. */
+static void authenticate(redisAsyncContext *c, const char *user, const char *password)
+{
+    if (password == NULL)
+        return;
+    if (user)
+        redisAsyncCommand(c, on_auth, NULL, "AUTH %s %s", user, password);
+    else
+        redisAsyncCommand(c, on_auth, NULL, "AUTH %s", password);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -299,9 +323,11 @@ int main(int argc, char **argv)
         {"duration", required_argument, NULL, 'd'},
         {"drain", required_argument, NULL, 'D'},
         {"csv", no_argument, NULL, 'x'},
+        {"user", required_argument, NULL, 'u'},
+        {"password", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0},
     };
-    const char *host = "127.0.0.1";
+    const char *host = "127.0.0.1", *user = NULL, *password = getenv("ORDERD_PASSWORD");
     int port = 7070, opt;
     struct bench b = {.nconns = 8, .pipeline = 64, .duration_s = 10, .drain_s = 10};
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -314,11 +340,18 @@ int main(int argc, char **argv)
         case 'd': b.duration_s = atof(optarg); break;
         case 'D': b.drain_s = atof(optarg); break;
         case 'x': b.csv = true; break;
+        case 'u': user = optarg; break;
+        case 'w': password = optarg; break;
         default:
             fprintf(stderr, "usage: orderbench [--host h] [--port p] [--connections n] "
-                            "[--rate r] [--pipeline n] [--duration s] [--drain s] [--csv]\n");
+                            "[--rate r] [--pipeline n] [--duration s] [--drain s] [--csv]\n"
+                            "                  [--user u] [--password p] (or ORDERD_PASSWORD)\n");
             return 2;
         }
+    }
+    if (user && password == NULL) {
+        fprintf(stderr, "orderbench: --user needs --password (or ORDERD_PASSWORD)\n");
+        return 2;
     }
     if (b.nconns < 1 || b.pipeline < 1 || b.duration_s <= 0) {
         fprintf(stderr, "orderbench: connections, pipeline and duration must be positive\n");
@@ -330,9 +363,12 @@ int main(int argc, char **argv)
     b.conns = calloc((size_t)b.nconns, sizeof *b.conns);
     b.outstanding = calloc((size_t)b.nconns, sizeof *b.outstanding);
     b.sub = connect_to(&b, host, port);
+    authenticate(b.sub, user, password);
     redisAsyncCommand(b.sub, on_status, NULL, "SUBSCRIBE order.status");
-    for (int i = 0; i < b.nconns; i++)
+    for (int i = 0; i < b.nconns; i++) {
         b.conns[i] = connect_to(&b, host, port);
+        authenticate(b.conns[i], user, password);
+    }
     b.tick = event_new(b.base, -1, EV_PERSIST, on_tick, &b);
     struct timeval ms = {0, 1000};
     evtimer_add(b.tick, &ms);
