@@ -274,10 +274,10 @@ static int setup_auth(struct server *srv, char *err, size_t errlen)
     if (acl_enabled(&srv->acl) || !cfg->protected_mode)
         return 0;
     const char *open_addr = NULL, *flag = NULL;
-    if (!addr_is_loopback(cfg->net.bind)) {
+    if (addr_is_open(cfg->net.bind)) {
         open_addr = cfg->net.bind;
         flag = "--bind";
-    } else if (cfg->http.port >= 0 && !addr_is_loopback(cfg->http.bind)) {
+    } else if (cfg->http.port >= 0 && addr_is_open(cfg->http.bind)) {
         open_addr = cfg->http.bind;
         flag = "--http-bind";
     }

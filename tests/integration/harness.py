@@ -220,9 +220,10 @@ class Orderd:
         r.response_callbacks.clear()
         return r
 
-    def info(self):
-        """METRICS as a dict of str -> str, over a fresh connection."""
-        r = self.redis()
+    def info(self, **kw):
+        """METRICS as a dict of str -> str, over a fresh connection (kw:
+        redis-py's, e.g. username= and password= on a server with users)."""
+        r = self.redis(**kw)
         try:
             flat = r.execute_command("METRICS")
         finally:
