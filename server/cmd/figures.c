@@ -57,13 +57,22 @@ static void text(struct walk *w, const char *section, const char *name, const ch
                                    .text = value});
 }
 
+/* Each latency's Prometheus buckets, in its histogram's unit: bounds that
+ * double, each an edge of the histogram, so every count is exact. */
+static const struct hist_bounds command_bounds = {5, 19};     /* 5 us .. 1.31 s */
+static const struct hist_bounds step_bounds = {1000, 15};     /* 1 ms .. 16.4 s (ms clock) */
+static const struct hist_bounds completion_bounds = {5, 18};  /* 5 ms .. 655 s */
+static const struct hist_bounds loop_lag_bounds = {1, 14};    /* 1 ms .. 8.19 s */
+static const struct hist_bounds fsync_bounds = {50, 18};      /* 50 us .. 6.55 s */
+
 static void latency(struct walk *w, const char *section, const char *name, const char *prom,
                     const char *help, const char *label, const char *value,
-                    const struct histogram *h, double unit)
+                    const struct histogram *h, double unit, const struct hist_bounds *bounds)
 {
     w->fn(w->arg, &(struct figure){.section = section, .name = name, .prom = prom,
                                    .help = help, .kind = FIG_LATENCY, .label = label,
-                                   .value = value, .hist = h, .unit_seconds = unit});
+                                   .value = value, .hist = h, .unit_seconds = unit,
+                                   .bounds = bounds});
 }
 
 static void lower(char *out, size_t n, const char *s)
@@ -109,7 +118,8 @@ static void server_section(struct cmd_env *env, struct walk *w)
                                    .number = (double)env->metrics->loop_lag_last_ms,
                                    .prom_scale = 1e-3});
     latency(w, s, "event_loop_lag", "event_loop_lag_seconds",
-            "How late the one-second tick fires", NULL, NULL, &env->metrics->loop_lag_ms, 1e-3);
+            "How late the one-second tick fires", NULL, NULL, &env->metrics->loop_lag_ms, 1e-3,
+            &loop_lag_bounds);
 }
 
 static void clients_section(struct cmd_env *env, struct walk *w)
@@ -159,7 +169,7 @@ static void commands_section(struct cmd_env *env, struct walk *w)
                  "Commands answered with an error, by name", "command", name,
                  (double)cm->errors);
         latency(w, s, "latency", "command_latency_seconds", "Time to run a command",
-                "command", name, &cm->latency_us, 1e-6);
+                "command", name, &cm->latency_us, 1e-6, &command_bounds);
     }
     for (int c = 0; c < ERRC_COUNT; c++)
         labelled(w, s, FIG_COUNTER, "errors", "errors_total", "Error replies, by code", "code",
@@ -179,7 +189,7 @@ static void orders_section(struct cmd_env *env, struct walk *w)
     }
     latency(w, s, "order_completion", "order_completion_seconds",
             "Time from an order's creation to its final status", NULL, NULL,
-            &env->metrics->completion_ms, 1e-3);
+            &env->metrics->completion_ms, 1e-3, &completion_bounds);
     num(w, s, FIG_GAUGE, "orders_in_memory", "orders_in_memory",
         "Orders kept in memory (the others are read from the store when asked for)",
         (double)book_in_memory(env->book));
@@ -229,7 +239,7 @@ static void sagas_section(struct cmd_env *env, struct walk *w)
     for (int i = 0; i < SAGA_STEP_COUNT; i++)
         latency(w, s, "step_latency", "saga_step_latency_seconds",
                 "Time from sending a step to its answer", "step", saga_step_name(i),
-                &env->metrics->step_latency_us[i], 1e-6);
+                &env->metrics->step_latency_us[i], 1e-6, &step_bounds);
     for (int p = 0; p < PART_COUNT; p++) {
         const struct breaker *b = engine_breaker(env->engine, (enum participant)p);
         w->fn(w->arg, &(struct figure){
@@ -349,7 +359,7 @@ static void store_section(struct cmd_env *env, struct walk *w)
                                    .help = "Time the last recovery took", .kind = FIG_GAUGE,
                                    .number = (double)st.recovery_ms, .prom_scale = 1e-3});
     latency(w, s, "fsync_latency", "journal_fsync_latency_seconds", "Time one fsync takes",
-            NULL, NULL, st.fsync_us ? st.fsync_us : &no_fsyncs, 1e-6);
+            NULL, NULL, st.fsync_us ? st.fsync_us : &no_fsyncs, 1e-6, &fsync_bounds);
 }
 
 void figures_walk(struct cmd_env *env, figure_fn fn, void *arg)

@@ -5,7 +5,8 @@
  * A figure has a name (INFO's and METRICS's key), optionally one or two
  * labels (METRICS appends their values to the name: orders_pending;
  * Prometheus puts them in braces: orderd_orders{status="pending"}), and
- * a number, a text, or a latency histogram. */
+ * a number, a text, or a latency histogram (with the bucket bounds
+ * Prometheus shows it in, fixed per figure). */
 #ifndef SERVER_FIGURES_H
 #define SERVER_FIGURES_H
 
@@ -40,6 +41,7 @@ struct figure {
     bool has_number;         /* FIG_INFO: also exported to Prometheus */
     const struct histogram *hist;
     double unit_seconds;     /* FIG_LATENCY: what one histogram unit is */
+    const struct hist_bounds *bounds;  /* FIG_LATENCY: Prometheus's buckets, edges of hist */
 };
 
 typedef void (*figure_fn)(void *arg, const struct figure *f);

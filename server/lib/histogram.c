@@ -62,3 +62,32 @@ uint64_t hist_percentile(const struct histogram *h, double p)
     return h->max;
 }
 
+
+bool hist_is_edge(uint64_t v)
+{
+    if (v < HIST_SUB)
+        return true;
+    if (v >= (1ULL << HIST_EXP))
+        return false;
+    unsigned top = 63u - (unsigned)__builtin_clzll(v);
+    return (v & ((1ULL << (top - HIST_SUB_BITS)) - 1)) == 0;
+}
+
+uint64_t hist_count_range(const struct histogram *h, uint64_t lo, uint64_t hi)
+{
+    if (hi <= lo)
+        return 0;
+    /* Values in [lo, hi) fill the buckets from lo's up to hi's, hi's not
+     * included; a bound past the top takes the last bucket in. */
+    unsigned from = bucket_of(lo);
+    unsigned to = hi >= (1ULL << HIST_EXP) ? HIST_BUCKETS : bucket_of(hi);
+    uint64_t n = 0;
+    for (unsigned b = from; b < to; b++)
+        n += h->counts[b];
+    return n;
+}
+
+uint64_t hist_bound(const struct hist_bounds *b, unsigned i)
+{
+    return b->first << i;
+}

@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "lib/utf8.h"
 #include "lib/version.h"
+#include "prom_histogram.h"
 #include "store/store.h"
 #include "xalloc.h"
 
@@ -89,27 +90,28 @@ static void label_value(struct buf *b, const char *v)
     }
 }
 
-/* name{label="value",label2="value2",extra} */
-static void sample_name(struct buf *b, const char *name, const char *suffix,
-                        const struct figure *f, const char *extra)
+/* label="value",label2="value2" (nothing for a figure without labels) */
+static void labels(struct buf *b, const struct figure *f)
 {
-    buf_printf(b, "orderd_%s%s", name, suffix);
-    if (f->label || extra) {
-        const char *sep = "";
+    if (f->label) {
+        buf_printf(b, "%s=\"", f->label);
+        label_value(b, f->value);
+        buf_appendc(b, '"');
+    }
+    if (f->label2) {
+        buf_printf(b, ",%s=\"", f->label2);
+        label_value(b, f->value2);
+        buf_appendc(b, '"');
+    }
+}
+
+/* name{labels} */
+static void sample_name(struct buf *b, const char *name, const struct figure *f)
+{
+    buf_printf(b, "orderd_%s", name);
+    if (f->label) {
         buf_appendc(b, '{');
-        if (f->label) {
-            buf_printf(b, "%s=\"", f->label);
-            label_value(b, f->value);
-            buf_appendc(b, '"');
-            sep = ",";
-        }
-        if (f->label2) {
-            buf_printf(b, ",%s=\"", f->label2);
-            label_value(b, f->value2);
-            buf_appendc(b, '"');
-        }
-        if (extra)
-            buf_printf(b, "%s%s", sep, extra);
+        labels(b, f);
         buf_appendc(b, '}');
     }
     buf_appendc(b, ' ');
@@ -123,20 +125,16 @@ static void add(void *arg, const struct figure *f)
     struct family *fam;
     switch (f->kind) {
     case FIG_LATENCY: {
-        fam = family(x, f->prom, f->help, "summary");
-        static const struct { const char *q; double p; } qs[] = {
-            {"0.5", 50}, {"0.9", 90}, {"0.99", 99}, {"0.999", 99.9}};
-        char extra[32];
-        for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
-            snprintf(extra, sizeof extra, "quantile=\"%s\"", qs[i].q);
-            sample_name(&fam->samples, f->prom, "", f, extra);
-            buf_printf(&fam->samples, "%.9g\n",
-                       (double)hist_percentile(f->hist, qs[i].p) * f->unit_seconds);
-        }
-        sample_name(&fam->samples, f->prom, "_sum", f, NULL);
-        buf_printf(&fam->samples, "%.9g\n", (double)f->hist->sum * f->unit_seconds);
-        sample_name(&fam->samples, f->prom, "_count", f, NULL);
-        buf_printf(&fam->samples, "%llu\n", (unsigned long long)f->hist->total);
+        fam = family(x, f->prom, f->help, "histogram");
+        char name[160];
+        struct buf lb;
+        snprintf(name, sizeof name, "orderd_%s", f->prom);
+        buf_init(&lb);
+        labels(&lb, f);
+        buf_appendc(&lb, '\0');
+        prom_histogram(&fam->samples, name, buf_head(&lb), f->hist, f->bounds,
+                       f->unit_seconds);
+        buf_free(&lb);
         return;
     }
     case FIG_COUNTER:
@@ -145,7 +143,7 @@ static void add(void *arg, const struct figure *f)
     default:
         fam = family(x, f->prom, f->help, "gauge");
     }
-    sample_name(&fam->samples, f->prom, "", f, NULL);
+    sample_name(&fam->samples, f->prom, f);
     buf_printf(&fam->samples, "%.17g\n", f->number * (f->prom_scale ? f->prom_scale : 1));
 }
 

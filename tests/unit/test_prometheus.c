@@ -1,7 +1,8 @@
 /* The Prometheus exposition stays valid whatever clients named things: a
  * durable channel whose name is not UTF-8 (one recorded before names were
  * checked, or a future path around the check) shows up with U+FFFD in its
- * label, and the whole page is valid UTF-8. */
+ * label, and the whole page is valid UTF-8. Latencies are histograms,
+ * their buckets carrying the figure's labels. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "buf.h"
 #include "channels/bus.h"
 #include "channels/channel.h"
+#include "cmd/metrics.h"
 #include "lib/utf8.h"
 #include "net/http.h"
 #include "support/world.h"
@@ -39,6 +41,39 @@ static void test_a_name_that_is_not_utf8_cannot_break_the_page(void **state)
     world_free(&w);
 }
 
+static void test_latencies_are_histograms(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w, false);
+    metrics_step(w.metrics, SAGA_AUTHORIZE, OUTCOME_OK, 3000);    /* 3 ms */
+    metrics_step(w.metrics, SAGA_AUTHORIZE, OUTCOME_OK, 20000);   /* 20 ms */
+    struct buf out;
+    buf_init(&out);
+    http_prometheus(&w.env, &out);
+    buf_appendc(&out, '\0');
+    const char *page = buf_head(&out);
+    assert_non_null(strstr(page, "# TYPE orderd_saga_step_latency_seconds histogram\n"));
+    assert_non_null(strstr(page, "# TYPE orderd_event_loop_lag_seconds histogram\n"));
+    assert_null(strstr(page, "summary"));
+    assert_null(strstr(page, "quantile="));
+    assert_non_null(strstr(
+        page,
+        "orderd_saga_step_latency_seconds_bucket{step=\"payment.authorize\",le=\"0.002\"} 0\n"
+        "orderd_saga_step_latency_seconds_bucket{step=\"payment.authorize\",le=\"0.004\"} 1\n"
+        "orderd_saga_step_latency_seconds_bucket{step=\"payment.authorize\",le=\"0.008\"} 1\n"
+        "orderd_saga_step_latency_seconds_bucket{step=\"payment.authorize\",le=\"0.016\"} 1\n"
+        "orderd_saga_step_latency_seconds_bucket{step=\"payment.authorize\",le=\"0.032\"} 2\n"));
+    assert_non_null(strstr(
+        page, "orderd_saga_step_latency_seconds_bucket{step=\"payment.authorize\",le=\"+Inf\"} 2\n"
+              "orderd_saga_step_latency_seconds_sum{step=\"payment.authorize\"} 0.023\n"
+              "orderd_saga_step_latency_seconds_count{step=\"payment.authorize\"} 2\n"));
+    assert_non_null(
+        strstr(page, "orderd_journal_fsync_latency_seconds_bucket{le=\"0.00005\"} 0\n"));
+    buf_free(&out);
+    world_free(&w);
+}
+
 static void test_utf8(void **state)
 {
     (void)state;
@@ -55,6 +90,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_name_that_is_not_utf8_cannot_break_the_page),
+        cmocka_unit_test(test_latencies_are_histograms),
         cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
