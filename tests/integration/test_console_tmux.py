@@ -13,6 +13,8 @@ real orderd: what an operator sees and what the keys do.
               120x40 the view returns
   quit        q ends ordertop with status 0 (and, under ASan, no report)
   auth_refused --user/--password: the refused AUTH is said in the status line
+  roles       a client's ordertop is read-only; an operator's replays but
+              is told purging needs an admin; the admin purges
   read_only   --read-only: d, r, R, space and a writing ':' command do
               nothing; reads (PING) pass; the hint says [read-only]
   reconnect   orderd killed: banner, [STALE], old rows kept; orderd back
@@ -436,8 +438,56 @@ def case_auth_refused():
     # orderd has no accounts: the AUTH ordertop sends is refused, and the
     # operator is told rather than left believing it was accepted.
     with Orderd() as srv, Console(srv.port, "--user", "ops", "--password", "secret") as con:
-        status_line(con, r" AUTH refused: ERR unknown command 'AUTH'")
+        status_line(con, r" AUTH refused: ERR AUTH called without any password configured.*")
         check("still connected", "reconnecting" not in con.screen())
+    # A wrong password on a server with one.
+    with Orderd("--requirepass", "root-pw") as srv, \
+            Console(srv.port, "--password", "wrong") as con:
+        status_line(con, r" AUTH refused: WRONGPASS invalid username-password pair.*")
+
+
+ROLES_ACL = "user ops on >ops-pw +@operator\nuser shop on >shop-pw +@client\n"
+
+
+def case_roles():
+    # What the user's roles allow decides which actions ordertop offers: a
+    # client only looks; an operator replays but may not purge; the admin
+    # (the default user of --requirepass) does both.
+    acl = os.path.join(tempfile.mkdtemp(prefix="ordertop-acl-"), "users.acl")
+    with open(acl, "w") as f:
+        f.write(ROLES_ACL)
+    with Orderd("--acl-file", acl, "--requirepass", "root-pw") as srv:
+        c = Conn(srv.port)
+        c.cmd("AUTH", "root-pw")
+        dead_letter(c, "jobs", "keep", "keepme")
+        before = [rec(e) for e in c.cmd("DLQ", "LIST")]
+        with Console(srv.port, "--user", "shop", "--password", "shop-pw") as con:
+            con.wait_screen(r"as shop \(client\)")
+            con.wait_screen(r"\[read-only\]\Z")
+            con.keys("3")
+            con.keys("d")
+            status_line(con, r" read-only: actions are off")
+        with Console(srv.port, "--user", "ops", "--password", "ops-pw") as con:
+            con.wait_screen(r"as ops \(operator\)")
+            con.keys("3")
+            con.wait_screen(r"  keepme$")
+            con.wait_screen(r" r replay .* d purge", absent=r"\[read-only\]")
+            con.keys("d")
+            status_line(con, r" purging needs the admin role: you are ops \(operator\)")
+            con.keys("r")
+            con.wait_screen(r"y/N")
+            con.keys("n")
+        expect("the operator purged nothing", [rec(e) for e in c.cmd("DLQ", "LIST")], before)
+        with Console(srv.port, "--password", "root-pw") as con:
+            con.wait_connected()
+            con.keys("3")
+            con.wait_screen(r"  keepme$")
+            con.keys("d")
+            con.wait_screen(r"y/N")
+            con.keys("y")
+            con.wait_gone(r"  keepme$")
+        expect("the admin purged it", c.cmd("DLQ", "LIST"), [])
+        c.close()
 
 
 def case_read_only():
@@ -539,7 +589,7 @@ def case_reconnect():
 
 
 CASES = [case_flow, case_command, case_dlq_replay, case_dlq_purge, case_resize, case_quit,
-         case_auth_refused, case_read_only, case_reconnect]
+         case_auth_refused, case_roles, case_read_only, case_reconnect]
 
 
 def main():
