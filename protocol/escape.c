@@ -79,3 +79,14 @@ void text_append_oneline(struct buf *out, const char *s, size_t n)
         buf_appendc(out, c == '\r' || c == '\n' ? ' ' : c);
     }
 }
+
+int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

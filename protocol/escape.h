@@ -18,6 +18,10 @@ enum text_ctx {
 
 bool text_needs_quotes(const char *s, size_t n, enum text_ctx ctx);
 
+/* A hex digit's value (either case), or -1: for \xHH, and for anything
+ * else written in hex. */
+int hex_digit(char c);
+
 /* Always quotes: "..." with escapes. */
 void text_append_quoted(struct buf *out, const char *s, size_t n);
 

@@ -3,16 +3,7 @@
 
 #include <stdbool.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "escape.h"
 
 static bool is_blank(char c)
 {
@@ -33,8 +24,8 @@ static enum inline_status unescape(const char *s, size_t len, size_t *i,
     case '\\': argv_putc(out, '\\'); break;
     case '"': argv_putc(out, '"'); break;
     case 'x': {
-        int hi = *i + 1 < len ? hexval(s[*i + 1]) : -1;
-        int lo = *i + 2 < len ? hexval(s[*i + 2]) : -1;
+        int hi = *i + 1 < len ? hex_digit(s[*i + 1]) : -1;
+        int lo = *i + 2 < len ? hex_digit(s[*i + 2]) : -1;
         if (hi < 0 || lo < 0)
             return INLINE_BAD_ESCAPE;
         argv_putc(out, (char)(hi * 16 + lo));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "escape.h"
 #include "xalloc.h"
 
 static const char *const role_names[ROLE_COUNT] = {"admin", "operator", "client", "worker"};
@@ -118,17 +119,6 @@ static struct acl_user *user_add(struct acl *acl, const char *name, size_t len)
 static int fail(char *err, size_t errlen, const char *fmt, const char *word, size_t len)
 {
     snprintf(err, errlen, fmt, (int)(len > 64 ? 64 : len), word);
-    return -1;
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
     return -1;
 }
 
