@@ -13,8 +13,9 @@
 # and build/asan (-fsanitize=address,undefined). SAN=1 selects the latter.
 
 CC      ?= cc
-# libpq: orderd's PostgreSQL store (--store postgres).
-PKGS    := libevent hiredis libpq
+# libpq: orderd's PostgreSQL store (--store postgres). libevent_openssl and
+# openssl: TLS on the protocol and HTTP ports (--tls-port, --http-tls).
+PKGS    := libevent hiredis libpq libevent_openssl openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
