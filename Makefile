@@ -13,9 +13,10 @@
 # and build/asan (-fsanitize=address,undefined). SAN=1 selects the latter.
 
 CC      ?= cc
-# libpq: orderd's PostgreSQL store (--store postgres). libcrypto: password
-# digests (SHA-256) and constant-time compares for AUTH.
-PKGS    := libevent hiredis libpq libcrypto
+# libpq: orderd's PostgreSQL store (--store postgres). openssl (libcrypto):
+# password digests (SHA-256) and constant-time compares for AUTH; with
+# libevent_openssl, TLS on the protocol and HTTP ports (--tls-port, --http-tls).
+PKGS    := libevent hiredis libpq libevent_openssl openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -17,7 +17,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: orderd [options]\n"
             "  --bind <addr>         address to listen on (default 127.0.0.1)\n"
-            "  --port <n>            TCP port (default 7070; 0 picks a free one)\n"
+            "  --port <n>|off        TCP port (default 7070; 0 picks a free one; off: only\n"
+            "                        --tls-port serves clients)\n"
             "  --max-clients <n>     connections at once (default %u)\n"
             "  --max-inline <bytes>  longest inline line (default %u)\n"
             "  --max-bulk <bytes>    longest RESP bulk string (default %u)\n"
@@ -77,6 +78,17 @@ static void usage(FILE *out)
             "                        user <name> on >password|#sha256 +@admin|operator|client|worker\n"
             "  --protected-mode yes|no  refuse to listen beyond loopback with no password\n"
             "                        or ACL file (default yes)\n"
+            "  --tls-port <n>        the protocol over TLS on this port too (default: none;\n"
+            "                        0 picks a free one); needs --tls-cert-file and\n"
+            "                        --tls-key-file\n"
+            "  --tls-cert-file <pem> the server's certificate (and its chain)\n"
+            "  --tls-key-file <pem>  its private key (not encrypted)\n"
+            "  --tls-ca-cert-file <pem>  the CA that signs client certificates\n"
+            "  --tls-auth-clients yes|no|optional  whether clients must present a\n"
+            "                        certificate the CA signed (default yes with\n"
+            "                        --tls-ca-cert-file, no without)\n"
+            "  --http-tls yes|no     HTTPS on --http-port, with the same certificate\n"
+            "                        (default no)\n"
             "  --help                this text\n"
             "  --version             the version\n",
             NET_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
@@ -122,6 +134,43 @@ static int parse_sim(const char *arg, unsigned *mask)
     return 0;
 }
 
+/* The TLS flags together: what is missing or of no use. */
+static int check_tls(const struct server_config *cfg)
+{
+    const struct tls_config *t = &cfg->tls;
+    const char *user = t->port >= 0 ? "--tls-port" : cfg->http.tls ? "--http-tls yes" : NULL;
+    if (cfg->net.port < 0 && t->port < 0) {
+        fprintf(stderr, "orderd: --port off needs --tls-port (no port would serve clients)\n");
+        return -1;
+    }
+    if (cfg->http.tls && cfg->http.port < 0) {
+        fprintf(stderr, "orderd: --http-tls yes needs an HTTP port (--http-port is off)\n");
+        return -1;
+    }
+    if (user == NULL) {
+        if (t->cert_file || t->key_file || t->ca_cert_file || t->auth_clients != TLS_AUTH_DEFAULT) {
+            fprintf(stderr, "orderd: the --tls-* files and --tls-auth-clients are used by "
+                            "--tls-port or --http-tls yes, and neither is given\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (t->cert_file == NULL || t->key_file == NULL) {
+        fprintf(stderr, "orderd: %s needs --tls-cert-file and --tls-key-file (missing: %s)\n",
+                user, t->cert_file == NULL && t->key_file == NULL ? "both"
+                      : t->cert_file == NULL ? "--tls-cert-file" : "--tls-key-file");
+        return -1;
+    }
+    if (t->ca_cert_file == NULL &&
+        (t->auth_clients == TLS_AUTH_YES || t->auth_clients == TLS_AUTH_OPTIONAL)) {
+        fprintf(stderr, "orderd: --tls-auth-clients %s needs --tls-ca-cert-file (the CA that "
+                        "signs client certificates)\n",
+                t->auth_clients == TLS_AUTH_YES ? "yes" : "optional");
+        return -1;
+    }
+    return 0;
+}
+
 enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MAX_REQUEST,
        OPT_MAX_OUTPUT, OPT_MAX_OUTPUT_PAUSE, OPT_PS_HARD, OPT_PS_SOFT, OPT_PS_SOFT_SECONDS, OPT_MAX_SUBS, OPT_MAX_MESSAGE,
        OPT_MAX_REPLY_PAYLOAD, OPT_STORE,
@@ -130,7 +179,9 @@ enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MA
        OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
        OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_PG, OPT_PG_LEASE_MS, OPT_PG_TIMEOUT_MS, OPT_NODE_NAME,
        OPT_CACHE_ORDERS, OPT_CACHE_TTL,
-       OPT_REQUIREPASS, OPT_ACL_FILE, OPT_PROTECTED_MODE };
+       OPT_REQUIREPASS, OPT_ACL_FILE, OPT_PROTECTED_MODE,
+       OPT_TLS_PORT, OPT_TLS_CERT_FILE, OPT_TLS_KEY_FILE, OPT_TLS_CA_CERT_FILE,
+       OPT_TLS_AUTH_CLIENTS, OPT_HTTP_TLS };
 
 int config_parse_args(int argc, char **argv, struct server_config *cfg, const char **log_level,
                       const char **log_file)
@@ -175,6 +226,12 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
         {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
         {"acl-file", required_argument, NULL, OPT_ACL_FILE},
         {"protected-mode", required_argument, NULL, OPT_PROTECTED_MODE},
+        {"tls-port", required_argument, NULL, OPT_TLS_PORT},
+        {"tls-cert-file", required_argument, NULL, OPT_TLS_CERT_FILE},
+        {"tls-key-file", required_argument, NULL, OPT_TLS_KEY_FILE},
+        {"tls-ca-cert-file", required_argument, NULL, OPT_TLS_CA_CERT_FILE},
+        {"tls-auth-clients", required_argument, NULL, OPT_TLS_AUTH_CLIENTS},
+        {"http-tls", required_argument, NULL, OPT_HTTP_TLS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -195,8 +252,12 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
             strcpy(cfg->net.bind, optarg);
             break;
         case 'p':
-            rc = size_flag("port", optarg, 0, 65535, &port);
-            cfg->net.port = (int)port;
+            if (strcmp(optarg, "off") == 0) {
+                cfg->net.port = -1;
+            } else {
+                rc = size_flag("port", optarg, 0, 65535, &port);
+                cfg->net.port = (int)port;
+            }
             break;
         case OPT_MAX_CLIENTS: rc = size_flag("max-clients", optarg, 1, 1000000, &cfg->net.max_clients); break;
         case OPT_MAX_INLINE: rc = size_flag("max-inline", optarg, 16, G, &cfg->net.limits.max_inline); break;
@@ -346,6 +407,39 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
         case 'V':
             printf("orderd %s\n", ORDERD_VERSION);
             exit(0);
+        case OPT_TLS_PORT:
+            rc = size_flag("tls-port", optarg, 0, 65535, &port);
+            cfg->tls.port = (int)port;
+            break;
+        case OPT_TLS_CERT_FILE:
+            cfg->tls.cert_file = optarg;
+            break;
+        case OPT_TLS_KEY_FILE:
+            cfg->tls.key_file = optarg;
+            break;
+        case OPT_TLS_CA_CERT_FILE:
+            cfg->tls.ca_cert_file = optarg;
+            break;
+        case OPT_TLS_AUTH_CLIENTS:
+            if (strcmp(optarg, "yes") == 0) {
+                cfg->tls.auth_clients = TLS_AUTH_YES;
+            } else if (strcmp(optarg, "no") == 0) {
+                cfg->tls.auth_clients = TLS_AUTH_NO;
+            } else if (strcmp(optarg, "optional") == 0) {
+                cfg->tls.auth_clients = TLS_AUTH_OPTIONAL;
+            } else {
+                fprintf(stderr, "orderd: --tls-auth-clients takes yes, no or optional, got "
+                                "'%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case OPT_HTTP_TLS:
+            if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0) {
+                fprintf(stderr, "orderd: --http-tls takes yes or no, got '%s'\n", optarg);
+                return -1;
+            }
+            cfg->http.tls = strcmp(optarg, "yes") == 0;
+            break;
         default:
             usage(stderr);
             return -1;
@@ -363,6 +457,6 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
                         "journal keeps every order in memory)\n");
         return -1;
     }
-    return 0;
+    return check_tls(cfg);
 }
 

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/version.h"
 #include "net/http.h"
+#include "net/tls_port.h"
 #include "orders/book.h"
 #include "orders/order_json.h"
 #include "saga/engine.h"
@@ -48,6 +49,7 @@ void server_config_default(struct server_config *cfg)
     cfg->max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT;
     cfg->max_message = CMD_MAX_MESSAGE_DEFAULT;
     cfg->max_reply_payload = CMD_MAX_REPLY_PAYLOAD_DEFAULT;
+    tls_config_default(&cfg->tls);
 }
 
 /* --- the end of a loop turn ---------------------------------------------- */
@@ -228,10 +230,32 @@ static void on_shutdown_deadline(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(srv->base);
 }
 
+/* Shutdown is over once every connection has closed and every TLS relay
+ * has passed on what its connection sent. */
+static void leave_if_drained(struct server *srv)
+{
+    if (srv->net_drained && (srv->tls_port == NULL || srv->tls_drained))
+        event_base_loopbreak(srv->base);
+}
+
 static void on_drained(void *arg)
 {
     struct server *srv = arg;
-    event_base_loopbreak(srv->base);
+    srv->net_drained = true;
+    leave_if_drained(srv);
+}
+
+static void on_tls_drained(void *arg)
+{
+    struct server *srv = arg;
+    srv->tls_drained = true;
+    leave_if_drained(srv);
+}
+
+static void on_tls_adopt(void *arg, int fd)
+{
+    struct server *srv = arg;
+    net_adopt(srv->net, fd);
 }
 
 void server_shutdown(struct server *srv)
@@ -241,6 +265,8 @@ void server_shutdown(struct server *srv)
     srv->counters.shutting_down = true;
     struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
     evtimer_add(srv->shutdown_deadline, &tv);
+    if (srv->tls_port)
+        tls_port_shutdown(srv->tls_port);
     net_shutdown(srv->net);
 }
 
@@ -310,7 +336,8 @@ static struct store *open_store(struct server *srv, struct persist_target *t, ch
         char node[300], host[256] = "localhost";
         if (o.node == NULL) {
             gethostname(host, sizeof host - 1);
-            snprintf(node, sizeof node, "%s:%d", host, srv->cfg.net.port);
+            snprintf(node, sizeof node, "%s:%d", host,
+                     srv->cfg.net.port >= 0 ? srv->cfg.net.port : srv->cfg.tls.port);
             o.node = node;
         }
         return pg_store_open(&o, srv->base, t, &env, err, errlen);
@@ -365,6 +392,13 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
     struct timeval second = {1, 0};
     evtimer_add(srv->tick, &second);
+    /* The certificate and key before recovery, which can take long: a
+     * wrong file is said at once. */
+    if ((cfg->tls.port >= 0 || cfg->http.tls) &&
+        (srv->tls = tls_context_new(&cfg->tls, err, errlen)) == NULL) {
+        server_free(srv);
+        return -1;
+    }
 
     /* The subsystems, each given what it needs. */
     struct bus_hooks bh = {.ctx = srv, .changed = on_chan_changed};
@@ -414,8 +448,17 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         server_free(srv);
         return -1;
     }
+    struct tls_port_hooks th = {.ctx = srv, .adopt = on_tls_adopt, .drained = on_tls_drained};
+    if (cfg->tls.port >= 0 &&
+        (srv->tls_port = tls_port_open(srv->tls, srv->base, &srv->env, cfg->net.bind,
+                                       cfg->tls.port, cfg->net.max_clients, &th, err,
+                                       errlen)) == NULL) {
+        server_free(srv);
+        return -1;
+    }
     if (cfg->http.port >= 0 &&
-        (srv->http = http_start(srv->base, &srv->env, &cfg->http, err, errlen)) == NULL) {
+        (srv->http = http_start(srv->base, &srv->env, &cfg->http, srv->tls, err, errlen)) ==
+            NULL) {
         server_free(srv);
         return -1;
     }
@@ -433,7 +476,12 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
     srv->tick_due_ms = clock_mono_ms() + 1000;
-    log_event("info", "event=started version=%s port=%d", ORDERD_VERSION, srv->counters.port);
+    if (srv->tls_port)
+        log_event("info", "event=started version=%s port=%d tls_port=%d", ORDERD_VERSION,
+                  srv->counters.port, srv->counters.tls_port);
+    else
+        log_event("info", "event=started version=%s port=%d", ORDERD_VERSION,
+                  srv->counters.port);
     return 0;
 }
 
@@ -452,8 +500,10 @@ int server_close(struct server *srv)
 
 int server_free(struct server *srv)
 {
+    tls_port_free(srv->tls_port);
     net_free(srv->net);
     http_stop(srv->http);
+    tls_context_free(srv->tls);
     int rc = server_close(srv);
     sim_free(srv->sim);
     order_cache_free(srv->cache);

@@ -16,6 +16,7 @@
 #include "lib/gate.h"
 #include "net/http.h"
 #include "net/net.h"
+#include "net/tls.h"
 #include "store/journal_store.h"
 #include "store/persist.h"
 #include "store/pg_store.h"
@@ -39,6 +40,7 @@ struct server_config {
     size_t max_message;        /* payload of a message on a durable channel */
     size_t max_reply_payload;  /* payload bytes of one READ or CONSUME reply */
     bool saga;            /* orders run through sagas (else clients move them) */
+    struct tls_config tls;  /* the certificate, and the protocol port over TLS */
     const char *requirepass;  /* the default user's password, or NULL */
     const char *acl_file;     /* users and roles, or NULL */
     bool protected_mode;      /* no listening beyond loopback without users */
@@ -55,6 +57,7 @@ struct sim;
 struct store;
 struct metrics;
 struct http;
+struct tls_port;
 
 struct server {
     struct server_config cfg;
@@ -78,6 +81,10 @@ struct server {
     struct persist_target target;   /* what the store recovers into and snapshots */
     struct net *net;
     struct http *http;
+    struct tls_context *tls;        /* NULL: no TLS anywhere */
+    struct tls_port *tls_port;      /* NULL: no --tls-port */
+    bool net_drained;               /* shutting down: every connection is closed */
+    bool tls_drained;               /* ... and every TLS relay */
     struct server_counters counters;
     struct acl acl;                 /* who may connect, and do what */
     struct log_limiter auth_log;    /* failed AUTHs */

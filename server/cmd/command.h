@@ -45,6 +45,9 @@ struct server_counters {
     int64_t started_ms;         /* server clock */
     bool saga;                  /* orders run through sagas */
     bool shutting_down;
+    int tls_port;               /* the TLS protocol port, once bound (0: none) */
+    uint64_t tls_connections;   /* TLS sessions set up on it */
+    uint64_t tls_handshake_failures;
 };
 
 /* The subsystems commands act on, all borrowed. */

@@ -108,6 +108,11 @@ static void server_section(struct cmd_env *env, struct walk *w)
         (double)((env->clk->now_ms - c->started_ms) / 1000));
     text(w, s, "process_id", pid);
     text(w, s, "tcp_port", port);
+    if (c->tls_port) {
+        char tls_port[24];
+        snprintf(tls_port, sizeof tls_port, "%d", c->tls_port);
+        text(w, s, "tls_port", tls_port);
+    }
     text(w, s, "saga", c->saga ? "on" : "off");
     num(w, s, FIG_GAUGE, "used_memory_rss", "resident_memory_bytes", "Resident memory",
         (double)rss_bytes());
@@ -145,6 +150,11 @@ static void clients_section(struct cmd_env *env, struct walk *w)
         "Requests refused because the user's roles do not allow them", (double)c->noperm);
     num(w, s, FIG_COUNTER, "http_on_protocol_port", "http_on_protocol_port_total",
         "HTTP requests sent to the protocol port, closed unanswered", (double)c->http_probes);
+    num(w, s, FIG_COUNTER, "tls_connections", "tls_connections_total",
+        "TLS sessions set up on --tls-port (each is also a connection)",
+        (double)c->tls_connections);
+    num(w, s, FIG_COUNTER, "tls_handshake_failures", "tls_handshake_failures_total",
+        "TLS handshakes on --tls-port that failed or timed out", (double)c->tls_handshake_failures);
 }
 
 static void commands_section(struct cmd_env *env, struct walk *w)

@@ -24,6 +24,7 @@
 #include "lib/version.h"
 #include "prom_histogram.h"
 #include "store/store.h"
+#include "tls.h"
 #include "xalloc.h"
 
 struct http {
@@ -300,8 +301,16 @@ void http_config_default(struct http_config *cfg)
     cfg->max_url = HTTP_MAX_URL_DEFAULT;
 }
 
+/* evhttp asks for each connection's bufferevent before it sets the
+ * socket: a TLS session, accepting. */
+static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
+{
+    return tls_accept_bufferevent(arg, base, -1);
+}
+
 struct http *http_start(struct event_base *base, struct cmd_env *env,
-                        const struct http_config *cfg, char *err, size_t errlen)
+                        const struct http_config *cfg, struct tls_context *tls, char *err,
+                        size_t errlen)
 {
     struct evhttp *evh = evhttp_new(base);
     struct evhttp_bound_socket *sock =
@@ -321,13 +330,16 @@ struct http *http_start(struct event_base *base, struct cmd_env *env,
     evhttp_set_max_headers_size(evh, (ev_ssize_t)cfg->max_header_bytes);
     evhttp_set_max_body_size(evh, 0);
     evhttp_set_gencb(evh, on_request, h);
+    if (cfg->tls)
+        evhttp_set_bevcb(evh, tls_bufferevent, tls);
     /* Which port (0 picks one): the log says, as for the main port. */
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     h->port = cfg->port;
     if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
         h->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    log_event("info", "event=http_listening addr=%s:%d", cfg->bind, h->port);
+    log_event("info", "event=http_listening addr=%s:%d%s", cfg->bind, h->port,
+              cfg->tls ? " tls=yes" : "");
     return h;
 }
 

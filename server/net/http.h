@@ -4,12 +4,14 @@
 #ifndef SERVER_HTTP_H
 #define SERVER_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
 struct cmd_env;
 struct buf;
 struct http;
+struct tls_context;
 
 struct http_config {
     char bind[64];
@@ -20,6 +22,7 @@ struct http_config {
     size_t max_header_bytes;
     size_t max_headers;
     size_t max_url;
+    bool tls;                 /* HTTPS, with the TLS port's certificate (--http-tls) */
 };
 
 #define HTTP_PORT_DEFAULT 7071
@@ -29,9 +32,11 @@ struct http_config {
 
 void http_config_default(struct http_config *cfg);
 
-/* Listens as cfg says. NULL with err filled. */
+/* Listens as cfg says; with cfg->tls, every connection is a TLS session
+ * of tls (borrowed, outliving the listener). NULL with err filled. */
 struct http *http_start(struct event_base *base, struct cmd_env *env,
-                        const struct http_config *cfg, char *err, size_t errlen);
+                        const struct http_config *cfg, struct tls_context *tls, char *err,
+                        size_t errlen);
 void http_stop(struct http *h);
 
 /* The Prometheus text exposition of every figure. */

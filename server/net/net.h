@@ -20,13 +20,13 @@
 
 struct event_base;
 struct event;
-struct evconnlistener;
+struct listener;
 struct cmd_env;
 struct conn;
 
 struct net_config {
     char bind[64];
-    int port;                 /* 0: any free one */
+    int port;                 /* 0: any free one; -1: none (TLS only) */
     struct proto_limits limits;
     size_t max_clients;       /* connections beyond this are refused */
     size_t max_output;        /* a client with this many reply bytes unread is
@@ -75,9 +75,7 @@ struct net {
     struct event_base *base;
     struct cmd_env *env;            /* borrowed */
     struct net_hooks hooks;
-    struct evconnlistener *listener;
-    struct event *accept_retry;     /* re-enables accepting after EMFILE */
-    int64_t last_accept_warn_ms;
+    struct listener *listener;      /* NULL with --port off */
     struct conn *conns;             /* every open connection */
     struct conn *deferred;          /* with work for the end of the turn */
     struct conn *held;              /* output waiting for durability */
@@ -92,9 +90,15 @@ struct net *net_new(const struct net_config *cfg, struct event_base *base, struc
 /* Closes every connection at once, unsent output dropped. */
 void net_free(struct net *n);
 
-/* Binds and listens; the port bound goes to env->counters->port. Returns
- * 0, or -1 with err filled. */
+/* Binds and listens (unless the port is -1); the port bound goes to
+ * env->counters->port. Returns 0, or -1 with err filled. */
 int net_listen(struct net *n, char *err, size_t errlen);
+
+/* A connected socket (non-blocking) becomes a client, as one accepted on
+ * the protocol port does: the TLS port hands over its relays' inner ends
+ * here. At --max-clients it is told -LIMIT and closed; while shutting
+ * down it is closed. Takes ownership of fd. */
+void net_adopt(struct net *n, int fd);
 
 /* Stop accepting, send every reply already due, then close; drained()
  * when the last connection is gone (at once if there is none). */

@@ -61,7 +61,12 @@ class Orderd:
         env = dict(os.environ)
         if self.env:
             env.update(self.env)
-        self.port = free_port()
+        # The protocol port: a free one, unless the test picks it; with
+        # `--port off` (TLS only) there is none, and start-up is over when
+        # the log says event=started.
+        given = self.flags[self.flags.index("--port") + 1] if "--port" in self.flags[:-1] else None
+        self.port = None if given == "off" else int(given) if given else free_port()
+        port_flags = [] if given else ["--port", str(self.port)]
         try:
             store, flags = self._store_args()
         except TestFailure:
@@ -71,7 +76,7 @@ class Orderd:
             # The HTTP side door on a free port, unless the test picks one.
             if "--http-port" not in flags:
                 store += ["--http-port", "0"]
-            self.proc = subprocess.Popen([binary, "--port", str(self.port)] + store + flags,
+            self.proc = subprocess.Popen([binary] + port_flags + store + flags,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          env=env)
         deadline = time.monotonic() + START_TIMEOUT
@@ -79,7 +84,11 @@ class Orderd:
             if self.proc.poll() is not None:
                 self._failed_start("orderd exited at start with %s" % self.proc.returncode)
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                if self.port is None:
+                    if "event=started" not in self.log():
+                        raise OSError("not started yet")
+                else:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
@@ -200,6 +209,15 @@ class Orderd:
         import re
         found = wait_for("the http_listening line in the log",
                          lambda: re.search(r"event=http_listening addr=[0-9.]+:(\d+)",
+                                           self.log()), timeout=START_TIMEOUT)
+        return int(found.group(1))
+
+    def tls_port(self):
+        """The TLS protocol port orderd picked (--tls-port 0), from its log
+        line event=tls_listening, polled as http_port() is."""
+        import re
+        found = wait_for("the tls_listening line in the log",
+                         lambda: re.search(r"event=tls_listening addr=[0-9.]+:(\d+)",
                                            self.log()), timeout=START_TIMEOUT)
         return int(found.group(1))
 

@@ -22,7 +22,7 @@ expect "--help prints usage on stdout and exits 0" "$(printf '%s\n' "$got" | hea
   "$(printf '%s\n' 'status=0' 'usage: orderd [options]')"
 expect "--help lists every flag" \
   "$(printf '%s\n' "$got" | grep -oE '^  --[a-z-]+' | tr -d ' ' | tr '\n' ' ')" \
-  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --max-message --max-reply-payload --store --pg --pg-lease-ms --pg-timeout-ms --node-name --cache-orders --cache-ttl --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --log-level --log-file --requirepass --acl-file --protected-mode --help --version '
+  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --max-message --max-reply-payload --store --pg --pg-lease-ms --pg-timeout-ms --node-name --cache-orders --cache-ttl --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --log-level --log-file --requirepass --acl-file --protected-mode --tls-port --tls-cert-file --tls-key-file --tls-ca-cert-file --tls-auth-clients --http-tls --help --version '
 expect "--help writes nothing on stderr" "$(printf '%s\n' "$got" | sed -n '/^stderr:$/,$p')" 'stderr:'
 got=$(run_orderd --version)
 expect "--version" "$(printf '%s\n' "$got" | sed -E 's/[0-9]+\.[0-9]+\.[0-9]+/X.Y.Z/')" \
@@ -59,6 +59,31 @@ bad_flag "protected mode neither yes nor no" "orderd: --protected-mode takes yes
   --protected-mode off
 bad_flag "a lease too short" "orderd: --pg-lease-ms needs an integer from 500 to 600000, got '100'" \
   --store postgres --pg-lease-ms 100
+bad_flag "port neither a number nor off" \
+  "orderd: --port needs an integer from 0 to 65535, got 'none'" --port none
+bad_flag "TLS port out of range" \
+  "orderd: --tls-port needs an integer from 0 to 65535, got '65536'" --tls-port 65536
+bad_flag "TLS port without its files" \
+  "orderd: --tls-port needs --tls-cert-file and --tls-key-file (missing: both)" --tls-port 0
+bad_flag "TLS port without its key" \
+  "orderd: --tls-port needs --tls-cert-file and --tls-key-file (missing: --tls-key-file)" \
+  --tls-port 0 --tls-cert-file c.pem
+bad_flag "HTTPS without a certificate" \
+  "orderd: --http-tls yes needs --tls-cert-file and --tls-key-file (missing: --tls-cert-file)" \
+  --http-port 0 --http-tls yes --tls-key-file k.pem
+bad_flag "HTTPS without HTTP" \
+  "orderd: --http-tls yes needs an HTTP port (--http-port is off)" --http-tls yes
+bad_flag "a bad --http-tls" "orderd: --http-tls takes yes or no, got 'on'" --http-tls on
+bad_flag "a bad --tls-auth-clients" \
+  "orderd: --tls-auth-clients takes yes, no or optional, got 'maybe'" --tls-auth-clients maybe
+bad_flag "client certificates without a CA" \
+  "orderd: --tls-auth-clients yes needs --tls-ca-cert-file (the CA that signs client certificates)" \
+  --tls-port 0 --tls-cert-file c.pem --tls-key-file k.pem --tls-auth-clients yes
+bad_flag "TLS files with nothing to use them" \
+  "orderd: the --tls-* files and --tls-auth-clients are used by --tls-port or --http-tls yes, and neither is given" \
+  --tls-cert-file c.pem --tls-key-file k.pem
+bad_flag "no port at all" "orderd: --port off needs --tls-port (no port would serve clients)" \
+  --port off
 got=$(run_orderd --port 0 --bind not-an-address)
 expect "unusable bind address" "$got" \
   "$(printf '%s\n' 'status=1' '' 'stderr:' "orderd: cannot parse bind address 'not-an-address'")"
