@@ -13,8 +13,9 @@
 # and build/asan (-fsanitize=address,undefined). SAN=1 selects the latter.
 
 CC      ?= cc
-# libpq: orderd's PostgreSQL store (--store postgres).
-PKGS    := libevent hiredis libpq
+# libpq: orderd's PostgreSQL store (--store postgres). libsystemd: sd_notify
+# for a Type=notify service (server/notify.c).
+PKGS    := libevent hiredis libpq libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

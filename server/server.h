@@ -51,6 +51,7 @@ struct sim;
 struct store;
 struct metrics;
 struct http;
+struct notify;
 
 struct server {
     struct server_config cfg;
@@ -74,6 +75,7 @@ struct server {
     struct persist_target target;   /* what the store recovers into and snapshots */
     struct net *net;
     struct http *http;
+    struct notify *notify;          /* systemd: ready, status, stopping, watchdog */
     struct server_counters counters;
     struct cmd_env env;             /* what commands are given */
     uint64_t last_event_id;         /* order events published */
