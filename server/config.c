@@ -1,8 +1,10 @@
 /* orderd's flags: what each means, its default and its bounds, read into
- * a server_config. */
+ * a server_config from the command line and from a --config file's
+ * settings placed before it. */
 #include "config.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,7 +212,7 @@ static int with_config_file(int argc, char **argv, const struct option *opts,
     memset(args, 0, sizeof *args);
     const char *path = find_config(argc, argv, opts);
     struct config_file f = {0};
-    char err[4200];
+    char err[PATH_MAX + 256];
     if (path && config_file_read(path, &f, err, sizeof err) != 0) {
         fprintf(stderr, "orderd: %s\n", err);
         return -1;
@@ -467,7 +469,6 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
     }
     return 0;
 }
-
 
 int config_parse_args(int argc, char **argv, struct server_config *cfg, const char **log_level,
                       const char **log_file, struct config_args *args)
