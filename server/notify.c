@@ -37,8 +37,9 @@ struct notify *notify_new(struct event_base *base)
     n->enabled = socket != NULL && *socket != '\0';
     uint64_t usec = 0;
     if (n->enabled && sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-        /* Half the interval, as sd_watchdog_enabled(3) advises. */
-        n->interval_us = usec / 2 > 0 ? usec / 2 : 1;
+        /* Half the interval, as sd_watchdog_enabled(3) advises; not
+         * under a millisecond, which would keep the loop spinning. */
+        n->interval_us = usec / 2 > 1000 ? usec / 2 : 1000;
         struct timeval tv = {(time_t)(n->interval_us / 1000000),
                              (suseconds_t)(n->interval_us % 1000000)};
         n->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, n);
