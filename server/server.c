@@ -415,6 +415,9 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     int rc = notify_ready(srv->notify, "%s", text);
     if (rc != 0)
         log_event("warn", "event=notify_failed what=READY error=\"%s\"", strerror(-rc));
+    if (notify_watchdog_interval_us(srv->notify) > 0)
+        log_event("info", "event=watchdog ping_ms=%llu",
+                  (unsigned long long)(notify_watchdog_interval_us(srv->notify) / 1000));
     return 0;
 }
 

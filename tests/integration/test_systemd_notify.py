@@ -160,6 +160,8 @@ try:
         s.close()
     srv.manager.until("the status with the clients gone", serving(0, 1))
     srv.stop()
+    check("the log says how often it pings", "event=watchdog ping_ms=%d" % (WATCHDOG_USEC // 2000)
+          in srv.log(), srv.log())
 
     # --- the watchdog of another process: no pings -------------------------
     other = Server(tmp, "other", watchdog_pid=os.getpid())
@@ -173,6 +175,7 @@ try:
     expect("no pings for another process's watchdog", pings, [])
     socks[0].close()
     other.stop()
+    check("no watchdog in the log", "event=watchdog" not in other.log(), other.log())
 except TestFailure as e:
     for s in servers:
         s.kill()
