@@ -7,6 +7,8 @@
 #   make pg         a PostgreSQL in ./var/pg to run orderd on (make pg-stop stops it)
 #   make crashtest  kill -9 orderd 50 times under load; nothing acknowledged is lost
 #   make bench      benchmarks next to Redis (see docs/bench.md)
+#   make install    the binaries, the systemd unit, an example config, the docs
+#                   (PREFIX=/usr/local, DESTDIR; see "Install" below); make uninstall
 #   make clean
 #
 # Two build flavours live side by side: build/release (-O2, what bin/ holds)
@@ -16,7 +18,8 @@ CC      ?= cc
 # libpq: orderd's PostgreSQL store (--store postgres). openssl (libcrypto):
 # password digests (SHA-256) and constant-time compares for AUTH; with
 # libevent_openssl, TLS on the protocol and HTTP ports (--tls-port, --http-tls).
-PKGS    := libevent hiredis libpq libevent_openssl openssl
+# libsystemd: sd_notify for a Type=notify service (server/notify.c).
+PKGS    := libevent hiredis libpq libevent_openssl openssl libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -56,7 +59,7 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(OUT)/%.o)
 .SECONDARY:
 
 .PHONY: all run test unit integration integration-pg test-release test-asan bench crashtest \
-        clean deps pg pg-stop
+        clean deps pg pg-stop install uninstall
 all: $(BINDIR)/orderd $(BINDIR)/orderbench $(BINDIR)/ordertop
 
 # V=1 shows the full compiler lines.
@@ -179,6 +182,50 @@ crashtest: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	tests/bench/run
+
+# --- Install ----------------------------------------------------------------
+# Where `make install` puts things (DESTDIR is prepended to each, for
+# staging a package):
+#   $(PREFIX)/bin                     orderd, ordertop, orderbench
+#   $(UNITDIR)/orderd.service         the unit, with these paths in it; systemd
+#                                     reads /usr/local/lib/systemd/system and
+#                                     /usr/lib/systemd/system both
+#   $(SYSCONFDIR)/orderd/orderd.conf  the example config, mode 0600; one that is
+#                                     there already is kept
+#   $(DOCDIR)                         README.md and docs/*.md
+#   $(DATADIR)/grafana                the Grafana dashboards (docs/grafana/*.json)
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/orderd
+DATADIR    ?= $(PREFIX)/share/orderd
+INSTALL    ?= install
+INSTALL_BINS := orderd ordertop orderbench
+
+install: all
+	@mkdir -p $(OUT)
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@DOCDIR@|$(DOCDIR)|g' systemd/orderd.service.in >$(OUT)/orderd.service
+	for b in $(INSTALL_BINS); do \
+	    $(INSTALL) -D -m 0755 $(BINDIR)/$$b "$(DESTDIR)$(PREFIX)/bin/$$b" || exit 1; done
+	$(INSTALL) -D -m 0644 $(OUT)/orderd.service "$(DESTDIR)$(UNITDIR)/orderd.service"
+	@if [ -e "$(DESTDIR)$(SYSCONFDIR)/orderd/orderd.conf" ]; then \
+	    echo "keeping $(DESTDIR)$(SYSCONFDIR)/orderd/orderd.conf (the example is systemd/orderd.conf)"; \
+	else \
+	    echo "$(INSTALL) -D -m 0600 systemd/orderd.conf $(DESTDIR)$(SYSCONFDIR)/orderd/orderd.conf"; \
+	    $(INSTALL) -D -m 0600 systemd/orderd.conf "$(DESTDIR)$(SYSCONFDIR)/orderd/orderd.conf"; \
+	fi
+	$(INSTALL) -D -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"
+	for f in $(wildcard docs/*.md); do \
+	    $(INSTALL) -D -m 0644 $$f "$(DESTDIR)$(DOCDIR)/$$f" || exit 1; done
+	for f in $(wildcard docs/grafana/*.json); do \
+	    $(INSTALL) -D -m 0644 $$f "$(DESTDIR)$(DATADIR)/grafana/$$(basename $$f)" || exit 1; done
+
+# The config is left, as it may hold what you set: remove it yourself.
+uninstall:
+	for b in $(INSTALL_BINS); do rm -f "$(DESTDIR)$(PREFIX)/bin/$$b"; done
+	rm -f "$(DESTDIR)$(UNITDIR)/orderd.service"
+	rm -rf "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(DATADIR)"
 
 clean:
 	rm -rf build bin

@@ -1,8 +1,11 @@
 /* orderd's flags: what each means, its default and its bounds, read into
- * a server_config. */
+ * a server_config from the command line and from a --config file's
+ * settings placed before it. */
 #include "config.h"
 
 #include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include "lib/kvargs.h"
 #include "lib/version.h"
 #include "saga/engine.h"
+#include "xalloc.h"
 
 static void usage(FILE *out)
 {
@@ -89,6 +93,9 @@ static void usage(FILE *out)
             "                        --tls-ca-cert-file, no without)\n"
             "  --http-tls yes|no     HTTPS on --http-port, with the same certificate\n"
             "                        (default no)\n"
+            "  --config <path>       read settings from this file first: a line per flag,\n"
+            "                        `key value` (port 7070, pg host=/run/postgresql,\n"
+            "                        repair yes), '#' comments; flags given override it\n"
             "  --help                this text\n"
             "  --version             the version\n",
             NET_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
@@ -181,10 +188,120 @@ enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MA
        OPT_CACHE_ORDERS, OPT_CACHE_TTL,
        OPT_REQUIREPASS, OPT_ACL_FILE, OPT_PROTECTED_MODE,
        OPT_TLS_PORT, OPT_TLS_CERT_FILE, OPT_TLS_KEY_FILE, OPT_TLS_CA_CERT_FILE,
-       OPT_TLS_AUTH_CLIENTS, OPT_HTTP_TLS };
+       OPT_TLS_AUTH_CLIENTS, OPT_HTTP_TLS, OPT_CONFIG };
 
-int config_parse_args(int argc, char **argv, struct server_config *cfg, const char **log_level,
-                      const char **log_file)
+/* --- the config file -------------------------------------------------------- */
+
+/* The --config argv names, or NULL: none with --help or --version, which
+ * need no settings. getopt_long finds it, so that it is taken where the
+ * parse proper would take it (not, say, as the value of --pg); the parse
+ * proper then says what else is wrong. */
+static const char *find_config(int argc, char **argv, const struct option *opts)
+{
+    const char *path = NULL;
+    bool info = false;
+    int c;
+    opterr = 0;
+    optind = 0;  /* glibc: start afresh, whatever an earlier parse left */
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == OPT_CONFIG)
+            path = optarg;
+        else if (c == 'h' || c == 'V')
+            info = true;
+    }
+    opterr = 1;
+    optind = 0;
+    return info ? NULL : path;
+}
+
+/* A setting of the file as the flag it stands for: "--key=value", or
+ * "--key" for a flag without a value written `key yes`; NULL in *out for
+ * `key no`. Keys are whole names: getopt_long would take an abbreviation.
+ * Returns 0, or -1 after saying what is wrong and where. */
+static int setting_flag(const char *path, const struct config_entry *e,
+                        const struct option *opts, char **out)
+{
+    *out = NULL;
+    const struct option *o = opts;
+    while (o->name && strcmp(o->name, e->key) != 0)
+        o++;
+    if (o->name == NULL) {
+        fprintf(stderr, "orderd: %s:%u: unknown key '%s'\n", path, e->line, e->key);
+        return -1;
+    }
+    if (o->val == OPT_CONFIG || o->val == 'h' || o->val == 'V') {
+        fprintf(stderr, "orderd: %s:%u: '%s' is for the command line, not a config file\n",
+                path, e->line, e->key);
+        return -1;
+    }
+    if (o->has_arg == no_argument) {
+        if (e->value == NULL) {
+            fprintf(stderr, "orderd: %s:%u: '%s' needs yes or no\n", path, e->line, e->key);
+            return -1;
+        }
+        if (strcmp(e->value, "yes") != 0 && strcmp(e->value, "no") != 0) {
+            fprintf(stderr, "orderd: %s:%u: '%s' takes yes or no, got '%s'\n", path, e->line,
+                    e->key, e->value);
+            return -1;
+        }
+        if (strcmp(e->value, "yes") == 0) {
+            *out = xmalloc(strlen(e->key) + 3);
+            sprintf(*out, "--%s", e->key);
+        }
+        return 0;
+    }
+    if (e->value == NULL) {
+        fprintf(stderr, "orderd: %s:%u: '%s' needs a value\n", path, e->line, e->key);
+        return -1;
+    }
+    *out = xmalloc(strlen(e->key) + strlen(e->value) + 4);
+    sprintf(*out, "--%s=%s", e->key, e->value);
+    return 0;
+}
+
+/* args becomes the command line to parse: argv[0], the settings of the
+ * --config file as flags, then argv's flags, so that one getopt_long pass
+ * reads both and a flag given overrides the file wherever --config is.
+ * Returns 0, or -1 after saying what is wrong. */
+static int with_config_file(int argc, char **argv, const struct option *opts,
+                            struct config_args *args)
+{
+    memset(args, 0, sizeof *args);
+    const char *path = find_config(argc, argv, opts);
+    struct config_file f = {0};
+    char err[PATH_MAX + 256];
+    if (path && config_file_read(path, &f, err, sizeof err) != 0) {
+        fprintf(stderr, "orderd: %s\n", err);
+        return -1;
+    }
+    size_t n = (size_t)argc + f.n + 1;
+    args->argv = xcalloc(n, sizeof *args->argv);
+    args->line = xcalloc(n, sizeof *args->line);
+    args->own = xcalloc(f.n + 1, sizeof *args->own);
+    args->path = f.path;
+    f.path = NULL;
+    args->argv[args->argc++] = argv[0];
+    int rc = 0;
+    for (size_t i = 0; i < f.n && rc == 0; i++) {
+        char *flag;
+        rc = setting_flag(args->path, &f.entries[i], opts, &flag);
+        if (rc == 0 && flag) {
+            args->own[args->nfile++] = flag;
+            args->line[args->argc] = f.entries[i].line;
+            args->argv[args->argc++] = flag;
+        }
+    }
+    for (int i = 1; i < argc; i++)
+        args->argv[args->argc++] = argv[i];
+    config_file_free(&f);
+    return rc;
+}
+
+/* The flags, after those of the --config file. *at is the index, in the
+ * command line parsed, just past the flag being read, and 0 after the
+ * last. */
+static int parse_flags(int argc, char **argv, struct server_config *cfg, const char **log_level,
+                       const char **log_file, struct config_args *args, int *at)
 {
     static const struct option opts[] = {
         {"bind", required_argument, NULL, 'b'},
@@ -232,6 +349,7 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
         {"tls-ca-cert-file", required_argument, NULL, OPT_TLS_CA_CERT_FILE},
         {"tls-auth-clients", required_argument, NULL, OPT_TLS_AUTH_CLIENTS},
         {"http-tls", required_argument, NULL, OPT_HTTP_TLS},
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -241,8 +359,13 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
     bool cache_flags = false;
     int policy;
     int c;
+    if (with_config_file(argc, argv, opts, args) != 0)
+        return -1;
+    argc = args->argc;
+    argv = args->argv;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int rc = 0;
+        *at = optind;
         switch (c) {
         case 'b':
             if (strlen(optarg) >= sizeof cfg->net.bind) {
@@ -401,6 +524,8 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
             }
             cfg->protected_mode = strcmp(optarg, "yes") == 0;
             break;
+        case OPT_CONFIG:
+            break;  /* read before the others (with_config_file) */
         case 'h':
             usage(stdout);
             exit(0);
@@ -447,6 +572,7 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
         if (rc != 0)
             return -1;
     }
+    *at = 0;
     if (optind < argc) {
         fprintf(stderr, "orderd: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
@@ -460,3 +586,29 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
     return check_tls(cfg);
 }
 
+int config_parse_args(int argc, char **argv, struct server_config *cfg, const char **log_level,
+                      const char **log_file, struct config_args *args)
+{
+    int at = 0;
+    if (parse_flags(argc, argv, cfg, log_level, log_file, args, &at) == 0)
+        return 0;
+    /* The flag's own message said what is wrong with the value; if the
+     * file gave it, this says where. */
+    if (at > 0 && args->line[at - 1] > 0) {
+        const char *flag = args->argv[at - 1] + 2;
+        fprintf(stderr, "orderd: %s:%u: bad value for '%.*s'\n", args->path,
+                args->line[at - 1], (int)strcspn(flag, "="), flag);
+    }
+    return -1;
+}
+
+void config_args_free(struct config_args *args)
+{
+    for (int i = 0; i < args->nfile; i++)
+        free(args->own[i]);
+    free(args->own);
+    free(args->argv);
+    free(args->line);
+    free(args->path);
+    memset(args, 0, sizeof *args);
+}

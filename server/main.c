@@ -13,19 +13,25 @@ int main(int argc, char **argv)
      * the exit (server_close): static, it stays reachable to the end, so
      * LeakSanitizer does not take it for a leak. */
     static struct server srv;
+    /* What the config's strings point into, as long as the server. */
+    static struct config_args args;
     char err[256];
 
     const char *log_level = NULL, *log_file = NULL;
     server_config_default(&cfg);
-    if (config_parse_args(argc, argv, &cfg, &log_level, &log_file) != 0)
+    if (config_parse_args(argc, argv, &cfg, &log_level, &log_file, &args) != 0) {
+        config_args_free(&args);
         return 2;
+    }
     if (log_setup(log_level, log_file, err, sizeof err) != 0) {
         fprintf(stderr, "orderd: %s\n", err);
+        config_args_free(&args);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
     if (server_init(&srv, &cfg, err, sizeof err) != 0) {
         fprintf(stderr, "orderd: %s\n", err);
+        config_args_free(&args);
         return 1;
     }
     int rc = server_run(&srv);
@@ -36,5 +42,6 @@ int main(int argc, char **argv)
     if (server_close(&srv) != 0 && rc == 0)
         rc = 1;
     log_event(rc == 0 ? "info" : "error", "event=stopped status=%d", rc);
+    config_args_free(&args);
     return rc;
 }

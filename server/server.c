@@ -16,6 +16,7 @@
 #include "lib/version.h"
 #include "net/http.h"
 #include "net/tls_port.h"
+#include "notify.h"
 #include "orders/book.h"
 #include "orders/order_json.h"
 #include "saga/engine.h"
@@ -121,6 +122,7 @@ static void on_store_fatal(void *arg, const char *why)
     /* Held replies are never sent: what they acknowledge may be lost. A
      * supervisor restarts orderd on what the journal really holds. */
     log_event("error", "event=exiting reason=\"%s\"", why);
+    notify_stopping(srv->notify, "exiting: %s", why);
     srv->exit_code = 1;
     event_base_loopbreak(srv->base);
 }
@@ -190,6 +192,21 @@ static void on_order_event(void *arg, const struct order_event *ev, const struct
 
 /* --- time, signals, shutdown --------------------------------------------- */
 
+/* systemd's status line while this node serves. */
+static void serving_text(const struct server *srv, char *out, size_t n)
+{
+    snprintf(out, n, "serving: %zu clients, %llu orders", srv->counters.clients,
+             (unsigned long long)book_last_id(srv->book));
+}
+
+/* Sent when it changes: at most once a second, from the tick. */
+static void notify_serving(struct server *srv)
+{
+    char text[128];
+    serving_text(srv, text, sizeof text);
+    notify_status(srv->notify, "%s", text);
+}
+
 /* The event loop's lag probe: how late a one-second timer fires. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -201,6 +218,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (srv->tick_due_ms)
         metrics_loop_lag(srv->metrics, mono - srv->tick_due_ms);
     srv->tick_due_ms = mono + 1000;
+    if (!srv->counters.shutting_down && store_active(srv->store))
+        notify_serving(srv);
     if (srv->cache)
         order_cache_evict(srv->cache, srv->clock.now_ms, store_durable(srv->store));
 }
@@ -263,6 +282,10 @@ void server_shutdown(struct server *srv)
     if (srv->counters.shutting_down)
         return;
     srv->counters.shutting_down = true;
+    int rc = notify_stopping(srv->notify, "stopping: sending the last replies to %zu clients",
+                             srv->counters.clients);
+    if (rc != 0)
+        log_event("warn", "event=notify_failed what=STOPPING error=\"%s\"", strerror(-rc));
     struct timeval tv = {SHUTDOWN_GRACE_MS / 1000, (SHUTDOWN_GRACE_MS % 1000) * 1000};
     evtimer_add(srv->shutdown_deadline, &tv);
     if (srv->tls_port)
@@ -363,6 +386,7 @@ static void on_store_active(void *arg)
     struct server *srv = arg;
     clock_tick(&srv->clock);
     start_serving(srv);
+    notify_serving(srv);
 }
 
 int server_init(struct server *srv, const struct server_config *cfg, char *err,
@@ -399,6 +423,7 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         server_free(srv);
         return -1;
     }
+    srv->notify = notify_new(srv->base);
 
     /* The subsystems, each given what it needs. */
     struct bus_hooks bh = {.ctx = srv, .changed = on_chan_changed};
@@ -422,6 +447,10 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
                                           .channels = bus_channels(srv->bus),
                                           .dlq = bus_dlq(srv->bus), .engine = srv->engine,
                                           .sim = srv->sim};
+    if (cfg->store == STORE_JOURNAL)
+        notify_status(srv->notify, "recovering from the journal in %s", cfg->journal.dir);
+    else if (cfg->store == STORE_POSTGRES)
+        notify_status(srv->notify, "connecting to PostgreSQL and recovering from it");
     srv->store = open_store(srv, &srv->target, err, errlen);
     if (srv->store == NULL) {
         server_free(srv);
@@ -482,6 +511,16 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
     else
         log_event("info", "event=started version=%s port=%d", ORDERD_VERSION,
                   srv->counters.port);
+    /* Recovered and listening: a client that connects now is served. */
+    char text[128] = "standby: waiting for the lease on the database";
+    if (store_active(srv->store))
+        serving_text(srv, text, sizeof text);
+    int rc = notify_ready(srv->notify, "%s", text);
+    if (rc != 0)
+        log_event("warn", "event=notify_failed what=READY error=\"%s\"", strerror(-rc));
+    if (notify_watchdog_interval_us(srv->notify) > 0)
+        log_event("info", "event=watchdog ping_ms=%llu",
+                  (unsigned long long)(notify_watchdog_interval_us(srv->notify) / 1000));
     return 0;
 }
 
@@ -512,6 +551,7 @@ int server_free(struct server *srv)
     book_free(srv->book);
     metrics_free(srv->metrics);
     acl_free(&srv->acl);
+    notify_free(srv->notify);
     struct event *events[] = {srv->sig_int, srv->sig_term, srv->shutdown_deadline,
                               srv->turn_end, srv->tick, srv->shutdown_asked};
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)

@@ -58,6 +58,7 @@ struct store;
 struct metrics;
 struct http;
 struct tls_port;
+struct notify;
 
 struct server {
     struct server_config cfg;
@@ -85,6 +86,7 @@ struct server {
     struct tls_port *tls_port;      /* NULL: no --tls-port */
     bool net_drained;               /* shutting down: every connection is closed */
     bool tls_drained;               /* ... and every TLS relay */
+    struct notify *notify;          /* systemd: ready, status, stopping, watchdog */
     struct server_counters counters;
     struct acl acl;                 /* who may connect, and do what */
     struct log_limiter auth_log;    /* failed AUTHs */

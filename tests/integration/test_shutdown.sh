@@ -22,7 +22,7 @@ expect "--help prints usage on stdout and exits 0" "$(printf '%s\n' "$got" | hea
   "$(printf '%s\n' 'status=0' 'usage: orderd [options]')"
 expect "--help lists every flag" \
   "$(printf '%s\n' "$got" | grep -oE '^  --[a-z-]+' | tr -d ' ' | tr '\n' ' ')" \
-  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --max-message --max-reply-payload --store --pg --pg-lease-ms --pg-timeout-ms --node-name --cache-orders --cache-ttl --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --log-level --log-file --requirepass --acl-file --protected-mode --tls-port --tls-cert-file --tls-key-file --tls-ca-cert-file --tls-auth-clients --http-tls --help --version '
+  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --max-message --max-reply-payload --store --pg --pg-lease-ms --pg-timeout-ms --node-name --cache-orders --cache-ttl --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --log-level --log-file --requirepass --acl-file --protected-mode --tls-port --tls-cert-file --tls-key-file --tls-ca-cert-file --tls-auth-clients --http-tls --config --help --version '
 expect "--help writes nothing on stderr" "$(printf '%s\n' "$got" | sed -n '/^stderr:$/,$p')" 'stderr:'
 got=$(run_orderd --version)
 expect "--version" "$(printf '%s\n' "$got" | sed -E 's/[0-9]+\.[0-9]+\.[0-9]+/X.Y.Z/')" \
@@ -57,6 +57,10 @@ bad_flag "cache flags without a store that loads" \
   --cache-orders 10
 bad_flag "protected mode neither yes nor no" "orderd: --protected-mode takes yes or no, got 'off'" \
   --protected-mode off
+bad_flag "a config file that is not there" \
+  "orderd: $TEST_TMP/none.conf: No such file or directory" --config "$TEST_TMP/none.conf"
+bad_flag "a config file without its path" \
+  "$ORDERD: option '--config' requires an argument" --config
 bad_flag "a lease too short" "orderd: --pg-lease-ms needs an integer from 500 to 600000, got '100'" \
   --store postgres --pg-lease-ms 100
 bad_flag "port neither a number nor off" \
