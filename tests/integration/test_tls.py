@@ -217,3 +217,21 @@ with test_certs() as certs:
                b"-LIMIT too many clients (max 1)\r\n")
         second.close()
         first.close()
+
+    # The "done when": a password-protected orderd refuses anonymous
+    # requests over TLS, and redis-cli --tls -a works; so does redis-py.
+    with Orderd("--store", "memory", "--port", "off", "--tls-port", "0",
+                "--requirepass", "tls-secret", *certs.server_flags()) as srv:
+        tp = srv.tls_port()
+        expect("anonymous over TLS", cli(certs, tp, "GET", "1"),
+               (0, ["NOAUTH authentication required"]))
+        expect("redis-cli --tls -a", cli(certs, tp, "--no-auth-warning", "-a", "tls-secret",
+                                         "ACL", "WHOAMI"), (0, ["default"]))
+        r = redis.Redis(host="127.0.0.1", port=tp, ssl=True, ssl_ca_certs=certs.ca,
+                        password="tls-secret", decode_responses=True,
+                        socket_timeout=READ_TIMEOUT)
+        r.response_callbacks.clear()
+        expect("redis-py over TLS with a password",
+               record(r.execute_command("CREATE", "customer=c", "item=i", "qty=1",
+                                        "amount=1"))["customer"], "c")
+        r.close()
