@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "escape.h"
+#include "json.h"
 
 /* Decimal digits of v at the end of a 24-byte buffer; returns the start. */
 static char *fmt_ll(char tmp[24], long long v)
@@ -238,10 +239,72 @@ void render_text(struct buf *out, const struct reply *r)
     buf_append(out, "\r\n", 2);
 }
 
+void render_json(struct buf *out, const struct reply *r)
+{
+    switch (r->type) {
+    case REPLY_STATUS:
+    case REPLY_STRING:
+    case REPLY_LINES:
+        json_str(out, r->str, r->len);
+        return;
+    case REPLY_ERROR:
+        buf_appends(out, "{\"code\":");
+        json_cstr(out, r->code);
+        buf_appends(out, ",\"message\":");
+        json_str(out, r->str, r->len);
+        buf_appendc(out, '}');
+        return;
+    case REPLY_INTEGER:
+        json_int(out, r->integer);
+        return;
+    case REPLY_NIL:
+        buf_append(out, "null", 4);
+        return;
+    case REPLY_RECORD:
+        buf_appendc(out, '{');
+        for (size_t i = 0; i < r->n; i++) {
+            if (i)
+                buf_appendc(out, ',');
+            json_cstr(out, r->keys[i]);
+            buf_appendc(out, ':');
+            render_json(out, r->items[i]);
+        }
+        buf_appendc(out, '}');
+        return;
+    case REPLY_LIST:
+        buf_appendc(out, '[');
+        for (size_t i = 0; i < r->n; i++) {
+            if (i)
+                buf_appendc(out, ',');
+            render_json(out, r->items[i]);
+        }
+        buf_appendc(out, ']');
+        return;
+    case REPLY_PUSH:
+        buf_appends(out, "{\"kind\":");
+        json_str(out, r->str, r->len);
+        buf_appends(out, ",\"data\":[");
+        for (size_t i = 0; i < r->n; i++) {
+            if (i)
+                buf_appendc(out, ',');
+            render_json(out, r->items[i]);
+        }
+        buf_append(out, "]}", 2);
+        return;
+    }
+}
+
 void render_reply(struct buf *out, const struct reply *r, enum proto_kind kind)
 {
-    if (kind == PROTO_RESP)
+    switch (kind) {
+    case PROTO_RESP:
         render_resp(out, r);
-    else
+        return;
+    case PROTO_INLINE:
         render_text(out, r);
+        return;
+    case PROTO_JSON:
+        render_json(out, r);
+        return;
+    }
 }

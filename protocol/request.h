@@ -28,6 +28,7 @@ void proto_limits_default(struct proto_limits *lim);
 enum proto_kind {
     PROTO_INLINE,
     PROTO_RESP,
+    PROTO_JSON,   /* an HTTP request, mapped onto the same argv */
 };
 
 struct arg {

@@ -10,7 +10,7 @@
 #include "dlq.h"
 #include "lib/clock.h"
 #include "lib/gate.h"
-#include "lib/json.h"
+#include "json.h"
 #include "lib/log.h"
 #include "pubsub.h"
 #include "xalloc.h"

@@ -11,7 +11,7 @@
 #include "client.h"
 #include "lib/clock.h"
 #include "lib/kvargs.h"
-#include "lib/utf8.h"
+#include "utf8.h"
 #include "channels/pubsub.h"
 #include "xalloc.h"
 

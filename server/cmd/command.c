@@ -13,7 +13,7 @@
 #include "client.h"
 #include "lib/clock.h"
 #include "lib/kvargs.h"
-#include "lib/utf8.h"
+#include "utf8.h"
 #include "metrics.h"
 #include "store/store.h"
 

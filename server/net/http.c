@@ -20,7 +20,7 @@
 #include "lib/clock.h"
 #include "lib/kvargs.h"
 #include "lib/log.h"
-#include "lib/utf8.h"
+#include "utf8.h"
 #include "lib/version.h"
 #include "prom_histogram.h"
 #include "store/store.h"

@@ -10,7 +10,7 @@
 #include "lib/money.h"
 #include "lib/strmap.h"
 #include "lib/u64map.h"
-#include "lib/utf8.h"
+#include "utf8.h"
 #include "orders/book.h"
 #include "orders/order.h"
 #include "persist.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/utf8.h"
+#include "utf8.h"
 
 void pg_columns_init(struct pg_columns *c, size_t ncols)
 {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/json.h"
+#include "json.h"
 
 static void expect(const char *in, size_t n, const char *want)
 {

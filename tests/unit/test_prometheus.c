@@ -15,7 +15,7 @@
 #include "channels/bus.h"
 #include "channels/channel.h"
 #include "cmd/metrics.h"
-#include "lib/utf8.h"
+#include "utf8.h"
 #include "net/http.h"
 #include "support/world.h"
 

@@ -331,6 +331,53 @@ static void test_render_reply_follows_the_request_kind(void **state)
                "hi\r\n");
 }
 
+/* ---- JSON ------------------------------------------------------------ */
+
+#define ASSERT_JSON(r, want) assert_rendered(render_json, (r), LIT(want))
+
+static void test_json_scalars(void **state)
+{
+    (void)state;
+    ASSERT_JSON(reply_status("OK"), "\"OK\"");
+    ASSERT_JSON(reply_integer(-42), "-42");
+    ASSERT_JSON(reply_nil(), "null");
+    ASSERT_JSON(reply_cstring("a \"b\"\\\n"), "\"a \\\"b\\\"\\\\\\n\"");
+    ASSERT_JSON(reply_string("a\0b", 3), "\"a\\u0000b\"");
+    /* Bytes that are not UTF-8 cannot be JSON text: U+FFFD stands for each. */
+    ASSERT_JSON(reply_string("\xff\xc3\xa9", 3), "\"\\ufffd\xc3\xa9\"");
+    ASSERT_JSON(reply_lines("a\nb\n", 4), "\"a\\nb\\n\"");
+    ASSERT_JSON(reply_error(ERR_NOTFOUND, "order %d does not exist", 9),
+                "{\"code\":\"NOTFOUND\",\"message\":\"order 9 does not exist\"}");
+}
+
+static void test_json_records_lists_and_pushes_nest(void **state)
+{
+    (void)state;
+    struct reply *rec = reply_record();
+    reply_record_int(rec, "id", 7);
+    reply_record_str(rec, "amount", "19.99");
+    reply_record_add(rec, "note", reply_nil());
+    reply_record_add(rec, "steps", list_of(reply_integer(1), reply_cstring("two")));
+    reply_record_add_copy(rec, "odd\"key", reply_record());
+    ASSERT_JSON(rec, "{\"id\":7,\"amount\":\"19.99\",\"note\":null,\"steps\":[1,\"two\"],"
+                     "\"odd\\\"key\":{}}");
+    ASSERT_JSON(reply_list(), "[]");
+    struct reply *p = reply_push("message");
+    reply_list_add(p, reply_cstring("order.status"));
+    reply_list_add(p, reply_cstring("{}"));
+    ASSERT_JSON(p, "{\"kind\":\"message\",\"data\":[\"order.status\",\"{}\"]}");
+}
+
+static void test_render_reply_renders_json_for_http(void **state)
+{
+    (void)state;
+    struct reply *r = reply_cstring("hi");
+    struct buf *out = fresh_out();
+    render_reply(out, r, PROTO_JSON);
+    reply_free(r);
+    ASSERT_OUT("\"hi\"");
+}
+
 /* ---- text ------------------------------------------------------------ */
 
 static void test_text_status(void **state)
@@ -774,6 +821,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reply_string_keeps_bytes_around_the_inline_size),
+        cmocka_unit_test(test_json_scalars),
+        cmocka_unit_test(test_json_records_lists_and_pushes_nest),
+        cmocka_unit_test(test_render_reply_renders_json_for_http),
         cmocka_unit_test(test_reply_long_texts_are_kept_whole),
         cmocka_unit_test(test_reply_record_get_finds_values_by_key),
         cmocka_unit_test(test_resp_status),

@@ -1,7 +1,7 @@
 /* UTF-8, as far as orderd needs it: telling valid text from bytes, for
  * names that end up in JSON and in Prometheus labels. */
-#ifndef LIB_UTF8_H
-#define LIB_UTF8_H
+#ifndef PROTOCOL_UTF8_H
+#define PROTOCOL_UTF8_H
 
 #include <stdbool.h>
 #include <stddef.h>
