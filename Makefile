@@ -18,8 +18,9 @@ CC      ?= cc
 # libpq: orderd's PostgreSQL store (--store postgres). openssl (libcrypto):
 # password digests (SHA-256) and constant-time compares for AUTH; with
 # libevent_openssl, TLS on the protocol and HTTP ports (--tls-port, --http-tls).
-# libsystemd: sd_notify for a Type=notify service (server/notify.c).
-PKGS    := libevent hiredis libpq libevent_openssl openssl libsystemd
+# libsystemd: sd_notify for a Type=notify service (server/notify.c). json-c:
+# the HTTP API's request bodies (it keeps a number's text, so amounts stay exact).
+PKGS    := libevent hiredis libpq libevent_openssl openssl libsystemd json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "escape.h"
-#include "json.h"
+#include "json_writer.h"
 
 /* Decimal digits of v at the end of a 24-byte buffer; returns the start. */
 static char *fmt_ll(char tmp[24], long long v)

@@ -102,6 +102,7 @@ static void on_durable(void *arg, uint64_t pos)
 {
     struct server *srv = arg;
     net_durable(srv->net, pos);
+    http_durable(srv->http, pos);
     if (srv->cache)
         order_cache_evict(srv->cache, srv->clock.now_ms, pos);
 }

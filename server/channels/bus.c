@@ -10,7 +10,7 @@
 #include "dlq.h"
 #include "lib/clock.h"
 #include "lib/gate.h"
-#include "json.h"
+#include "json_writer.h"
 #include "lib/log.h"
 #include "pubsub.h"
 #include "xalloc.h"

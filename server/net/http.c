@@ -13,15 +13,15 @@
 #include <string.h>
 
 #include "auth/acl.h"
-#include "auth/credentials.h"
 #include "buf.h"
 #include "cmd/command.h"
 #include "cmd/figures.h"
 #include "lib/clock.h"
-#include "lib/kvargs.h"
 #include "lib/log.h"
 #include "utf8.h"
 #include "lib/version.h"
+#include "http_api.h"
+#include "http_auth.h"
 #include "prom_histogram.h"
 #include "store/store.h"
 #include "tls.h"
@@ -31,6 +31,7 @@ struct http {
     struct evhttp *evh;
     struct cmd_env *env;
     struct http_config cfg;
+    struct http_api *api;       /* /orders, /track, /dlq, ... */
     int port;
 };
 
@@ -211,27 +212,14 @@ static void on_readyz(struct http *h, struct evhttp_request *req)
 static bool authorized(struct http *h, struct evhttp_request *req, unsigned needed)
 {
     const struct cmd_env *env = h->env;
-    if (!acl_enabled(env->acl))
+    const struct acl_user *u;
+    enum http_who who = http_authenticate(env, req, &u);
+    if (who == HTTP_ANYONE)
         return true;
-    const char *header =
-        evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    struct credentials cred;
-    const struct acl_user *u = NULL;
-    if (header && credentials_parse(header, &cred) == 0) {
-        u = acl_check(env->acl, cred.user, cred.userlen, cred.password, cred.passlen);
-        if (u == NULL) {
-            char shown[96];
-            kv_printable(shown, sizeof shown, cred.user, cred.userlen);
-            env->counters->auth_failures++;
-            log_limited(env->auth_log, env->clk->now_ms, "warn",
-                        "event=auth_failed port=http user=\"%s\"", shown);
-        }
-        credentials_clear(&cred);
-    }
-    if (u == NULL) {
+    if (who != HTTP_USER) {
         static const char body[] = "authentication required: Basic (user:password) or Bearer\n";
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                          "Basic realm=\"orderd\", charset=\"UTF-8\"");
+                          HTTP_AUTH_CHALLENGE);
         reply_text(req, 401, "Unauthorized", "text/plain", body, sizeof body - 1);
         return false;
     }
@@ -285,9 +273,10 @@ static void on_request(struct evhttp_request *req, void *arg)
         on_healthz(req);
     } else if (path && strcmp(path, "/readyz") == 0) {
         on_readyz(h, req);
-    } else {
-        static const char body[] = "not found: try /metrics, /healthz or /readyz\n";
-        reply_text(req, 404, "Not Found", "text/plain", body, sizeof body - 1);
+    } else if (!http_api_handle(h->api, req)) {
+        http_send_problem(req, 404, ERR_NOTFOUND,
+                          "no such resource: see /openapi.json, or /metrics, /healthz, /readyz",
+                          NULL);
     }
 }
 
@@ -299,6 +288,7 @@ void http_config_default(struct http_config *cfg)
     cfg->max_header_bytes = HTTP_MAX_HEADER_BYTES_DEFAULT;
     cfg->max_headers = HTTP_MAX_HEADERS_DEFAULT;
     cfg->max_url = HTTP_MAX_URL_DEFAULT;
+    cfg->max_body = HTTP_MAX_BODY_DEFAULT;
 }
 
 /* evhttp asks for each connection's bufferevent before it sets the
@@ -325,10 +315,14 @@ struct http *http_start(struct event_base *base, struct cmd_env *env,
     h->evh = evh;
     h->env = env;
     h->cfg = *cfg;
-    evhttp_set_allowed_methods(evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_allowed_methods(evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                        EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+                                        EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
     /* A header line that never ends is cut off here, not buffered. */
     evhttp_set_max_headers_size(evh, (ev_ssize_t)cfg->max_header_bytes);
-    evhttp_set_max_body_size(evh, 0);
+    evhttp_set_max_body_size(evh, (ev_ssize_t)cfg->max_body);
+    struct http_api_config acfg = {.cors_origin = cfg->cors_origin};
+    h->api = http_api_new(env, &acfg);
     evhttp_set_gencb(evh, on_request, h);
     if (cfg->tls)
         evhttp_set_bevcb(evh, tls_bufferevent, tls);
@@ -347,6 +341,14 @@ void http_stop(struct http *h)
 {
     if (h == NULL)
         return;
+    /* The API's exchanges first: they hold requests evhttp_free frees. */
+    http_api_free(h->api);
     evhttp_free(h->evh);
     free(h);
+}
+
+void http_durable(struct http *h, uint64_t pos)
+{
+    if (h)
+        http_api_durable(h->api, pos);
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct cmd_env;
@@ -23,12 +24,15 @@ struct http_config {
     size_t max_headers;
     size_t max_url;
     bool tls;                 /* HTTPS, with the TLS port's certificate (--http-tls) */
+    size_t max_body;          /* bytes of a request's body (413) */
+    const char *cors_origin;  /* the origin CORS lets call the API, or NULL */
 };
 
 #define HTTP_PORT_DEFAULT 7071
 #define HTTP_MAX_HEADER_BYTES_DEFAULT 8192
 #define HTTP_MAX_HEADERS_DEFAULT 64
 #define HTTP_MAX_URL_DEFAULT 2048
+#define HTTP_MAX_BODY_DEFAULT 65536
 
 void http_config_default(struct http_config *cfg);
 
@@ -38,6 +42,10 @@ struct http *http_start(struct event_base *base, struct cmd_env *env,
                         const struct http_config *cfg, struct tls_context *tls, char *err,
                         size_t errlen);
 void http_stop(struct http *h);
+
+/* The store made every change up to pos durable: API responses waiting
+ * for it are sent. */
+void http_durable(struct http *h, uint64_t pos);
 
 /* The Prometheus text exposition of every figure. */
 void http_prometheus(struct cmd_env *env, struct buf *out);

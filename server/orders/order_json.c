@@ -3,7 +3,7 @@
 
 #include "buf.h"
 #include "lib/clock.h"
-#include "json.h"
+#include "json_writer.h"
 #include "lib/money.h"
 
 static void time_field(struct buf *b, struct clock *clk, const char *key, int64_t ms)

@@ -13,7 +13,7 @@
 #include "lib/gate.h"
 #include "lib/hash.h"
 #include "lib/heap.h"
-#include "json.h"
+#include "json_writer.h"
 #include "lib/log.h"
 #include "lib/slots.h"
 #include "orders/book.h"

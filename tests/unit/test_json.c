@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "json.h"
+#include "json_writer.h"
 
 static void expect(const char *in, size_t n, const char *want)
 {

@@ -1,7 +1,7 @@
 /* Just enough JSON writing for event payloads: strings escaped per RFC 8259
  * (and made valid UTF-8: an invalid byte becomes U+FFFD), keys, numbers. */
-#ifndef PROTOCOL_JSON_H
-#define PROTOCOL_JSON_H
+#ifndef PROTOCOL_JSON_WRITER_H
+#define PROTOCOL_JSON_WRITER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* JSON string escaping and the small writers around it. */
-#include "json.h"
+#include "json_writer.h"
 
 #include <string.h>
 
