@@ -13,6 +13,7 @@
 #include "channels/pubsub.h"
 #include "command.h"
 #include "lib/clock.h"
+#include "lib/memory.h"
 #include "lib/version.h"
 #include "metrics.h"
 #include "orders/book.h"
@@ -76,14 +77,9 @@ static void lower(char *out, size_t n, const char *s)
 /* Resident memory in bytes, or 0 if unknown. */
 static size_t rss_bytes(void)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
-    if (f == NULL)
-        return 0;
-    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-        resident = 0;
-    fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+    char err[160];
+    size_t bytes;
+    return memory_rss(&bytes, err, sizeof err) == 0 ? bytes : 0;
 }
 
 static void server_section(struct cmd_env *env, struct walk *w)
