@@ -17,6 +17,7 @@
 #define ERR_STORE "STORE"        /* the store cannot record changes now */
 #define ERR_UNAVAILABLE "UNAVAILABLE"  /* the database is down or too slow */
 #define ERR_READONLY "READONLY"  /* a standby: another node holds the lease */
+#define ERR_OOM "OOM"            /* a change while memory is over --maxmemory */
 
 enum reply_type {
     REPLY_STATUS,   /* +OK */

@@ -71,6 +71,18 @@ static void usage(FILE *out)
             "  --http-max-url <n>    URL length of an HTTP request (default %u; 414)\n"
             "  --log-level debug|info|warn|error  (default info)\n"
             "  --log-file <path>     append log lines there instead of stderr\n"
+            "  --timeout <s>         close a client that sent nothing for this long, unless\n"
+            "                        it is subscribed or blocked in a request (default 0:\n"
+            "                        never)\n"
+            "  --maxmemory <bytes>   resident memory past which requests that change state\n"
+            "                        are refused with -OOM; reads go on (default 0: no limit)\n"
+            "  --worker-hard-limit <bytes>   unread replies that cut a worker (a client that\n"
+            "                        ran CONSUME, READ or STEP) off (default %u)\n"
+            "  --worker-soft-limit <bytes>   ... or this many for --worker-soft-seconds\n"
+            "                        (default %u)\n"
+            "  --worker-soft-seconds <s>     (default %u)\n"
+            "  --max-channels <n>    durable channels at most: past it CHANNEL CREATE is\n"
+            "                        refused; orderd's own are made anyway (default %u)\n"
             "  --help                this text\n"
             "  --version             the version\n",
             NET_MAX_CLIENTS_DEFAULT, PROTO_MAX_INLINE_DEFAULT, PROTO_MAX_BULK_DEFAULT,
@@ -81,7 +93,9 @@ static void usage(FILE *out)
             PG_LEASE_MS_DEFAULT, PG_TIMEOUT_MS_DEFAULT, CACHE_ORDERS_DEFAULT,
             CACHE_TTL_MS_DEFAULT / 1000,
             JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
-            HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT);
+            HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT,
+            NET_WORKER_HARD_DEFAULT, NET_WORKER_SOFT_DEFAULT, NET_WORKER_SOFT_SECONDS_DEFAULT,
+            CMD_MAX_CHANNELS_DEFAULT);
 }
 
 static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max, size_t *out)
@@ -123,7 +137,9 @@ enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MA
        OPT_FSYNC, OPT_REPAIR, OPT_COMPACT_MIN, OPT_JOURNAL_RESERVE, OPT_SAGA, OPT_SIM, OPT_HTTP_PORT,
        OPT_HTTP_BIND, OPT_HTTP_MAX_HEADER_BYTES, OPT_HTTP_MAX_HEADERS, OPT_HTTP_MAX_URL,
        OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_PG, OPT_PG_LEASE_MS, OPT_PG_TIMEOUT_MS, OPT_NODE_NAME,
-       OPT_CACHE_ORDERS, OPT_CACHE_TTL };
+       OPT_CACHE_ORDERS, OPT_CACHE_TTL,
+       OPT_TIMEOUT, OPT_MAXMEMORY, OPT_WORKER_HARD, OPT_WORKER_SOFT, OPT_WORKER_SOFT_SECONDS,
+       OPT_MAX_CHANNELS };
 
 int config_parse_args(int argc, char **argv, struct server_config *cfg, const char **log_level,
                       const char **log_file)
@@ -165,6 +181,12 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
         {"http-max-url", required_argument, NULL, OPT_HTTP_MAX_URL},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"log-file", required_argument, NULL, OPT_LOG_FILE},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"maxmemory", required_argument, NULL, OPT_MAXMEMORY},
+        {"worker-hard-limit", required_argument, NULL, OPT_WORKER_HARD},
+        {"worker-soft-limit", required_argument, NULL, OPT_WORKER_SOFT},
+        {"worker-soft-seconds", required_argument, NULL, OPT_WORKER_SOFT_SECONDS},
+        {"max-channels", required_argument, NULL, OPT_MAX_CHANNELS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -198,11 +220,11 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
             rc = size_flag("max-output-pause", optarg, 1, 86400, &secs);
             cfg->net.max_output_pause = (unsigned)secs;
             break;
-        case OPT_PS_HARD: rc = size_flag("pubsub-hard-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_hard_limit); break;
-        case OPT_PS_SOFT: rc = size_flag("pubsub-soft-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_soft_limit); break;
+        case OPT_PS_HARD: rc = size_flag("pubsub-hard-limit", optarg, 1024, 64 * G, &cfg->net.output_limits[CLIENT_PUBSUB].hard); break;
+        case OPT_PS_SOFT: rc = size_flag("pubsub-soft-limit", optarg, 1024, 64 * G, &cfg->net.output_limits[CLIENT_PUBSUB].soft); break;
         case OPT_PS_SOFT_SECONDS:
             rc = size_flag("pubsub-soft-seconds", optarg, 0, 86400, &secs);
-            cfg->net.pubsub_soft_seconds = (unsigned)secs;
+            cfg->net.output_limits[CLIENT_PUBSUB].soft_seconds = (unsigned)secs;
             break;
         case OPT_MAX_SUBS:
             rc = size_flag("max-subscriptions", optarg, 1, 10000000, &cfg->max_subscriptions);
@@ -317,6 +339,28 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
             if (parse_sim(optarg, &cfg->sim_mask) != 0)
                 return -1;
             break;
+        case OPT_TIMEOUT:
+            rc = size_flag("timeout", optarg, 0, 365ULL * 86400, &secs);
+            cfg->net.timeout = (unsigned)secs;
+            break;
+        case OPT_MAXMEMORY:
+            rc = size_flag("maxmemory", optarg, 0, 1ULL << 48, &cfg->maxmemory);
+            break;
+        case OPT_WORKER_HARD:
+            rc = size_flag("worker-hard-limit", optarg, 1024, 64 * G,
+                           &cfg->net.output_limits[CLIENT_WORKER].hard);
+            break;
+        case OPT_WORKER_SOFT:
+            rc = size_flag("worker-soft-limit", optarg, 1024, 64 * G,
+                           &cfg->net.output_limits[CLIENT_WORKER].soft);
+            break;
+        case OPT_WORKER_SOFT_SECONDS:
+            rc = size_flag("worker-soft-seconds", optarg, 0, 86400, &secs);
+            cfg->net.output_limits[CLIENT_WORKER].soft_seconds = (unsigned)secs;
+            break;
+        case OPT_MAX_CHANNELS:
+            rc = size_flag("max-channels", optarg, 1, 10000000, &cfg->max_channels);
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -333,6 +377,14 @@ int config_parse_args(int argc, char **argv, struct server_config *cfg, const ch
     if (optind < argc) {
         fprintf(stderr, "orderd: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        return -1;
+    }
+    /* Limits are held as output is added, so one reply must fit under a
+     * worker's hard limit, or a worker that reads would be cut off. */
+    if (cfg->net.output_limits[CLIENT_WORKER].hard <= cfg->max_reply_payload) {
+        fprintf(stderr, "orderd: --worker-hard-limit (%zu) must be above --max-reply-payload "
+                        "(%zu): one READ or CONSUME reply would cut a worker off\n",
+                cfg->net.output_limits[CLIENT_WORKER].hard, cfg->max_reply_payload);
         return -1;
     }
     if (cache_flags && cfg->store != STORE_POSTGRES) {

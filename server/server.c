@@ -12,6 +12,7 @@
 #include "channels/channel.h"
 #include "cmd/metrics.h"
 #include "lib/log.h"
+#include "lib/memory.h"
 #include "lib/version.h"
 #include "net/http.h"
 #include "orders/book.h"
@@ -46,6 +47,7 @@ void server_config_default(struct server_config *cfg)
     cfg->max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT;
     cfg->max_message = CMD_MAX_MESSAGE_DEFAULT;
     cfg->max_reply_payload = CMD_MAX_REPLY_PAYLOAD_DEFAULT;
+    cfg->max_channels = CMD_MAX_CHANNELS_DEFAULT;
 }
 
 /* --- the end of a loop turn ---------------------------------------------- */
@@ -201,6 +203,27 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         order_cache_evict(srv->cache, srv->clock.now_ms, store_durable(srv->store));
 }
 
+/* --maxmemory: requests are held against the resident size sampled here,
+ * ten times a second, not measured per request. A sample that cannot be
+ * taken leaves the last one standing. */
+#define MEMORY_SAMPLE_MS 100
+
+static void on_memory_sample(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    char err[160];
+    size_t rss;
+    if (memory_rss(&rss, err, sizeof err) == 0) {
+        srv->env.memory.used = rss;
+        srv->memory_error_logged = false;
+    } else if (!srv->memory_error_logged) {
+        log_event("warn", "event=memory_sample_failed error=\"%s\"", err);
+        srv->memory_error_logged = true;
+    }
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct server *srv = arg;
@@ -352,7 +375,20 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         .max_subscriptions = cfg->max_subscriptions,
         .max_message = cfg->max_message,
         .max_reply_payload = cfg->max_reply_payload,
+        .max_channels = cfg->max_channels,
+        .memory = {.max = cfg->maxmemory},
     };
+    if (cfg->maxmemory > 0) {
+        /* The first sample now: a process that cannot read its size must
+         * not run with a limit it cannot hold. */
+        if (memory_rss(&srv->env.memory.used, err, errlen) != 0) {
+            server_free(srv);
+            return -1;
+        }
+        srv->memory_sample = event_new(srv->base, -1, EV_PERSIST, on_memory_sample, srv);
+        struct timeval every = {0, MEMORY_SAMPLE_MS * 1000};
+        evtimer_add(srv->memory_sample, &every);
+    }
     struct net_hooks nh = {.ctx = srv, .wake = wake_turn_end, .drained = on_drained};
     srv->net = net_new(&cfg->net, srv->base, &srv->env, &nh);
     if (net_listen(srv->net, err, errlen) != 0) {
@@ -407,7 +443,7 @@ int server_free(struct server *srv)
     book_free(srv->book);
     metrics_free(srv->metrics);
     struct event *events[] = {srv->sig_int, srv->sig_term, srv->shutdown_deadline,
-                              srv->turn_end, srv->tick};
+                              srv->turn_end, srv->tick, srv->memory_sample};
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (events[i])
             event_free(events[i]);

@@ -97,6 +97,12 @@ static void server_section(struct cmd_env *env, struct walk *w)
     text(w, s, "saga", c->saga ? "on" : "off");
     num(w, s, FIG_GAUGE, "used_memory_rss", "resident_memory_bytes", "Resident memory",
         (double)rss_bytes());
+    num(w, s, FIG_GAUGE, "maxmemory", "maxmemory_bytes",
+        "Resident memory past which changes are refused with -OOM (--maxmemory; 0: no limit)",
+        (double)env->memory.max);
+    num(w, s, FIG_COUNTER, "oom_refused", "oom_refused_total",
+        "Changes refused with -OOM while memory was over --maxmemory",
+        (double)c->oom_refused);
     w->fn(w->arg, &(struct figure){.section = s, .name = "event_loop_lag_last_ms",
                                    .prom = "event_loop_lag_last_seconds",
                                    .help = "How late the last one-second tick fired",
@@ -117,8 +123,17 @@ static void clients_section(struct cmd_env *env, struct walk *w)
         (double)c->connections_total);
     num(w, s, FIG_COUNTER, "rejected_connections", "connections_rejected_total",
         "Connections refused at --max-clients", (double)c->connections_rejected);
+    uint64_t cut_off = 0;
+    for (int k = 0; k < CLIENT_KINDS; k++)
+        cut_off += c->cut_off[k];
     num(w, s, FIG_COUNTER, "clients_cut_off", "clients_cut_off_total",
-        "Subscribers disconnected at the pub/sub output limits", (double)c->clients_cut_off);
+        "Clients disconnected at their output limits", (double)cut_off);
+    for (int k = 0; k < CLIENT_KINDS; k++)
+        labelled(w, s, FIG_COUNTER, "clients_cut_off", "clients_cut_off_by_kind_total",
+                 "Clients disconnected at their output limits, by kind (normal, pubsub, worker)",
+                 "kind", client_kind_name((enum client_kind)k), (double)c->cut_off[k]);
+    num(w, s, FIG_COUNTER, "clients_timed_out", "clients_timed_out_total",
+        "Clients closed after --timeout seconds idle", (double)c->clients_timed_out);
     num(w, s, FIG_COUNTER, "limit_hits", "limit_hits_total", "Requests refused by a limit",
         (double)env->metrics->limit_hits);
 }
