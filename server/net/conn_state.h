@@ -9,7 +9,8 @@
  *    ▼
  *   CLOSING ──every reply written──► LINGERING (input left unread) or gone
  *
- *   any ──conn_kill (cut off from inside someone else's request)──► KILLED
+ *   any ──cut off at its kind's output limits (often from inside someone
+ *         else's request: a push, a blocked worker's answer)──► KILLED
  */
 #ifndef NET_CONN_STATE_H
 #define NET_CONN_STATE_H
