@@ -304,10 +304,10 @@ static void test_over_maxmemory_a_change_is_refused_with_oom_and_changes_nothing
 static void test_consume_read_or_step_makes_a_client_a_worker(void **state)
 {
     struct world *w = *state;
-    const char *const *forms[] = {
-        (const char *const[]){"READ", "jobs", NULL},
-        (const char *const[]){"CONSUME", "jobs", "group=workers", "consumer=w9", NULL},
-        (const char *const[]){"STEP", "customer.validate", "group=customer", "1", "ok", NULL},
+    static const char *const forms[][6] = {
+        {"READ", "jobs"},
+        {"CONSUME", "jobs", "group=workers", "consumer=w9"},
+        {"STEP", "customer.validate", "group=customer", "1", "ok"},
     };
     for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
         struct test_client c;
