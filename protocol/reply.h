@@ -20,6 +20,7 @@
 #define ERR_NOAUTH "NOAUTH"      /* authenticate first (AUTH) */
 #define ERR_WRONGPASS "WRONGPASS"  /* AUTH with a wrong user or password */
 #define ERR_NOPERM "NOPERM"      /* the user's roles do not allow the command */
+#define ERR_OOM "OOM"            /* a change while memory is over --maxmemory */
 
 enum reply_type {
     REPLY_STATUS,   /* +OK */

@@ -93,6 +93,18 @@ static void usage(FILE *out)
             "                        --tls-ca-cert-file, no without)\n"
             "  --http-tls yes|no     HTTPS on --http-port, with the same certificate\n"
             "                        (default no)\n"
+            "  --timeout <s>         close a client that sent nothing for this long, unless\n"
+            "                        it is subscribed or blocked in a request (default 0:\n"
+            "                        never)\n"
+            "  --maxmemory <bytes>   resident memory past which requests that change state\n"
+            "                        are refused with -OOM; reads go on (default 0: no limit)\n"
+            "  --worker-hard-limit <bytes>   unread replies that cut a worker (a client that\n"
+            "                        ran CONSUME, READ or STEP) off (default %u)\n"
+            "  --worker-soft-limit <bytes>   ... or this many for --worker-soft-seconds\n"
+            "                        (default %u)\n"
+            "  --worker-soft-seconds <s>     (default %u)\n"
+            "  --max-channels <n>    durable channels at most: past it CHANNEL CREATE is\n"
+            "                        refused; orderd's own are made anyway (default %u)\n"
             "  --config <path>       read settings from this file first: a line per flag,\n"
             "                        `key value` (port 7070, pg host=/run/postgresql,\n"
             "                        repair yes), '#' comments; flags given override it\n"
@@ -106,7 +118,9 @@ static void usage(FILE *out)
             PG_LEASE_MS_DEFAULT, PG_TIMEOUT_MS_DEFAULT, CACHE_ORDERS_DEFAULT,
             CACHE_TTL_MS_DEFAULT / 1000,
             JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
-            HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT);
+            HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT,
+            NET_WORKER_HARD_DEFAULT, NET_WORKER_SOFT_DEFAULT, NET_WORKER_SOFT_SECONDS_DEFAULT,
+            CMD_MAX_CHANNELS_DEFAULT);
 }
 
 static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max, size_t *out)
@@ -188,7 +202,9 @@ enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MA
        OPT_CACHE_ORDERS, OPT_CACHE_TTL,
        OPT_REQUIREPASS, OPT_ACL_FILE, OPT_PROTECTED_MODE,
        OPT_TLS_PORT, OPT_TLS_CERT_FILE, OPT_TLS_KEY_FILE, OPT_TLS_CA_CERT_FILE,
-       OPT_TLS_AUTH_CLIENTS, OPT_HTTP_TLS, OPT_CONFIG };
+       OPT_TLS_AUTH_CLIENTS, OPT_HTTP_TLS, OPT_CONFIG,
+       OPT_TIMEOUT, OPT_MAXMEMORY, OPT_WORKER_HARD, OPT_WORKER_SOFT, OPT_WORKER_SOFT_SECONDS,
+       OPT_MAX_CHANNELS };
 
 /* --- the config file -------------------------------------------------------- */
 
@@ -349,6 +365,12 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"tls-ca-cert-file", required_argument, NULL, OPT_TLS_CA_CERT_FILE},
         {"tls-auth-clients", required_argument, NULL, OPT_TLS_AUTH_CLIENTS},
         {"http-tls", required_argument, NULL, OPT_HTTP_TLS},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"maxmemory", required_argument, NULL, OPT_MAXMEMORY},
+        {"worker-hard-limit", required_argument, NULL, OPT_WORKER_HARD},
+        {"worker-soft-limit", required_argument, NULL, OPT_WORKER_SOFT},
+        {"worker-soft-seconds", required_argument, NULL, OPT_WORKER_SOFT_SECONDS},
+        {"max-channels", required_argument, NULL, OPT_MAX_CHANNELS},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -392,11 +414,11 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
             rc = size_flag("max-output-pause", optarg, 1, 86400, &secs);
             cfg->net.max_output_pause = (unsigned)secs;
             break;
-        case OPT_PS_HARD: rc = size_flag("pubsub-hard-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_hard_limit); break;
-        case OPT_PS_SOFT: rc = size_flag("pubsub-soft-limit", optarg, 1024, 64 * G, &cfg->net.pubsub_soft_limit); break;
+        case OPT_PS_HARD: rc = size_flag("pubsub-hard-limit", optarg, 1024, 64 * G, &cfg->net.output_limits[CLIENT_PUBSUB].hard); break;
+        case OPT_PS_SOFT: rc = size_flag("pubsub-soft-limit", optarg, 1024, 64 * G, &cfg->net.output_limits[CLIENT_PUBSUB].soft); break;
         case OPT_PS_SOFT_SECONDS:
             rc = size_flag("pubsub-soft-seconds", optarg, 0, 86400, &secs);
-            cfg->net.pubsub_soft_seconds = (unsigned)secs;
+            cfg->net.output_limits[CLIENT_PUBSUB].soft_seconds = (unsigned)secs;
             break;
         case OPT_MAX_SUBS:
             rc = size_flag("max-subscriptions", optarg, 1, 10000000, &cfg->max_subscriptions);
@@ -526,6 +548,28 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
             break;
         case OPT_CONFIG:
             break;  /* read before the others (with_config_file) */
+        case OPT_TIMEOUT:
+            rc = size_flag("timeout", optarg, 0, 365ULL * 86400, &secs);
+            cfg->net.timeout = (unsigned)secs;
+            break;
+        case OPT_MAXMEMORY:
+            rc = size_flag("maxmemory", optarg, 0, 1ULL << 48, &cfg->maxmemory);
+            break;
+        case OPT_WORKER_HARD:
+            rc = size_flag("worker-hard-limit", optarg, 1024, 64 * G,
+                           &cfg->net.output_limits[CLIENT_WORKER].hard);
+            break;
+        case OPT_WORKER_SOFT:
+            rc = size_flag("worker-soft-limit", optarg, 1024, 64 * G,
+                           &cfg->net.output_limits[CLIENT_WORKER].soft);
+            break;
+        case OPT_WORKER_SOFT_SECONDS:
+            rc = size_flag("worker-soft-seconds", optarg, 0, 86400, &secs);
+            cfg->net.output_limits[CLIENT_WORKER].soft_seconds = (unsigned)secs;
+            break;
+        case OPT_MAX_CHANNELS:
+            rc = size_flag("max-channels", optarg, 1, 10000000, &cfg->max_channels);
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -576,6 +620,14 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
     if (optind < argc) {
         fprintf(stderr, "orderd: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        return -1;
+    }
+    /* Limits are held as output is added, so one reply must fit under a
+     * worker's hard limit, or a worker that reads would be cut off. */
+    if (cfg->net.output_limits[CLIENT_WORKER].hard <= cfg->max_reply_payload) {
+        fprintf(stderr, "orderd: --worker-hard-limit (%zu) must be above --max-reply-payload "
+                        "(%zu): one READ or CONSUME reply would cut a worker off\n",
+                cfg->net.output_limits[CLIENT_WORKER].hard, cfg->max_reply_payload);
         return -1;
     }
     if (cache_flags && cfg->store != STORE_POSTGRES) {

@@ -13,6 +13,7 @@
 #include "cmd/metrics.h"
 #include "lib/addr.h"
 #include "lib/log.h"
+#include "lib/memory.h"
 #include "lib/version.h"
 #include "net/http.h"
 #include "net/tls_port.h"
@@ -51,6 +52,7 @@ void server_config_default(struct server_config *cfg)
     cfg->max_message = CMD_MAX_MESSAGE_DEFAULT;
     cfg->max_reply_payload = CMD_MAX_REPLY_PAYLOAD_DEFAULT;
     tls_config_default(&cfg->tls);
+    cfg->max_channels = CMD_MAX_CHANNELS_DEFAULT;
 }
 
 /* --- the end of a loop turn ---------------------------------------------- */
@@ -223,6 +225,27 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         notify_serving(srv);
     if (srv->cache)
         order_cache_evict(srv->cache, srv->clock.now_ms, store_durable(srv->store));
+}
+
+/* --maxmemory: requests are held against the resident size sampled here,
+ * ten times a second, not measured per request. A sample that cannot be
+ * taken leaves the last one standing. */
+#define MEMORY_SAMPLE_MS 100
+
+static void on_memory_sample(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    char err[160];
+    size_t rss;
+    if (memory_rss(&rss, err, sizeof err) == 0) {
+        srv->env.memory.used = rss;
+        srv->memory_error_logged = false;
+    } else if (!srv->memory_error_logged) {
+        log_event("warn", "event=memory_sample_failed error=\"%s\"", err);
+        srv->memory_error_logged = true;
+    }
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -471,7 +494,20 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         .max_reply_payload = cfg->max_reply_payload,
         .acl = &srv->acl, .auth_log = &srv->auth_log,
         .shutdown = ask_shutdown, .shutdown_ctx = srv,
+        .max_channels = cfg->max_channels,
+        .memory = {.max = cfg->maxmemory},
     };
+    if (cfg->maxmemory > 0) {
+        /* The first sample now: a process that cannot read its size must
+         * not run with a limit it cannot hold. */
+        if (memory_rss(&srv->env.memory.used, err, errlen) != 0) {
+            server_free(srv);
+            return -1;
+        }
+        srv->memory_sample = event_new(srv->base, -1, EV_PERSIST, on_memory_sample, srv);
+        struct timeval every = {0, MEMORY_SAMPLE_MS * 1000};
+        evtimer_add(srv->memory_sample, &every);
+    }
     struct net_hooks nh = {.ctx = srv, .wake = wake_turn_end, .drained = on_drained};
     srv->net = net_new(&cfg->net, srv->base, &srv->env, &nh);
     if (net_listen(srv->net, err, errlen) != 0) {
@@ -554,7 +590,8 @@ int server_free(struct server *srv)
     acl_free(&srv->acl);
     notify_free(srv->notify);
     struct event *events[] = {srv->sig_int, srv->sig_term, srv->shutdown_deadline,
-                              srv->turn_end, srv->tick, srv->shutdown_asked};
+                              srv->turn_end, srv->tick, srv->shutdown_asked,
+                              srv->memory_sample};
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (events[i])
             event_free(events[i]);

@@ -39,6 +39,8 @@ struct server_config {
     size_t max_subscriptions;  /* channels and patterns per client */
     size_t max_message;        /* payload of a message on a durable channel */
     size_t max_reply_payload;  /* payload bytes of one READ or CONSUME reply */
+    size_t max_channels;       /* durable channels CHANNEL CREATE makes at most */
+    size_t maxmemory;          /* resident bytes past which changes are refused; 0: none */
     bool saga;            /* orders run through sagas (else clients move them) */
     struct tls_config tls;  /* the certificate, and the protocol port over TLS */
     const char *requirepass;  /* the default user's password, or NULL */
@@ -71,6 +73,8 @@ struct server {
     struct event *turn_end;         /* commit the store, then write connections */
     int turn_waits;                 /* times this turn's end waited for the participants */
     struct event *tick;             /* once a second: the loop-lag probe */
+    struct event *memory_sample;    /* --maxmemory: the resident size, every 100 ms */
+    bool memory_error_logged;       /* a failed sample is logged once */
     int64_t tick_due_ms;
     struct metrics *metrics;
     struct book *book;

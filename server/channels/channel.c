@@ -367,6 +367,11 @@ struct channel *chreg_find(const struct chan_registry *r, const char *name)
     return ch;
 }
 
+size_t chreg_count(const struct chan_registry *r)
+{
+    return r->channels.count;
+}
+
 bool chreg_next(const struct chan_registry *r, size_t *iter, struct channel **ch)
 {
     const char *k;

@@ -150,6 +150,7 @@ enum chan_declare {
 enum chan_declare chreg_declare(struct chan_registry *r, const char *name,
                                 const struct chan_settings *s, struct channel **out);
 struct channel *chreg_find(const struct chan_registry *r, const char *name);
+size_t chreg_count(const struct chan_registry *r);
 /* Channels in name order is not promised: for (i = 0; chreg_next(r, &i, &ch);) */
 bool chreg_next(const struct chan_registry *r, size_t *iter, struct channel **ch);
 

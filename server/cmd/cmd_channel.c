@@ -155,8 +155,14 @@ struct reply *cmd_channel(struct cmd_ctx *ctx, const struct request *req)
         return reply_error(ERR_BADARG, "maxbytes must be 0 (no limit) or from %u to %llu",
                            CHAN_MAXBYTES_MIN, 1ULL << 40);
 
+    /* Past the cap a new channel is refused; declaring one that exists is
+     * not making one. orderd's own channels (saga steps, dead-letter
+     * copies) count, but are made whatever the cap. */
+    struct chan_registry *reg = bus_channels(ctx->env->bus);
+    if (chreg_find(reg, rest.argv[1].ptr) == NULL && chreg_count(reg) >= ctx->env->max_channels)
+        return reply_error(ERR_LIMIT, "too many channels (max %zu)", ctx->env->max_channels);
     struct channel *ch;
-    switch (chreg_declare(bus_channels(ctx->env->bus), rest.argv[1].ptr, &s, &ch)) {
+    switch (chreg_declare(reg, rest.argv[1].ptr, &s, &ch)) {
     case CHAN_CONFLICT:
         return reply_error(ERR_CONFLICT, "channel %s exists with other settings (CHANNEL INFO %s)",
                            rest.argv[1].ptr, rest.argv[1].ptr);

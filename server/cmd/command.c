@@ -160,17 +160,18 @@ static const struct command commands[] = {
      "declares a durable channel (same settings again is fine), or shows one",
      channel_changes,
      ROLE_OPERATOR, admin_changes},
-    {"READ", -2, 0, cmd_read, "READ <ch> [from=<offset>] [count=<n, 1..1000, default 100>]",
+    {"READ", -2, CMD_WORKER, cmd_read,
+     "READ <ch> [from=<offset>] [count=<n, 1..1000, default 100>]",
      "replays a durable channel's history", NULL,
      R_MESSAGES, NULL},
-    {"CONSUME", -4, CMD_WRITE, cmd_consume,
+    {"CONSUME", -4, CMD_WRITE | CMD_WORKER | CMD_SETTLES, cmd_consume,
      "CONSUME <ch> group=<g> consumer=<name> [count=<n>] [block=<ms>]",
      "takes messages for a consumer group, at least once; block waits for them", NULL,
      ROLE_WORKER, NULL},
-    {"ACK", -4, CMD_WRITE, cmd_ack, "ACK <ch> group=<g> <id>...",
+    {"ACK", -4, CMD_WRITE | CMD_SETTLES, cmd_ack, "ACK <ch> group=<g> <id>...",
      "settles delivered messages; answers how many were pending", NULL,
      ROLE_WORKER, NULL},
-    {"NACK", -4, CMD_WRITE, cmd_nack,
+    {"NACK", -4, CMD_WRITE | CMD_SETTLES, cmd_nack,
      "NACK <ch> group=<g> <id> [delay=<ms>] [reason=<text>]",
      "gives a message back for redelivery (after a backoff unless delay= says)", NULL,
      ROLE_WORKER, NULL},
@@ -183,7 +184,7 @@ static const struct command commands[] = {
     {"CHANNELS", 1, 0, cmd_channels, "CHANNELS",
      "every channel: durable or live, subscribers, length, groups", NULL,
      ROLE_OPERATOR, NULL},
-    {"STEP", -5, CMD_WRITE, cmd_step,
+    {"STEP", -5, CMD_WRITE | CMD_WORKER | CMD_SETTLES, cmd_step,
      "STEP <ch> group=<g> <id> ok|fail|retry|progress [reason=<text>] [tracking=<no>] [location=<text>] [eta=<ms>]",
      "a participant's answer to a saga step message: acknowledges it and moves the saga on", NULL,
      ROLE_WORKER, NULL},
@@ -329,8 +330,17 @@ static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
             if (memchr(req->argv[i].ptr, '\0', req->argv[i].len))
                 return nul_error(&req->argv[i], i);
     /* Refused before anything changes, never half done: a change the
-     * store cannot record must not be made at all. */
+     * store cannot record must not be made at all, nor one that would
+     * grow a process already over --maxmemory. */
     if (command_changes(cmd, ctx->env, req)) {
+        const struct memory_limit *mem = &ctx->env->memory;
+        if (memory_over(mem) && !(cmd->flags & CMD_SETTLES)) {
+            ctx->env->counters->oom_refused++;
+            return reply_error(ERR_OOM,
+                               "command not allowed when used memory (%zu bytes) is over "
+                               "--maxmemory (%zu bytes)",
+                               mem->used, mem->max);
+        }
         char why[200];
         if (!store_writable(ctx->env->store, why, sizeof why))
             return reply_error(store_refusal_code(ctx->env->store), "%s", why);
@@ -338,6 +348,8 @@ static struct reply *dispatch(struct cmd_ctx *ctx, const struct request *req,
         if (ctx->client)
             ctx->client->changes = true;
     }
+    if (ctx->client && (cmd->flags & CMD_WORKER))
+        ctx->client->worker = true;
     return cmd->handler(ctx, req);
 }
 

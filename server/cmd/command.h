@@ -4,8 +4,9 @@
  * Every command declares whether it changes state, per subcommand where
  * that differs (CHANNEL CREATE does, CHANNEL INFO does not). A request
  * that would change state is refused with -STORE before its handler runs
- * when the store cannot record it; one that changes nothing always runs,
- * whatever the store's trouble. */
+ * when the store cannot record it, and with -OOM while memory is over
+ * --maxmemory (unless it settles work: CMD_SETTLES); one that changes
+ * nothing always runs, whatever the store's trouble. */
 #ifndef CMD_COMMAND_H
 #define CMD_COMMAND_H
 
@@ -13,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client.h"
+#include "lib/memory.h"
 #include "reply.h"
 #include "request.h"
 
@@ -36,10 +39,12 @@ struct server_counters {
     uint64_t connections_rejected;
     uint64_t commands;
     uint64_t errors;
-    uint64_t clients_cut_off;   /* subscribers over the output limits */
     uint64_t auth_failures;     /* AUTH with a wrong user or password */
     uint64_t noperm;            /* requests refused for the user's roles */
     uint64_t http_probes;       /* HTTP requests sent to the protocol port */
+    uint64_t cut_off[CLIENT_KINDS];  /* clients closed at their output limits, by kind */
+    uint64_t clients_timed_out; /* closed after --timeout idle */
+    uint64_t oom_refused;       /* changes refused over --maxmemory */
     size_t clients;             /* connected now */
     int port;                   /* the protocol port, once bound */
     int64_t started_ms;         /* server clock */
@@ -70,11 +75,14 @@ struct cmd_env {
     /* SHUTDOWN: stop the server as SIGTERM does, once this reply is out. */
     void (*shutdown)(void *ctx);
     void *shutdown_ctx;
+    size_t max_channels;        /* durable channels CHANNEL CREATE makes at most */
+    struct memory_limit memory; /* --maxmemory; its sample is kept by the server */
 };
 
 #define CMD_MAX_SUBSCRIPTIONS_DEFAULT 100000
 #define CMD_MAX_MESSAGE_DEFAULT (1024u * 1024)
 #define CMD_MAX_REPLY_PAYLOAD_DEFAULT (4u * 1024 * 1024)
+#define CMD_MAX_CHANNELS_DEFAULT 10000
 
 struct cmd_ctx {
     struct cmd_env *env;
@@ -95,6 +103,11 @@ enum cmd_flags {
                              need not wait for other clients' changes to be
                              durable (a slow store does not hold it) */
     CMD_NOAUTH = 1 << 4,  /* allowed before authenticating (AUTH, PING, HELP, QUIT) */
+    CMD_WORKER = 1 << 5,  /* takes messages (CONSUME, READ, STEP): the client
+                             is a worker from then on (its output limits) */
+    CMD_SETTLES = 1 << 6, /* a change that takes or settles work already
+                             there (a worker's loop): not refused over
+                             --maxmemory, as what it finishes frees memory */
 };
 
 struct command {
@@ -125,7 +138,8 @@ bool command_changes(const struct command *cmd, const struct cmd_env *env,
                      const struct request *req);
 
 /* Looks the command up, checks its arity (and, for a subscribed client,
- * that the command is allowed), refuses a change the store cannot take,
+ * that the command is allowed), refuses a change the store cannot take
+ * (or one over --maxmemory), marks a worker (CMD_WORKER),
  * and runs it. NULL when the handler answered through the client itself
  * (several replies, or a blocked request). Sets ctx->changes. */
 struct reply *command_dispatch(struct cmd_ctx *ctx, const struct request *req);

@@ -14,6 +14,7 @@
 #include "channels/pubsub.h"
 #include "command.h"
 #include "lib/clock.h"
+#include "lib/memory.h"
 #include "lib/version.h"
 #include "metrics.h"
 #include "orders/book.h"
@@ -86,14 +87,9 @@ static void lower(char *out, size_t n, const char *s)
 /* Resident memory in bytes, or 0 if unknown. */
 static size_t rss_bytes(void)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
-    if (f == NULL)
-        return 0;
-    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-        resident = 0;
-    fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+    char err[160];
+    size_t bytes;
+    return memory_rss(&bytes, err, sizeof err) == 0 ? bytes : 0;
 }
 
 static void server_section(struct cmd_env *env, struct walk *w)
@@ -116,6 +112,12 @@ static void server_section(struct cmd_env *env, struct walk *w)
     text(w, s, "saga", c->saga ? "on" : "off");
     num(w, s, FIG_GAUGE, "used_memory_rss", "resident_memory_bytes", "Resident memory",
         (double)rss_bytes());
+    num(w, s, FIG_GAUGE, "maxmemory", "maxmemory_bytes",
+        "Resident memory past which changes are refused with -OOM (--maxmemory; 0: no limit)",
+        (double)env->memory.max);
+    num(w, s, FIG_COUNTER, "oom_refused", "oom_refused_total",
+        "Changes refused with -OOM while memory was over --maxmemory",
+        (double)c->oom_refused);
     w->fn(w->arg, &(struct figure){.section = s, .name = "event_loop_lag_last_ms",
                                    .prom = "event_loop_lag_last_seconds",
                                    .help = "How late the last one-second tick fired",
@@ -137,8 +139,17 @@ static void clients_section(struct cmd_env *env, struct walk *w)
         (double)c->connections_total);
     num(w, s, FIG_COUNTER, "rejected_connections", "connections_rejected_total",
         "Connections refused at --max-clients", (double)c->connections_rejected);
+    uint64_t cut_off = 0;
+    for (int k = 0; k < CLIENT_KINDS; k++)
+        cut_off += c->cut_off[k];
     num(w, s, FIG_COUNTER, "clients_cut_off", "clients_cut_off_total",
-        "Subscribers disconnected at the pub/sub output limits", (double)c->clients_cut_off);
+        "Clients disconnected at their output limits", (double)cut_off);
+    for (int k = 0; k < CLIENT_KINDS; k++)
+        labelled(w, s, FIG_COUNTER, "clients_cut_off", "clients_cut_off_by_kind_total",
+                 "Clients disconnected at their output limits, by kind (normal, pubsub, worker)",
+                 "kind", client_kind_name((enum client_kind)k), (double)c->cut_off[k]);
+    num(w, s, FIG_COUNTER, "clients_timed_out", "clients_timed_out_total",
+        "Clients closed after --timeout seconds idle", (double)c->clients_timed_out);
     num(w, s, FIG_COUNTER, "limit_hits", "limit_hits_total", "Requests refused by a limit",
         (double)env->metrics->limit_hits);
     num(w, s, FIG_GAUGE, "acl_users", "acl_users",

@@ -13,7 +13,7 @@ static const char *const err_names[ERRC_COUNT] = {
     [ERRC_ERR] = ERR_ERR,       [ERRC_BADARG] = ERR_BADARG, [ERRC_NOTFOUND] = ERR_NOTFOUND,
     [ERRC_STATE] = ERR_STATE,   [ERRC_CONFLICT] = ERR_CONFLICT, [ERRC_LIMIT] = ERR_LIMIT,
     [ERRC_STORE] = ERR_STORE,   [ERRC_UNAVAILABLE] = ERR_UNAVAILABLE,
-    [ERRC_READONLY] = ERR_READONLY, [ERRC_OTHER] = "OTHER",
+    [ERRC_READONLY] = ERR_READONLY, [ERRC_OOM] = ERR_OOM, [ERRC_OTHER] = "OTHER",
 };
 
 const char *err_class_name(enum err_class c)

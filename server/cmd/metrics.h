@@ -27,6 +27,7 @@ enum err_class {
     ERRC_STORE,
     ERRC_UNAVAILABLE,
     ERRC_READONLY,
+    ERRC_OOM,
     ERRC_OTHER,
     ERRC_COUNT,
 };

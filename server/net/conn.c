@@ -4,7 +4,9 @@
  * its replies is paused (not read, not parsed) until its output drains, so
  * unread replies cannot grow past max_output plus one reply. Pushes are
  * different: they come from other clients' requests and cannot be paused,
- * so a subscriber that stops reading is cut off at the pub/sub limits. */
+ * so a subscriber that stops reading is cut off at the pub/sub limits; and
+ * a worker's unread messages are held from the rest of its group, so a
+ * worker that stops reading is cut off at its own (output_limit.h). */
 #include "conn.h"
 
 #include <errno.h>
@@ -52,6 +54,7 @@ struct conn {
     struct event *wev;
     struct event *linger_ev;      /* the linger deadline, once lingering */
     struct event *pause_ev;       /* the pause deadline, while paused */
+    struct event *idle_ev;        /* the idle timeout's check (--timeout) */
     struct req_parser *parser;    /* owned */
     struct buf out;               /* rendered, not yet written */
     struct barrier *barriers;     /* oldest first */
@@ -62,8 +65,10 @@ struct conn {
     enum proto_kind kind;         /* framing of the request being run */
     void (*block_cancel)(void *arg);
     void *block_arg;
-    int64_t soft_since_ms;        /* over the pub/sub soft limit since, or 0 */
+    int64_t soft_since_ms;        /* over its kind's soft output limit since, or 0 */
+    int64_t last_active_ms;       /* last read from or written to (server clock) */
     const char *kill_reason;
+    enum client_kind kill_kind;   /* its kind when it was cut off */
     /* The few facts that are not the state: */
     bool eof;                     /* the peer will send nothing more */
     bool running;                 /* inside conn_run(): it writes at the end */
@@ -85,6 +90,8 @@ static struct conn *of_client(struct cmd_client *cl)
 
 static void schedule(struct conn *c);
 static void conn_run(struct conn *c);
+static void on_idle_check(evutil_socket_t fd, short what, void *arg);
+static void idle_arm(struct conn *c, int64_t ms);
 
 /* A push from pub/sub (struct subscriber's push). */
 static void push(struct subscriber *s, const char *bytes, size_t n, bool change);
@@ -118,6 +125,11 @@ struct conn *conn_new(struct net *n, int fd)
     event_add(c->rev, NULL);
     c->reading = true;
     c->state = CONN_OPEN;
+    c->last_active_ms = n->env->clk->now_ms;
+    if (n->cfg.timeout > 0) {
+        c->idle_ev = evtimer_new(n->base, on_idle_check, c);
+        idle_arm(c, (int64_t)n->cfg.timeout * 1000);
+    }
     c->next = n->conns;
     if (n->conns)
         n->conns->prev = c;
@@ -159,6 +171,8 @@ void conn_free(struct conn *c)
         event_free(c->linger_ev);
     if (c->pause_ev)
         event_free(c->pause_ev);
+    if (c->idle_ev)
+        event_free(c->idle_ev);
     close(c->fd);
     req_parser_free(c->parser);
     buf_free(&c->out);
@@ -194,10 +208,14 @@ static void schedule(struct conn *c)
     c->net->hooks.wake(c->net->hooks.ctx);
 }
 
+/* Cut off at a limit: closed at the end of the turn, unsent output dropped,
+ * counted by kind. */
 static void kill_conn(struct conn *c, const char *reason)
 {
     if (c->state == CONN_KILLED)
         return;
+    c->kill_kind = cmd_client_kind(&c->client);
+    c->net->env->counters->cut_off[c->kill_kind]++;
     if (c->state == CONN_BLOCKED && c->block_cancel) {
         c->block_cancel(c->block_arg);
         c->block_cancel = NULL;
@@ -306,6 +324,38 @@ void conn_release_held(struct net *n, uint64_t pos)
     }
 }
 
+/* Why a client was cut off at its kind's limits, for the log. */
+static const char *const over_hard[CLIENT_KINDS] = {
+    [CLIENT_NORMAL] = "reply output over the hard limit",
+    [CLIENT_PUBSUB] = "pubsub output over the hard limit",
+    [CLIENT_WORKER] = "worker output over the hard limit",
+};
+static const char *const over_soft[CLIENT_KINDS] = {
+    [CLIENT_NORMAL] = "reply output over the soft limit for too long",
+    [CLIENT_PUBSUB] = "pubsub output over the soft limit for too long",
+    [CLIENT_WORKER] = "worker output over the soft limit for too long",
+};
+
+/* After output was added: a client over its kind's output limits is cut
+ * off. Returns true when it was. */
+static bool over_limits(struct conn *c)
+{
+    enum client_kind kind = cmd_client_kind(&c->client);
+    const struct output_limit *l = &c->net->cfg.output_limits[kind];
+    switch (output_limit_check(l, buf_used(&c->out), c->net->env->clk->now_ms,
+                               &c->soft_since_ms)) {
+    case OUTPUT_OVER_HARD:
+        kill_conn(c, over_hard[kind]);
+        return true;
+    case OUTPUT_OVER_SOFT:
+        kill_conn(c, over_soft[kind]);
+        return true;
+    case OUTPUT_OK:
+        break;
+    }
+    return false;
+}
+
 /* --- the client interface handlers see --------------------------------- */
 
 /* A reply from a handler: one of several (SUBSCRIBE a b), waiting behind
@@ -318,6 +368,8 @@ static void reply_now(struct conn *c, struct reply *r, bool change)
         return;
     }
     emit(c, r, c->kind, change);
+    if (over_limits(c))
+        return;
     schedule(c);
 }
 
@@ -362,28 +414,11 @@ static const struct cmd_client_ops client_ops = {
 static void push(struct subscriber *s, const char *bytes, size_t n, bool change)
 {
     struct conn *c = (struct conn *)((char *)s - offsetof(struct conn, client.sub));
-    const struct net_config *cfg = &c->net->cfg;
     if (c->state == CONN_KILLED || c->state == CONN_LINGERING)
         return;
     append_output(c, bytes, n, change);
-    size_t used = buf_used(&c->out);
-    if (used > cfg->pubsub_hard_limit) {
-        c->net->env->counters->clients_cut_off++;
-        kill_conn(c, "pubsub output over the hard limit");
+    if (over_limits(c))
         return;
-    }
-    if (used > cfg->pubsub_soft_limit) {
-        int64_t now = c->net->env->clk->now_ms;
-        if (c->soft_since_ms == 0) {
-            c->soft_since_ms = now;
-        } else if (now - c->soft_since_ms > (int64_t)cfg->pubsub_soft_seconds * 1000) {
-            c->net->env->counters->clients_cut_off++;
-            kill_conn(c, "pubsub output over the soft limit for too long");
-            return;
-        }
-    } else {
-        c->soft_since_ms = 0;
-    }
     schedule(c);
 }
 
@@ -436,6 +471,8 @@ static void process_input(struct conn *c)
             if (r)
                 emit_as(c, r, req.kind, ctx.stateless ? SHOWS_NOTHING
                                         : ctx.changes ? SHOWS_CHANGE : SHOWS_STATE);
+            if (c->state != CONN_KILLED)
+                over_limits(c);  /* a worker's messages pile up here too */
             if (c->preauth && c->client.user) {
                 req_parser_set_limits(c->parser, &c->net->cfg.limits);
                 c->preauth = false;
@@ -502,6 +539,7 @@ static bool flush(struct conn *c)
         if (n > 0) {
             buf_consume(&c->out, (size_t)n);
             c->sent_total += (uint64_t)n;
+            c->last_active_ms = c->net->env->clk->now_ms;
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -541,7 +579,6 @@ static void on_pause_timeout(evutil_socket_t fd, short what, void *arg)
     if (ioctl(c->fd, FIONREAD, &unread) != 0)
         unread = 0;
     if (unread > 0 || req_parser_pending(c->parser) > 0) {
-        c->net->env->counters->clients_cut_off++;
         kill_conn(c, "reply output over --max-output for --max-output-pause seconds while "
                      "it kept sending");
         return;
@@ -571,8 +608,9 @@ static bool apply(struct conn *c, const struct conn_plan *p)
 {
     if (p->close) {
         if (c->state == CONN_KILLED) {
-            log_event("info", "event=client_cut_off client=%llu reason=\"%s\"",
-                      (unsigned long long)c->client.id, c->kill_reason);
+            log_event("info", "event=client_cut_off client=%llu kind=%s reason=\"%s\"",
+                      (unsigned long long)c->client.id, client_kind_name(c->kill_kind),
+                      c->kill_reason);
             conn_free(c);
             return false;
         }
@@ -641,6 +679,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     ssize_t n = read(fd, space, CONN_READ_CHUNK);
     if (n > 0) {
         req_parser_commit(c->parser, (size_t)n);
+        c->last_active_ms = c->net->env->clk->now_ms;
     } else if (n == 0) {
         c->eof = true;
         /* A blocked client that hangs up is gone, as Redis treats it:
@@ -666,6 +705,47 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
     (void)what;
     clock_tick(c->net->env->clk);
     conn_run(c);
+}
+
+/* --- the idle timeout --------------------------------------------------- */
+
+static void idle_arm(struct conn *c, int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->idle_ev, &tv);
+}
+
+/* Exempt, as Redis exempts them: a subscriber, which only listens; a
+ * blocked request, which waits for us; and output held for the store's
+ * durability, which waits for us too. A connection already on its way
+ * out (lingering, killed) ends by itself. */
+static bool idle_exempt(struct conn *c)
+{
+    return c->state == CONN_BLOCKED || c->state == CONN_LINGERING ||
+           c->state == CONN_KILLED || c->held || pubsub_count(&c->client.sub) > 0;
+}
+
+static void on_idle_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct net *n = c->net;
+    (void)fd;
+    (void)what;
+    clock_tick(n->env->clk);
+    int64_t now = n->env->clk->now_ms;
+    int64_t left = conn_idle_left(now, c->last_active_ms, (int64_t)n->cfg.timeout * 1000,
+                                  idle_exempt(c));
+    if (left > 0) {
+        idle_arm(c, left);
+        return;
+    }
+    n->env->counters->clients_timed_out++;
+    log_limited(&n->log_idle, now, "info",
+                "event=client_idle_closed client=%llu idle_ms=%lld timeout=%u",
+                (unsigned long long)c->client.id, (long long)(now - c->last_active_ms),
+                n->cfg.timeout);
+    /* Output it has not taken in all that time goes with it. */
+    conn_free(c);
 }
 
 void conn_finish(struct conn *c)

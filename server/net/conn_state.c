@@ -41,3 +41,12 @@ struct conn_plan conn_plan(const struct conn_facts *f)
     p.close = f->state == CONN_CLOSING && f->unsent == 0;
     return p;
 }
+
+int64_t conn_idle_left(int64_t now_ms, int64_t last_active_ms, int64_t timeout_ms,
+                       bool exempt)
+{
+    if (exempt)
+        return timeout_ms;
+    int64_t left = last_active_ms + timeout_ms - now_ms;
+    return left > 0 ? left : 0;
+}

@@ -9,13 +9,15 @@
  *    ▼
  *   CLOSING ──every reply written──► LINGERING (input left unread) or gone
  *
- *   any ──conn_kill (cut off from inside someone else's request)──► KILLED
+ *   any ──cut off at its kind's output limits (often from inside someone
+ *         else's request: a push, a blocked worker's answer)──► KILLED
  */
 #ifndef NET_CONN_STATE_H
 #define NET_CONN_STATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum conn_state {
     CONN_OPEN,       /* reading and running requests */
@@ -57,5 +59,15 @@ static inline bool conn_paused(const struct conn_facts *f)
 {
     return f->unsent >= f->max_output;
 }
+
+/* The idle timeout (--timeout), checked lazily: one timer per connection,
+ * armed for the time left and, when it fires, armed again for what is left
+ * then, so an active client costs one wake-up per timeout, not one per
+ * request. Returns 0 when a connection last active at last_active_ms has
+ * been idle for timeout_ms and is to be closed; else the milliseconds
+ * until it may be (at least 1). An exempt connection (subscribed, blocked,
+ * waiting for the store) is looked at again a whole timeout later. */
+int64_t conn_idle_left(int64_t now_ms, int64_t last_active_ms, int64_t timeout_ms,
+                       bool exempt);
 
 #endif

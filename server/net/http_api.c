@@ -68,7 +68,7 @@ static const struct {
     {ERR_NOAUTH, 401, "Authentication required"},
     {ERR_WRONGPASS, 401, "Wrong user or password"},
     {ERR_NOPERM, 403, "Not permitted"},
-    {"OOM", 503, "Out of memory"},
+    {ERR_OOM, 503, "Memory is over --maxmemory"},
 };
 
 int http_status_of(const char *code)

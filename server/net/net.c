@@ -24,9 +24,12 @@ void net_config_default(struct net_config *cfg)
     cfg->max_clients = NET_MAX_CLIENTS_DEFAULT;
     cfg->max_output = NET_MAX_OUTPUT_DEFAULT;
     cfg->max_output_pause = NET_MAX_OUTPUT_PAUSE_DEFAULT;
-    cfg->pubsub_hard_limit = NET_PUBSUB_HARD_DEFAULT;
-    cfg->pubsub_soft_limit = NET_PUBSUB_SOFT_DEFAULT;
-    cfg->pubsub_soft_seconds = NET_PUBSUB_SOFT_SECONDS_DEFAULT;
+    cfg->output_limits[CLIENT_NORMAL] = (struct output_limit){0, 0, 0};
+    cfg->output_limits[CLIENT_PUBSUB] = (struct output_limit){
+        NET_PUBSUB_HARD_DEFAULT, NET_PUBSUB_SOFT_DEFAULT, NET_PUBSUB_SOFT_SECONDS_DEFAULT};
+    cfg->output_limits[CLIENT_WORKER] = (struct output_limit){
+        NET_WORKER_HARD_DEFAULT, NET_WORKER_SOFT_DEFAULT, NET_WORKER_SOFT_SECONDS_DEFAULT};
+    cfg->timeout = 0;
 }
 
 struct net *net_new(const struct net_config *cfg, struct event_base *base, struct cmd_env *env,

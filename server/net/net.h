@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd/client.h"
 #include "lib/log.h"
+#include "output_limit.h"
 #include "request.h"
 
 struct event_base;
@@ -33,12 +35,15 @@ struct net_config {
                                  not read from until it catches up */
     unsigned max_output_pause;  /* seconds a client may stay paused so while it
                                    keeps sending; then it is closed */
-    /* Pushes cannot be paused: a subscriber with more than the hard limit
-     * unread, or more than the soft limit for soft_seconds, is cut off
-     * (Redis's client-output-buffer-limit for pubsub, same defaults). */
-    size_t pubsub_hard_limit;
-    size_t pubsub_soft_limit;
-    unsigned pubsub_soft_seconds;
+    /* Unread output that cuts a client off, by its kind (cmd/client.h):
+     * a normal client has none (it is paused at max_output instead); a
+     * subscriber's pushes cannot be paused (Redis's limits for pubsub,
+     * same defaults); a worker's unread messages are held from the rest of
+     * its group. See output_limit.h. */
+    struct output_limit output_limits[CLIENT_KINDS];
+    unsigned timeout;         /* seconds a client may send nothing before it is
+                                 closed (not while subscribed, blocked, or
+                                 waiting for the store); 0: never */
 };
 
 #define NET_MAX_CLIENTS_DEFAULT 10000
@@ -51,6 +56,9 @@ struct net_config {
 #define NET_PUBSUB_HARD_DEFAULT (32u * 1024 * 1024)
 #define NET_PUBSUB_SOFT_DEFAULT (8u * 1024 * 1024)
 #define NET_PUBSUB_SOFT_SECONDS_DEFAULT 60u
+#define NET_WORKER_HARD_DEFAULT (32u * 1024 * 1024)
+#define NET_WORKER_SOFT_DEFAULT (8u * 1024 * 1024)
+#define NET_WORKER_SOFT_SECONDS_DEFAULT 60u
 
 void net_config_default(struct net_config *cfg);
 
@@ -82,6 +90,7 @@ struct net {
     uint64_t next_conn_id;
     bool shutting_down;
     struct log_limiter log_limits;  /* clients hitting a limit */
+    struct log_limiter log_idle;    /* clients closed for --timeout */
     struct log_limiter log_conn_errors;
 };
 

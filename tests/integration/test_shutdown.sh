@@ -22,7 +22,7 @@ expect "--help prints usage on stdout and exits 0" "$(printf '%s\n' "$got" | hea
   "$(printf '%s\n' 'status=0' 'usage: orderd [options]')"
 expect "--help lists every flag" \
   "$(printf '%s\n' "$got" | grep -oE '^  --[a-z-]+' | tr -d ' ' | tr '\n' ' ')" \
-  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --max-message --max-reply-payload --store --pg --pg-lease-ms --pg-timeout-ms --node-name --cache-orders --cache-ttl --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --log-level --log-file --requirepass --acl-file --protected-mode --tls-port --tls-cert-file --tls-key-file --tls-ca-cert-file --tls-auth-clients --http-tls --config --help --version '
+  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --max-message --max-reply-payload --store --pg --pg-lease-ms --pg-timeout-ms --node-name --cache-orders --cache-ttl --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --log-level --log-file --requirepass --acl-file --protected-mode --tls-port --tls-cert-file --tls-key-file --tls-ca-cert-file --tls-auth-clients --http-tls --timeout --maxmemory --worker-hard-limit --worker-soft-limit --worker-soft-seconds --max-channels --config --help --version '
 expect "--help writes nothing on stderr" "$(printf '%s\n' "$got" | sed -n '/^stderr:$/,$p')" 'stderr:'
 got=$(run_orderd --version)
 expect "--version" "$(printf '%s\n' "$got" | sed -E 's/[0-9]+\.[0-9]+\.[0-9]+/X.Y.Z/')" \
@@ -88,6 +88,24 @@ bad_flag "TLS files with nothing to use them" \
   --tls-cert-file c.pem --tls-key-file k.pem
 bad_flag "no port at all" "orderd: --port off needs --tls-port (no port would serve clients)" \
   --port off
+bad_flag "negative idle timeout" "orderd: --timeout needs an integer from 0 to 31536000, got '-1'" \
+  --timeout -1
+bad_flag "maxmemory with a suffix" \
+  "orderd: --maxmemory needs an integer from 0 to 281474976710656, got '1G'" --maxmemory 1G
+bad_flag "tiny worker hard limit" \
+  "orderd: --worker-hard-limit needs an integer from 1024 to 68719476736, got '100'" \
+  --worker-hard-limit 100
+bad_flag "worker soft limit not a number" \
+  "orderd: --worker-soft-limit needs an integer from 1024 to 68719476736, got 'lots'" \
+  --worker-soft-limit lots
+bad_flag "worker soft seconds over a day" \
+  "orderd: --worker-soft-seconds needs an integer from 0 to 86400, got '86401'" \
+  --worker-soft-seconds 86401
+bad_flag "a worker hard limit one reply passes" \
+  "orderd: --worker-hard-limit (65536) must be above --max-reply-payload (4194304): one READ or CONSUME reply would cut a worker off" \
+  --worker-hard-limit 65536
+bad_flag "no channels" "orderd: --max-channels needs an integer from 1 to 10000000, got '0'" \
+  --max-channels 0
 got=$(run_orderd --port 0 --bind not-an-address)
 expect "unusable bind address" "$got" \
   "$(printf '%s\n' 'status=1' '' 'stderr:' "orderd: cannot parse bind address 'not-an-address'")"

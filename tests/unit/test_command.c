@@ -17,6 +17,7 @@
 #include "auth/acl.h"
 #include "lib/log.h"
 #include "channels/bus.h"
+#include "channels/channel.h"
 #include "channels/dlq.h"
 #include "orders/book.h"
 #include "store/store.h"
@@ -277,6 +278,120 @@ static void test_an_arity_error_is_not_a_store_error(void **state)
     double_refuse(w, false);
 }
 
+/* Over --maxmemory: a change is refused with -OOM before it changes
+ * anything, except a worker's loop (taking and settling messages finishes
+ * orders, which frees memory); reads go on. */
+static const char *const settles[] = {"CONSUME", "ACK", "NACK", "STEP"};
+
+static bool settling(const char *name)
+{
+    for (size_t i = 0; i < sizeof settles / sizeof settles[0]; i++)
+        if (strcasecmp(name, settles[i]) == 0)
+            return true;
+    return false;
+}
+
+static void test_over_maxmemory_a_change_is_refused_with_oom_and_changes_nothing(void **state)
+{
+    struct world *w = *state;
+    w->env.memory = (struct memory_limit){.max = 1000000, .used = 1000001};
+    uint64_t orders = book_last_id(w->book);
+    uint64_t refused = 0;
+    for (size_t k = 0; k < NCHANGES; k++) {
+        struct test_client c;
+        test_client_init(&c, 5000 + k);
+        uint64_t before = store_end(w->env.store);
+        struct reply *r = run(w, &c, &changes[k], NULL);
+        bool oom = r && r->type == REPLY_ERROR && strcmp(r->code, ERR_OOM) == 0;
+        if (settling(changes[k].w[0])) {
+            if (oom)
+                fail_msg("%s was refused, but it settles work", changes[k].w[0]);
+        } else {
+            if (!oom)
+                fail_msg("%s %s was not refused with -OOM", changes[k].w[0],
+                         changes[k].w[1] ? changes[k].w[1] : "");
+            assert_string_equal(r->str, "command not allowed when used memory (1000001 bytes) "
+                                        "is over --maxmemory (1000000 bytes)");
+            assert_int_equal(store_end(w->env.store), before);
+            refused++;
+        }
+        reply_free(r);
+        test_client_free(w, &c);
+        world_turn(w);
+    }
+    assert_int_equal(book_last_id(w->book), orders);
+    assert_int_equal(w->counters.oom_refused, refused);
+    for (size_t k = 0; k < NREADS; k++) {
+        struct test_client c;
+        test_client_init(&c, 6000 + k);
+        struct reply *r = run(w, &c, &reads[k], NULL);
+        if (r && r->type == REPLY_ERROR && strcmp(r->code, ERR_OOM) == 0)
+            fail_msg("the read %s %s was refused", reads[k].w[0],
+                     reads[k].w[1] ? reads[k].w[1] : "");
+        reply_free(r);
+        test_client_free(w, &c);
+    }
+    /* At the limit is not over it. */
+    w->env.memory.used = w->env.memory.max;
+    must_run(w, "CREATE", "customer=carol", "item=pen", "qty=1", "amount=1");
+    assert_int_equal(book_last_id(w->book), orders + 1);
+}
+
+static void test_consume_read_or_step_makes_a_client_a_worker(void **state)
+{
+    struct world *w = *state;
+    static const char *const forms[][6] = {
+        {"READ", "jobs"},
+        {"CONSUME", "jobs", "group=workers", "consumer=w9"},
+        {"STEP", "customer.validate", "group=customer", "1", "ok"},
+    };
+    for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+        struct test_client c;
+        test_client_init(&c, 7000 + k);
+        as_admin(w, &c);
+        reply_free(world_run(w, &c, NULL, "GET", "1", (const char *)NULL));
+        assert_int_equal(cmd_client_kind(&c.client), CLIENT_NORMAL);
+        const char *const *f = forms[k];
+        /* Whatever it answers (STEP on a saga that is not there): it ran. */
+        reply_free(world_run(w, &c, NULL, f[0], f[1], f[2], f[3], f[4], (const char *)NULL));
+        assert_int_equal(cmd_client_kind(&c.client), CLIENT_WORKER);
+        test_client_free(w, &c);
+    }
+    /* Subscribed, it is a subscriber first. */
+    struct test_client c;
+    test_client_init(&c, 7100);
+    as_admin(w, &c);
+    reply_free(world_run(w, &c, NULL, "READ", "jobs", (const char *)NULL));
+    reply_free(world_run(w, &c, NULL, "SUBSCRIBE", "news", (const char *)NULL));
+    assert_int_equal(cmd_client_kind(&c.client), CLIENT_PUBSUB);
+    test_client_free(w, &c);
+}
+
+static void test_channel_create_past_max_channels_is_refused(void **state)
+{
+    struct world *w = *state;
+    struct chan_registry *reg = bus_channels(w->bus);
+    w->env.max_channels = chreg_count(reg) + 1;
+    must_run(w, "CHANNEL", "CREATE", "hot", "maxdeliver=1", NULL);
+    uint64_t before = store_end(w->env.store);
+    struct reply *r = world_run(w, NULL, NULL, "CHANNEL", "CREATE", "cold", (const char *)NULL);
+    assert_string_equal(r->code, ERR_LIMIT);
+    char want[64];
+    snprintf(want, sizeof want, "too many channels (max %zu)", w->env.max_channels);
+    assert_string_equal(r->str, want);
+    reply_free(r);
+    assert_null(chreg_find(reg, "cold"));
+    assert_int_equal(store_end(w->env.store), before);
+    /* Declaring one that is there again is not making one. */
+    must_run(w, "CHANNEL", "CREATE", "hot", "maxdeliver=1", NULL);
+    /* orderd's own channels are made past it: a dead letter's copy. */
+    must_run(w, "PUBLISH", "hot", "poison", NULL, NULL);
+    must_run(w, "CONSUME", "hot", "group=g", "consumer=c", NULL);
+    must_run(w, "NACK", "hot", "group=g", "1", NULL);
+    assert_non_null(chreg_find(reg, "hot.DLT"));
+    assert_int_equal(chreg_count(reg), w->env.max_channels + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +403,13 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_an_arity_error_is_not_a_store_error, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_over_maxmemory_a_change_is_refused_with_oom_and_changes_nothing, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_consume_read_or_step_makes_a_client_a_worker,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_channel_create_past_max_channels_is_refused,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

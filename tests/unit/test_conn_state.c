@@ -176,6 +176,40 @@ static void test_every_state_has_a_name(void **state)
     assert_string_equal(conn_state_name(CONN_BLOCKED), "blocked");
 }
 
+/* --timeout 300: the check's timer is armed for what is left, not polled. */
+#define IDLE_MS 300000
+
+static void test_an_idle_client_is_closed_once_the_timeout_has_passed(void **state)
+{
+    (void)state;
+    const int64_t t0 = 1800000000000LL;
+    /* Active 100 s ago: looked at again in 200 s, when it would be due. */
+    assert_int_equal(conn_idle_left(t0, t0 - 100000, IDLE_MS, false), 200000);
+    /* Idle for the whole timeout, or longer (a late timer): closed. */
+    assert_int_equal(conn_idle_left(t0, t0 - IDLE_MS, IDLE_MS, false), 0);
+    assert_int_equal(conn_idle_left(t0, t0 - IDLE_MS - 5000, IDLE_MS, false), 0);
+    /* One millisecond short is not idle yet. */
+    assert_int_equal(conn_idle_left(t0, t0 - IDLE_MS + 1, IDLE_MS, false), 1);
+}
+
+static void test_activity_moves_the_deadline_on(void **state)
+{
+    (void)state;
+    const int64_t t0 = 1800000000000LL;
+    /* The timer armed at t0 fires at t0 + timeout; the client read or was
+     * written to 10 s before that: it gets the rest of its timeout. */
+    int64_t fired = t0 + IDLE_MS;
+    assert_int_equal(conn_idle_left(fired, fired - 10000, IDLE_MS, false), IDLE_MS - 10000);
+}
+
+static void test_a_subscriber_or_blocked_client_is_never_idle(void **state)
+{
+    (void)state;
+    const int64_t t0 = 1800000000000LL;
+    /* Silent for an hour, but exempt: looked at again a timeout later. */
+    assert_int_equal(conn_idle_left(t0, t0 - 3600000, IDLE_MS, true), IDLE_MS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +224,9 @@ int main(void)
         cmocka_unit_test(test_lingering_only_drains),
         cmocka_unit_test(test_killed_closes_whatever_is_unsent),
         cmocka_unit_test(test_every_state_has_a_name),
+        cmocka_unit_test(test_an_idle_client_is_closed_once_the_timeout_has_passed),
+        cmocka_unit_test(test_activity_moves_the_deadline_on),
+        cmocka_unit_test(test_a_subscriber_or_blocked_client_is_never_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,7 +228,8 @@ void world_build(struct world *w, bool saga, const struct store_ops *tap, void *
                               .counters = &w->counters,
                               .max_subscriptions = CMD_MAX_SUBSCRIPTIONS_DEFAULT,
                               .max_message = CMD_MAX_MESSAGE_DEFAULT,
-                              .max_reply_payload = CMD_MAX_REPLY_PAYLOAD_DEFAULT};
+                              .max_reply_payload = CMD_MAX_REPLY_PAYLOAD_DEFAULT,
+                              .max_channels = CMD_MAX_CHANNELS_DEFAULT};
 }
 
 void world_start(struct world *w)
