@@ -454,7 +454,8 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req)
         http_send_problem(req, 415, ERR_BADARG, "the body must be application/json", NULL);
         return true;
     }
-    if (call.shape == SHAPE_EVENTS || call.shape == SHAPE_OPENAPI) {
+    /* GET /openapi.json: the document (served as it is, to anyone). */
+    if (call.shape == SHAPE_OPENAPI) {
         http_call_free(&call);
         http_send_problem(req, 404, ERR_NOTFOUND, "no such resource", NULL);
         return true;
@@ -464,6 +465,12 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req)
         http_call_free(&call);
         http_send_problem(req, 401, ERR_WRONGPASS,
                           "invalid username-password pair or user is disabled.", NULL);
+        return true;
+    }
+    /* GET /events: Server-Sent Events. */
+    if (call.shape == SHAPE_EVENTS) {
+        http_call_free(&call);
+        http_send_problem(req, 404, ERR_NOTFOUND, "no such resource", NULL);
         return true;
     }
     run(a, req, &call, user);
