@@ -52,7 +52,9 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 SUPPORT_SRC := $(wildcard tests/unit/support/*.c)
 
 PROTO_OBJ  := $(PROTO_SRC:%.c=$(OUT)/%.o)
-SERVER_OBJ := $(SERVER_SRC:%.c=$(OUT)/%.o)
+# The OpenAPI document, built in as a generated source (below).
+OPENAPI_OBJ := $(OUT)/gen/openapi_doc.o
+SERVER_OBJ := $(SERVER_SRC:%.c=$(OUT)/%.o) $(OPENAPI_OBJ)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(OUT)/%.o)
 
@@ -68,6 +70,22 @@ Q := $(if $(V),,@)
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# docs/openapi.json as a C array, for GET /openapi.json (server/net/openapi_doc.h):
+# od prints each byte as two hex digits, sed makes them initialisers. The
+# source is a build output, regenerated when the document changes.
+$(OUT)/gen/openapi_doc.c: docs/openapi.json
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q){ printf '/* Generated from %s by the Makefile: do not edit. */\n' '$<'; \
+	  printf '#include "net/openapi_doc.h"\n\nconst unsigned char openapi_doc[] = {\n'; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  printf '};\nconst size_t openapi_doc_len = sizeof openapi_doc;\n'; } >$@.tmp
+	$(Q)mv $@.tmp $@
+
+$(OPENAPI_OBJ): $(OUT)/gen/openapi_doc.c
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -19,6 +19,7 @@
 #include "http_route.h"
 #include "json_writer.h"
 #include "lib/clock.h"
+#include "openapi_doc.h"
 #include "render.h"
 #include "store/store.h"
 #include "xalloc.h"
@@ -457,7 +458,12 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req)
     /* GET /openapi.json: the document (served as it is, to anyone). */
     if (call.shape == SHAPE_OPENAPI) {
         http_call_free(&call);
-        http_send_problem(req, 404, ERR_NOTFOUND, "no such resource", NULL);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/json");
+        struct evbuffer *doc = evbuffer_new();
+        evbuffer_add_reference(doc, openapi_doc, openapi_doc_len, NULL, NULL);
+        evhttp_send_reply(req, 200, "OK", doc);
+        evbuffer_free(doc);
         return true;
     }
     const struct acl_user *user;
