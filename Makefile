@@ -211,7 +211,7 @@ bench: deps
 #                                     /usr/lib/systemd/system both
 #   $(SYSCONFDIR)/orderd/orderd.conf  the example config, mode 0600; one that is
 #                                     there already is kept
-#   $(DOCDIR)                         README.md and docs/*.md
+#   $(DOCDIR)                         README.md, docs/*.md and docs/openapi.json
 #   $(DATADIR)/grafana                the Grafana dashboards (docs/grafana/*.json)
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
@@ -235,7 +235,7 @@ install: all
 	    $(INSTALL) -D -m 0600 systemd/orderd.conf "$(DESTDIR)$(SYSCONFDIR)/orderd/orderd.conf"; \
 	fi
 	$(INSTALL) -D -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"
-	for f in $(wildcard docs/*.md); do \
+	for f in $(wildcard docs/*.md) docs/openapi.json; do \
 	    $(INSTALL) -D -m 0644 $$f "$(DESTDIR)$(DOCDIR)/$$f" || exit 1; done
 	for f in $(wildcard docs/grafana/*.json); do \
 	    $(INSTALL) -D -m 0644 $$f "$(DESTDIR)$(DATADIR)/grafana/$$(basename $$f)" || exit 1; done

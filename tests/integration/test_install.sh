@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make install DESTDIR=<tmp> PREFIX=/usr lays out every file with its mode
 # (the binaries $ORDERD was built with, the unit with the prefix's paths in
-# it, the example config, the docs, the Grafana dashboards if any); the
+# it, the example config, the docs and the OpenAPI document, the Grafana
+# dashboards if any); the
 # installed orderd runs, and serves with the example config; a second
 # install keeps a config that is there; systemd-analyze verify passes on the
 # installed unit, which holds each of its sandboxing settings; make
@@ -35,7 +36,9 @@ want=$(
     echo "644 usr/lib/systemd/system/orderd.service"
     echo "600 etc/orderd/orderd.conf"
     echo "644 usr/share/doc/orderd/README.md"
-    for f in "$ROOT"/docs/*.md; do echo "644 usr/share/doc/orderd/docs/$(basename "$f")"; done
+    for f in "$ROOT"/docs/*.md "$ROOT"/docs/openapi.json; do
+      echo "644 usr/share/doc/orderd/docs/$(basename "$f")"
+    done
     for f in "$ROOT"/docs/grafana/*.json; do
       [ -e "$f" ] && echo "644 usr/share/orderd/grafana/$(basename "$f")"
     done
@@ -48,7 +51,7 @@ for b in orderd ordertop orderbench; do
 done
 cmp -s "$ROOT/systemd/orderd.conf" "$DEST/etc/orderd/orderd.conf" ||
   { echo "FAIL: the config is not systemd/orderd.conf" >&2; FAILED=1; }
-for f in README.md "$ROOT"/docs/*.md; do
+for f in README.md "$ROOT"/docs/*.md "$ROOT"/docs/openapi.json; do
   f=${f#"$ROOT"/}
   cmp -s "$ROOT/$f" "$DEST/usr/share/doc/orderd/$f" || { echo "FAIL: $f differs" >&2; FAILED=1; }
 done
