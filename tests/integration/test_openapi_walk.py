@@ -517,7 +517,7 @@ def check_methods(doc, port):
     """Each path asked with a method it does not take: 405, Allow naming
     the methods of every documented path it matches, exactly."""
     ops = op_table(doc)
-    paths = sorted({p for _, p in ops if (_, p) not in PROBES})
+    paths = sorted({p for m, p in ops if (m, p) not in PROBES})
     templates = {}
     for m, p in ops:
         if (m, p) not in PROBES:
