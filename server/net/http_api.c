@@ -16,6 +16,7 @@
 #include "cmd/client.h"
 #include "cmd/command.h"
 #include "http_auth.h"
+#include "http_peer.h"
 #include "http_route.h"
 #include "json_writer.h"
 #include "lib/clock.h"
@@ -31,6 +32,7 @@ struct exchange {
     struct cmd_client client;      /* first: handlers get this, we get it back */
     struct http_api *api;
     struct evhttp_request *req;    /* NULL once its connection is gone */
+    struct http_peer *peer;        /* its connection, watched while in flight */
     struct http_call call;
     struct reply *reply;           /* the answer, once there is one */
     enum shows shows;
@@ -47,6 +49,9 @@ struct http_api {
     struct http_api_config cfg;
     struct exchange *flight;       /* every exchange not yet answered */
     size_t nflight;
+    /* Client ids of exchanges count down from the middle, so they never
+     * meet the protocol port's, which count up from 1. */
+    uint64_t next_id;
 };
 
 /* --- problems ------------------------------------------------------------- */
@@ -216,13 +221,11 @@ static void respond(struct exchange *x, struct reply *r)
 
 /* --- exchanges ------------------------------------------------------------------ */
 
-static void on_connection_closed(struct evhttp_connection *conn, void *arg);
-
 static void exchange_free(struct exchange *x)
 {
     struct http_api *a = x->api;
     if (x->req)
-        evhttp_connection_set_closecb(evhttp_request_get_connection(x->req), NULL, NULL);
+        http_peer_watch(x->peer, NULL, NULL);
     if (x->cancel)
         x->cancel(x->cancel_arg);
     if (x->prev)
@@ -242,8 +245,7 @@ static void exchange_free(struct exchange *x)
 static void finish(struct exchange *x)
 {
     if (x->req) {
-        struct evhttp_request *req = x->req;
-        evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+        http_peer_watch(x->peer, NULL, NULL);
         respond(x, x->reply);
         x->req = NULL;
     }
@@ -315,41 +317,32 @@ static const struct cmd_client_ops client_ops = {
 
 /* The client went before its answer: nothing is sent; a blocked request
  * is withdrawn. */
-static void on_connection_closed(struct evhttp_connection *conn, void *arg)
+static void on_connection_gone(void *arg)
 {
     struct exchange *x = arg;
-    (void)conn;
     x->req = NULL;
     exchange_free(x);
 }
 
-static uint64_t next_client_id(struct http_api *a)
-{
-    /* Ids of HTTP exchanges count down from the top, so they never meet
-     * the protocol port's, which count up. */
-    static const uint64_t top = UINT64_MAX / 2;
-    (void)a;
-    return top;
-}
-
 /* Runs the call as the user, and answers or waits. */
-static void run(struct http_api *a, struct evhttp_request *req, struct http_call *call,
-                const struct acl_user *user)
+static void run(struct http_api *a, struct evhttp_request *req, struct http_peer *peer,
+                struct http_call *call, const struct acl_user *user)
 {
     struct exchange *x = xcalloc(1, sizeof *x);
     x->client.ops = &client_ops;
-    x->client.id = next_client_id(a);
+    x->client.id = a->next_id--;
     x->client.user = user;
     x->client.sub.kind = PROTO_JSON;
     x->api = a;
     x->req = req;
+    x->peer = peer;
     x->call = *call;
     x->next = a->flight;
     if (a->flight)
         a->flight->prev = x;
     a->flight = x;
     a->nflight++;
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_connection_closed, x);
+    http_peer_watch(peer, on_connection_gone, x);
 
     struct cmd_ctx ctx = {.env = a->env, .client = &x->client};
     a->env->counters->commands++;
@@ -374,6 +367,7 @@ struct http_api *http_api_new(struct cmd_env *env, const struct http_api_config 
     struct http_api *a = xcalloc(1, sizeof *a);
     a->env = env;
     a->cfg = *cfg;
+    a->next_id = UINT64_MAX / 2;
     return a;
 }
 
@@ -419,7 +413,7 @@ static bool json_body_type(struct evhttp_request *req)
     return n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0;
 }
 
-bool http_api_handle(struct http_api *a, struct evhttp_request *req)
+bool http_api_handle(struct http_api *a, struct evhttp_request *req, struct http_peer *peer)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = evhttp_uri_get_path(uri);
@@ -473,6 +467,6 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req)
         http_send_problem(req, 404, ERR_NOTFOUND, "no such resource", NULL);
         return true;
     }
-    run(a, req, &call, user);
+    run(a, req, peer, &call, user);
     return true;
 }

@@ -15,6 +15,7 @@ struct cmd_env;
 struct evhttp_request;
 struct http_api;
 struct http_problem;
+struct http_peer;
 
 struct http_api_config {
     const char *cors_origin;  /* --http-cors-origin; NULL: no CORS headers */
@@ -24,9 +25,9 @@ struct http_api *http_api_new(struct cmd_env *env, const struct http_api_config 
 /* Drops every request still in flight, unanswered (shutting down). */
 void http_api_free(struct http_api *a);
 
-/* Serves req if its path is one of the API's; false if it is not (the
- * caller answers 404 then). */
-bool http_api_handle(struct http_api *a, struct evhttp_request *req);
+/* Serves req, which came on peer's connection, if its path is one of the
+ * API's; false if it is not (the caller answers 404 then). */
+bool http_api_handle(struct http_api *a, struct evhttp_request *req, struct http_peer *peer);
 
 /* The store made every change up to pos durable. */
 void http_api_durable(struct http_api *a, uint64_t pos);
