@@ -435,17 +435,16 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req, struct http
     const char *body = bodylen ? (const char *)evbuffer_pullup(in, (ev_ssize_t)bodylen) : "";
     const char *key =
         evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
+    if (bodylen > 0 && !json_body_type(req)) {
+        http_send_problem(req, 415, ERR_BADARG, "the body must be application/json", NULL);
+        return true;
+    }
     struct http_call call;
     struct http_problem p;
     if (http_route(verb, path, evhttp_uri_get_query(uri), body, bodylen, key, &call, &p) != 0) {
         if (p.status == 404)
             return false;
         http_send_problem(req, p.status, p.code, p.detail, p.allow);
-        return true;
-    }
-    if (bodylen > 0 && !json_body_type(req)) {
-        http_call_free(&call);
-        http_send_problem(req, 415, ERR_BADARG, "the body must be application/json", NULL);
         return true;
     }
     /* GET /openapi.json: the document (served as it is, to anyone). */

@@ -135,6 +135,12 @@ static void test_bad_bodies_are_refused_whole_and_in_part(void **state)
     refused(VERB_POST, "/orders", NULL, "{a:1}", 400, "the body is not JSON");
     refused(VERB_POST, "/orders", NULL, "{\"customer\":\"a\",}", 400, "the body is not JSON");
     refused(VERB_GET, "/orders/1", NULL, "{\"x\":1}", 400, "takes no body");
+    refused(VERB_POST, "/orders", NULL, "{\"customer\":\"a\",\"qty\":1,\"amount\":1}", 400,
+            "missing field 'item'");
+    refused(VERB_POST, "/orders", NULL, "{\"customer\":\"a\",\"item\":null,\"qty\":1,\"amount\":1}",
+            400, "missing field 'item'");
+    refused(VERB_POST, "/orders", NULL, "", 400, "missing field 'customer'");
+    refused(VERB_PATCH, "/orders/1", NULL, "{\"note\":\"x\"}", 400, "missing field 'status'");
     /* Deeper than any body needs. */
     refused(VERB_POST, "/orders", NULL, "{\"a\":[[[[[[[[[[1]]]]]]]]]]}", 400, "not JSON");
     /* Every prefix of a good body is refused: nothing half read passes. */
