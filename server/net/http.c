@@ -267,6 +267,7 @@ static void on_request(struct evhttp_request *req, void *arg)
                    sizeof body - 1);
         return;
     }
+    h->env->counters->http_requests++;
     struct http_peer *peer = http_peer_of(h->peers, req);
     if (peer == NULL) {
         char detail[96];
@@ -341,7 +342,7 @@ struct http *http_start(struct event_base *base, struct cmd_env *env,
     evhttp_set_timeout(evh, (int)cfg->idle_timeout);
     struct http_api_config acfg = {.cors_origin = cfg->cors_origin};
     h->api = http_api_new(env, &acfg);
-    h->peers = http_peers_new(cfg->max_connections);
+    h->peers = http_peers_new(cfg->max_connections, &env->counters->http_connections);
     evhttp_set_gencb(evh, on_request, h);
     if (cfg->tls)
         evhttp_set_bevcb(evh, tls_bufferevent, tls);

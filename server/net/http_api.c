@@ -48,7 +48,6 @@ struct http_api {
     struct cmd_env *env;
     struct http_api_config cfg;
     struct exchange *flight;       /* every exchange not yet answered */
-    size_t nflight;
     /* Client ids of exchanges count down from the middle, so they never
      * meet the protocol port's, which count up from 1. */
     uint64_t next_id;
@@ -234,7 +233,6 @@ static void exchange_free(struct exchange *x)
         a->flight = x->next;
     if (x->next)
         x->next->prev = x->prev;
-    a->nflight--;
     if (x->reply)
         reply_free(x->reply);
     http_call_free(&x->call);
@@ -341,7 +339,6 @@ static void run(struct http_api *a, struct evhttp_request *req, struct http_peer
     if (a->flight)
         a->flight->prev = x;
     a->flight = x;
-    a->nflight++;
     http_peer_watch(peer, on_connection_gone, x);
 
     struct cmd_ctx ctx = {.env = a->env, .client = &x->client};
@@ -378,11 +375,6 @@ void http_api_free(struct http_api *a)
     while (a->flight)
         exchange_free(a->flight);
     free(a);
-}
-
-size_t http_api_in_flight(const struct http_api *a)
-{
-    return a ? a->nflight : 0;
 }
 
 void http_api_durable(struct http_api *a, uint64_t pos)

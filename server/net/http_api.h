@@ -32,9 +32,6 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req, struct http
 /* The store made every change up to pos durable. */
 void http_api_durable(struct http_api *a, uint64_t pos);
 
-/* Requests in flight: waiting for durability, or for an order to load. */
-size_t http_api_in_flight(const struct http_api *a);
-
 /* The status an error code is given (NOTFOUND 404, BADARG 400, ...). */
 int http_status_of(const char *code);
 

@@ -18,14 +18,22 @@ struct http_peer {
 struct http_peers {
     struct u64map by_conn;    /* evhttp connection -> its peer */
     size_t max;
+    size_t *gauge;            /* kept at by_conn.count, for INFO */
 };
 
-struct http_peers *http_peers_new(size_t max)
+struct http_peers *http_peers_new(size_t max, size_t *gauge)
 {
     struct http_peers *ps = xcalloc(1, sizeof *ps);
     u64map_init(&ps->by_conn);
     ps->max = max;
+    ps->gauge = gauge;
     return ps;
+}
+
+static void count(struct http_peers *ps)
+{
+    if (ps->gauge)
+        *ps->gauge = ps->by_conn.count;
 }
 
 void http_peers_free(struct http_peers *ps)
@@ -40,6 +48,8 @@ void http_peers_free(struct http_peers *ps)
         free(p);
     }
     u64map_free(&ps->by_conn);
+    if (ps->gauge)
+        *ps->gauge = 0;
     free(ps);
 }
 
@@ -47,6 +57,7 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
 {
     struct http_peer *p = arg;
     u64map_del(&p->peers->by_conn, (uint64_t)(uintptr_t)evcon, NULL);
+    count(p->peers);
     if (p->on_gone)
         p->on_gone(p->arg);
     free(p);
@@ -65,6 +76,7 @@ struct http_peer *http_peer_of(struct http_peers *ps, struct evhttp_request *req
     p->evcon = evcon;
     u64map_put(&ps->by_conn, (uint64_t)(uintptr_t)evcon, (int64_t)(uintptr_t)p);
     evhttp_connection_set_closecb(evcon, on_close, p);
+    count(ps);
     return p;
 }
 

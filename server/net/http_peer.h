@@ -13,7 +13,8 @@ struct evhttp_request;
 struct http_peers;
 struct http_peer;
 
-struct http_peers *http_peers_new(size_t max);
+/* gauge, if not NULL, is kept at the number of connections seen. */
+struct http_peers *http_peers_new(size_t max, size_t *gauge);
 /* Forgets every connection, telling nobody (shutting down: evhttp_free
  * closes them after). */
 void http_peers_free(struct http_peers *ps);
