@@ -206,7 +206,9 @@ static void own_arguments(struct reply *doc, const struct synopsis *syn)
     reply_record_add(doc, "arguments", list);
 }
 
-/* Adds name -> {summary, since, group, arguments, subcommands} to docs. */
+/* Adds name -> {summary, since, group, arguments, subcommands} to docs.
+ * NULL, or the error when the synopsis does not read (the unit tests
+ * read every one). */
 static struct reply *add_docs(struct reply *docs, const struct command *cmd)
 {
     struct synopsis syn;
