@@ -169,6 +169,7 @@ void cmd_record_time(struct clock *clk, struct reply *r, const char *key, int64_
 /* Handlers, by family. */
 struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_help(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_command(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_quit(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_auth(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_acl(struct cmd_ctx *ctx, const struct request *req);
