@@ -122,10 +122,8 @@ static void send_json(struct evhttp_request *req, int status, const char *type,
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_add_header(out, "Content-Type", type);
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, buf_head(body), buf_used(body));
-    evhttp_send_reply(req, status, reason_of(status), b);
-    evbuffer_free(b);
+    evbuffer_add(evhttp_request_get_output_buffer(req), buf_head(body), buf_used(body));
+    evhttp_send_reply(req, status, reason_of(status), NULL);
 }
 
 void http_send_problem(struct evhttp_request *req, int status, const char *code,
