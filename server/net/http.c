@@ -289,6 +289,7 @@ void http_config_default(struct http_config *cfg)
     cfg->max_headers = HTTP_MAX_HEADERS_DEFAULT;
     cfg->max_url = HTTP_MAX_URL_DEFAULT;
     cfg->max_body = HTTP_MAX_BODY_DEFAULT;
+    http_sse_config_default(&cfg->sse);
 }
 
 /* evhttp asks for each connection's bufferevent before it sets the
@@ -321,7 +322,7 @@ struct http *http_start(struct event_base *base, struct cmd_env *env,
     /* A header line that never ends is cut off here, not buffered. */
     evhttp_set_max_headers_size(evh, (ev_ssize_t)cfg->max_header_bytes);
     evhttp_set_max_body_size(evh, (ev_ssize_t)cfg->max_body);
-    struct http_api_config acfg = {.cors_origin = cfg->cors_origin};
+    struct http_api_config acfg = {.cors_origin = cfg->cors_origin, .sse = cfg->sse};
     h->api = http_api_new(env, &acfg);
     evhttp_set_gencb(evh, on_request, h);
     if (cfg->tls)

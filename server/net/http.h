@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_sse.h"
+
 struct event_base;
 struct cmd_env;
 struct buf;
@@ -26,6 +28,7 @@ struct http_config {
     bool tls;                 /* HTTPS, with the TLS port's certificate (--http-tls) */
     size_t max_body;          /* bytes of a request's body (413) */
     const char *cors_origin;  /* the origin CORS lets call the API, or NULL */
+    struct http_sse_config sse;  /* GET /events: heartbeat, streams, output limits */
 };
 
 #define HTTP_PORT_DEFAULT 7071

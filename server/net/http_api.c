@@ -17,6 +17,7 @@
 #include "cmd/command.h"
 #include "http_auth.h"
 #include "http_route.h"
+#include "http_sse.h"
 #include "json_writer.h"
 #include "lib/clock.h"
 #include "render.h"
@@ -47,6 +48,7 @@ struct http_api {
     struct http_api_config cfg;
     struct exchange *flight;       /* every exchange not yet answered */
     size_t nflight;
+    struct http_sse *sse;          /* GET /events */
 };
 
 /* --- problems ------------------------------------------------------------- */
@@ -374,6 +376,7 @@ struct http_api *http_api_new(struct cmd_env *env, const struct http_api_config 
     struct http_api *a = xcalloc(1, sizeof *a);
     a->env = env;
     a->cfg = *cfg;
+    a->sse = http_sse_new(env, &cfg->sse);
     return a;
 }
 
@@ -383,6 +386,7 @@ void http_api_free(struct http_api *a)
         return;
     while (a->flight)
         exchange_free(a->flight);
+    http_sse_free(a->sse);
     free(a);
 }
 
@@ -395,6 +399,7 @@ void http_api_durable(struct http_api *a, uint64_t pos)
 {
     if (a == NULL)
         return;
+    http_sse_durable(a->sse, pos);
     struct exchange *x = a->flight;
     while (x) {
         struct exchange *next = x->next;
@@ -467,10 +472,12 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req)
                           "invalid username-password pair or user is disabled.", NULL);
         return true;
     }
-    /* GET /events: Server-Sent Events. */
+    /* GET /events: Server-Sent Events, a stream of its own (http_sse.c). */
     if (call.shape == SHAPE_EVENTS) {
         http_call_free(&call);
-        http_send_problem(req, 404, ERR_NOTFOUND, "no such resource", NULL);
+        struct http_problem sp;
+        if (http_sse_open(a->sse, req, user, &sp) != 0)
+            http_send_problem(req, sp.status, sp.code, sp.detail, NULL);
         return true;
     }
     run(a, req, &call, user);

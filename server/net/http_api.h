@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_sse.h"
+
 struct cmd_env;
 struct evhttp_request;
 struct http_api;
@@ -18,6 +20,7 @@ struct http_problem;
 
 struct http_api_config {
     const char *cors_origin;  /* --http-cors-origin; NULL: no CORS headers */
+    struct http_sse_config sse;  /* GET /events */
 };
 
 struct http_api *http_api_new(struct cmd_env *env, const struct http_api_config *cfg);
@@ -28,7 +31,7 @@ void http_api_free(struct http_api *a);
  * caller answers 404 then). */
 bool http_api_handle(struct http_api *a, struct evhttp_request *req);
 
-/* The store made every change up to pos durable. */
+/* The store made every change up to pos durable (event streams too). */
 void http_api_durable(struct http_api *a, uint64_t pos);
 
 /* Requests in flight: waiting for durability, or for an order to load. */
