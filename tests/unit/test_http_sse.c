@@ -1,18 +1,30 @@
-/* The pure pieces of GET /events: an event's framing (a payload of
- * several lines is several data: lines, which a client joins with LF; an
- * event name cannot end its field early) and the id, a stream's position in
- * each durable channel, written and read back whatever the channel is
- * called, and refused when it is not of that form. */
+/* GET /events. Its pure pieces: an event's framing (a payload of several
+ * lines is several data: lines, which a client joins with LF; an event
+ * name cannot end its field early) and the id, a stream's position in each
+ * durable channel, written and read back whatever the channel is called,
+ * and refused when it is not of that form. And a real stream, on evhttp
+ * over loopback, around a store double: an event that tells of a change
+ * is not sent before the store says the change is durable; a client's
+ * message on a live channel waits like a read, but not for a store that
+ * has stalled. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "channels/bus.h"
+#include "net/http.h"
 #include "net/http_sse.h"
+#include "support/world.h"
 
 /* The event as text (its bytes NUL-terminated). */
 static const char *event(struct buf *b, const char *id, const char *name, const char *data,
@@ -163,6 +175,141 @@ static void test_an_id_is_parsed_strictly(void **state)
     sse_cursor_free(&c);
 }
 
+/* --- a stream and the store ------------------------------------------------ */
+
+struct fixture {
+    struct world w;
+    struct http *http;
+    int fd;                /* the client's end of the stream */
+    char got[16384];       /* what it was sent so far */
+    size_t n;
+};
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* Turns the loop and keeps what the client was sent; true when it holds
+ * want. */
+static bool heard(struct fixture *f, const char *want)
+{
+    world_turn(&f->w);
+    for (;;) {
+        ssize_t n = recv(f->fd, f->got + f->n, sizeof f->got - 1 - f->n, MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        f->n += (size_t)n;
+    }
+    f->got[f->n] = '\0';
+    return strstr(f->got, want) != NULL;
+}
+
+static int stream_setup(void **state)
+{
+    static struct fixture f;
+    memset(&f, 0, sizeof f);
+    world_init(&f.w, false);
+    struct http_config hc;
+    http_config_default(&hc);
+    hc.port = free_port();
+    char err[256];
+    f.http = http_start(f.w.base, &f.w.env, &hc, NULL, err, sizeof err);
+    assert_non_null(f.http);
+    f.fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)hc.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(f.fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char get[] = "GET /events?channels=order.created,news HTTP/1.1\r\n"
+                              "Host: orderd\r\n\r\n";
+    assert_int_equal(send(f.fd, get, sizeof get - 1, 0), (ssize_t)(sizeof get - 1));
+    for (int i = 0; i < 100 && !heard(&f, "\r\n\r\n"); i++)
+        ;
+    assert_non_null(strstr(f.got, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(f.got, "Content-Type: text/event-stream\r\n"));
+    *state = &f;
+    return 0;
+}
+
+static int stream_teardown(void **state)
+{
+    struct fixture *f = *state;
+    close(f->fd);
+    http_stop(f->http);
+    world_free(&f->w);
+    return 0;
+}
+
+/* The store says everything recorded is durable; the HTTP side hears it
+ * as server.c wires it. */
+static void durable(struct fixture *f)
+{
+    double_complete(&f->w);
+    http_durable(f->http, f->w.dbl.end);
+}
+
+/* A change (an order made), not yet durable. */
+static void change(struct fixture *f)
+{
+    struct test_client c;
+    test_client_init(&c, 900);
+    struct reply *r = world_run(&f->w, &c, NULL, "CREATE", "customer=alice", "item=book",
+                                "qty=1", "amount=1", (const char *)NULL);
+    assert_int_equal(r->type, REPLY_RECORD);
+    reply_free(r);
+    test_client_free(&f->w, &c);
+}
+
+/* The event that tells of it, as server.c publishes an order's (the world
+ * leaves order events to its tests). */
+static void tell(struct fixture *f)
+{
+    assert_int_equal(bus_publish(f->w.bus, "order.created", 13, "{\"order_id\":1}", 14), 1);
+}
+
+static void test_an_event_waits_until_its_change_is_durable(void **state)
+{
+    struct fixture *f = *state;
+    f->w.dbl.mode = DOUBLE_LATER;
+    change(f);
+    tell(f);
+    for (int i = 0; i < 10; i++)
+        assert_false(heard(f, "event: order.created"));
+    /* A client's message on a live channel shows nothing recorded, but
+     * it comes after a change it must not be seen before: it waits too,
+     * behind the event. */
+    assert_int_equal(bus_publish_message(f->w.bus, "news", 4, "hi", 2), 1);
+    assert_false(heard(f, "event: news"));
+    durable(f);
+    assert_true(heard(f, "data: hi\n"));
+    const char *event = strstr(f->got, "event: order.created\ndata: {\"order_id\":1}\n");
+    assert_non_null(event);
+    assert_true(event < strstr(f->got, "event: news\ndata: hi\n"));
+}
+
+static void test_a_stalled_store_holds_events_not_messages(void **state)
+{
+    struct fixture *f = *state;
+    f->w.dbl.mode = DOUBLE_NEVER;
+    change(f);
+    /* Nothing is becoming durable: what tells of nothing goes at once. */
+    assert_int_equal(bus_publish_message(f->w.bus, "news", 4, "hi", 2), 1);
+    assert_true(heard(f, "event: news\ndata: hi\n"));
+    /* What tells of the change waits for it, and what follows it keeps
+     * its place behind, as on a connection. */
+    tell(f);
+    assert_int_equal(bus_publish_message(f->w.bus, "news", 4, "again", 5), 1);
+    for (int i = 0; i < 10; i++)
+        assert_false(heard(f, "event: order.created"));
+    assert_false(heard(f, "data: again"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +319,10 @@ int main(void)
         cmocka_unit_test(test_an_id_names_every_channel_in_the_order_first_set),
         cmocka_unit_test(test_an_id_reads_back_whatever_the_names),
         cmocka_unit_test(test_an_id_is_parsed_strictly),
+        cmocka_unit_test_setup_teardown(test_an_event_waits_until_its_change_is_durable,
+                                        stream_setup, stream_teardown),
+        cmocka_unit_test_setup_teardown(test_a_stalled_store_holds_events_not_messages,
+                                        stream_setup, stream_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
