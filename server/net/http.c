@@ -306,6 +306,7 @@ void http_config_default(struct http_config *cfg)
     cfg->max_body = HTTP_MAX_BODY_DEFAULT;
     cfg->max_connections = HTTP_MAX_CONNECTIONS_DEFAULT;
     cfg->idle_timeout = HTTP_IDLE_TIMEOUT_DEFAULT;
+    http_sse_config_default(&cfg->sse);
 }
 
 /* evhttp asks for each connection's bufferevent before it sets the
@@ -340,7 +341,7 @@ struct http *http_start(struct event_base *base, struct cmd_env *env,
     evhttp_set_max_body_size(evh, (ev_ssize_t)cfg->max_body);
     /* Idle keep-alive connections, and senders that stall, are closed. */
     evhttp_set_timeout(evh, (int)cfg->idle_timeout);
-    struct http_api_config acfg = {.cors_origin = cfg->cors_origin};
+    struct http_api_config acfg = {.cors_origin = cfg->cors_origin, .sse = cfg->sse};
     h->api = http_api_new(env, &acfg);
     h->peers = http_peers_new(cfg->max_connections, &env->counters->http_connections);
     evhttp_set_gencb(evh, on_request, h);

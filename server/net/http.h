@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_sse.h"
+
 struct event_base;
 struct cmd_env;
 struct buf;
@@ -28,6 +30,7 @@ struct http_config {
     size_t max_connections;   /* connections with a request made (503 past it) */
     unsigned idle_timeout;    /* seconds a connection may send nothing */
     const char *cors_origin;  /* the origin CORS lets call the API, or NULL */
+    struct http_sse_config sse;  /* GET /events: heartbeat, streams, output limits */
 };
 
 #define HTTP_PORT_DEFAULT 7071

@@ -18,6 +18,7 @@
 #include "http_auth.h"
 #include "http_peer.h"
 #include "http_route.h"
+#include "http_sse.h"
 #include "json_writer.h"
 #include "lib/clock.h"
 #include "render.h"
@@ -51,6 +52,7 @@ struct http_api {
     /* Client ids of exchanges count down from the middle, so they never
      * meet the protocol port's, which count up from 1. */
     uint64_t next_id;
+    struct http_sse *sse;          /* GET /events */
 };
 
 /* --- problems ------------------------------------------------------------- */
@@ -363,6 +365,7 @@ struct http_api *http_api_new(struct cmd_env *env, const struct http_api_config 
     a->env = env;
     a->cfg = *cfg;
     a->next_id = UINT64_MAX / 2;
+    a->sse = http_sse_new(env, &cfg->sse);
     return a;
 }
 
@@ -372,6 +375,7 @@ void http_api_free(struct http_api *a)
         return;
     while (a->flight)
         exchange_free(a->flight);
+    http_sse_free(a->sse);
     free(a);
 }
 
@@ -379,6 +383,7 @@ void http_api_durable(struct http_api *a, uint64_t pos)
 {
     if (a == NULL)
         return;
+    http_sse_durable(a->sse, pos);
     struct exchange *x = a->flight;
     while (x) {
         struct exchange *next = x->next;
@@ -450,10 +455,12 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req, struct http
                           "invalid username-password pair or user is disabled.", NULL);
         return true;
     }
-    /* GET /events: Server-Sent Events. */
+    /* GET /events: Server-Sent Events, a stream of its own (http_sse.c). */
     if (call.shape == SHAPE_EVENTS) {
         http_call_free(&call);
-        http_send_problem(req, 404, ERR_NOTFOUND, "no such resource", NULL);
+        struct http_problem sp;
+        if (http_sse_open(a->sse, req, peer, user, &sp) != 0)
+            http_send_problem(req, sp.status, sp.code, sp.detail, NULL);
         return true;
     }
     run(a, req, peer, &call, user);

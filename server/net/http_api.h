@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_sse.h"
+
 struct cmd_env;
 struct evhttp_request;
 struct http_api;
@@ -19,6 +21,7 @@ struct http_peer;
 
 struct http_api_config {
     const char *cors_origin;  /* --http-cors-origin; NULL: no CORS headers */
+    struct http_sse_config sse;  /* GET /events */
 };
 
 struct http_api *http_api_new(struct cmd_env *env, const struct http_api_config *cfg);
@@ -29,7 +32,7 @@ void http_api_free(struct http_api *a);
  * API's; false if it is not (the caller answers 404 then). */
 bool http_api_handle(struct http_api *a, struct evhttp_request *req, struct http_peer *peer);
 
-/* The store made every change up to pos durable. */
+/* The store made every change up to pos durable (event streams too). */
 void http_api_durable(struct http_api *a, uint64_t pos);
 
 /* The status an error code is given (NOTFOUND 404, BADARG 400, ...). */

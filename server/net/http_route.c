@@ -287,7 +287,7 @@ static const char *const dlq_list_params[] = {"channel", "limit", NULL};
 static const char *const create_fields[] = {"customer", "item", "qty", "amount", "currency", NULL};
 static const char *const update_fields[] = {"status", "note", NULL};
 static const char *const cancel_fields[] = {"reason", NULL};
-static const char *const events_params[] = {"channels", NULL};
+static const char *const events_params[] = {"channels", "lastEventId", NULL};
 
 struct route {
     enum http_verb verb;
