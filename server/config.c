@@ -74,6 +74,13 @@ static void usage(FILE *out)
             "                        (default %u; over it: 431, or 400 while still arriving)\n"
             "  --http-max-headers <n>  header fields of one HTTP request (default %u; 431)\n"
             "  --http-max-url <n>    URL length of an HTTP request (default %u; 414)\n"
+            "  --http-max-body <bytes>  body of an HTTP request (default %u; 413)\n"
+            "  --http-max-connections <n>  HTTP connections that have made a request\n"
+            "                        (default %u; past it 503 and closed)\n"
+            "  --http-idle-timeout <s>  an HTTP connection that sends nothing this long\n"
+            "                        (idle keep-alive, a stalled sender) is closed (default %u)\n"
+            "  --http-cors-origin <origin>|*  CORS: the origin whose pages may call the\n"
+            "                        HTTP API from a browser (default: none, CORS off)\n"
             "  --log-level debug|info|warn|error  (default info)\n"
             "  --log-file <path>     append log lines there instead of stderr\n"
             "  --requirepass <password>  clients must AUTH with it (the user 'default',\n"
@@ -105,6 +112,9 @@ static void usage(FILE *out)
             "  --worker-soft-seconds <s>     (default %u)\n"
             "  --max-channels <n>    durable channels at most: past it CHANNEL CREATE is\n"
             "                        refused; orderd's own are made anyway (default %u)\n"
+            "  --http-sse-heartbeat <s>  a comment on each GET /events stream this often, so\n"
+            "                        proxies keep it open (default %u)\n"
+            "  --http-max-streams <n>  GET /events streams at once; past it 503 (default %u)\n"
             "  --config <path>       read settings from this file first: a line per flag,\n"
             "                        `key value` (port 7070, pg host=/run/postgresql,\n"
             "                        repair yes), '#' comments; flags given override it\n"
@@ -119,8 +129,9 @@ static void usage(FILE *out)
             CACHE_TTL_MS_DEFAULT / 1000,
             JOURNAL_COMPACT_MIN_DEFAULT, JOURNAL_RESERVE_DEFAULT, JOURNAL_RESERVE_MIN,
             HTTP_MAX_HEADER_BYTES_DEFAULT, HTTP_MAX_HEADERS_DEFAULT, HTTP_MAX_URL_DEFAULT,
+            HTTP_MAX_BODY_DEFAULT, HTTP_MAX_CONNECTIONS_DEFAULT, HTTP_IDLE_TIMEOUT_DEFAULT,
             NET_WORKER_HARD_DEFAULT, NET_WORKER_SOFT_DEFAULT, NET_WORKER_SOFT_SECONDS_DEFAULT,
-            CMD_MAX_CHANNELS_DEFAULT);
+            CMD_MAX_CHANNELS_DEFAULT, HTTP_SSE_HEARTBEAT_DEFAULT, HTTP_MAX_STREAMS_DEFAULT);
 }
 
 static int size_flag(const char *name, const char *v, uint64_t min, uint64_t max, size_t *out)
@@ -202,9 +213,11 @@ enum { OPT_MAX_CLIENTS = 256, OPT_MAX_INLINE, OPT_MAX_BULK, OPT_MAX_ARGS, OPT_MA
        OPT_CACHE_ORDERS, OPT_CACHE_TTL,
        OPT_REQUIREPASS, OPT_ACL_FILE, OPT_PROTECTED_MODE,
        OPT_TLS_PORT, OPT_TLS_CERT_FILE, OPT_TLS_KEY_FILE, OPT_TLS_CA_CERT_FILE,
-       OPT_TLS_AUTH_CLIENTS, OPT_HTTP_TLS, OPT_CONFIG,
+       OPT_TLS_AUTH_CLIENTS, OPT_HTTP_TLS, OPT_HTTP_SSE_HEARTBEAT, OPT_HTTP_MAX_STREAMS,
+       OPT_CONFIG,
        OPT_TIMEOUT, OPT_MAXMEMORY, OPT_WORKER_HARD, OPT_WORKER_SOFT, OPT_WORKER_SOFT_SECONDS,
-       OPT_MAX_CHANNELS };
+       OPT_MAX_CHANNELS,
+       OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNECTIONS, OPT_HTTP_IDLE_TIMEOUT, OPT_HTTP_CORS_ORIGIN };
 
 /* --- the config file -------------------------------------------------------- */
 
@@ -354,6 +367,10 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"http-max-header-bytes", required_argument, NULL, OPT_HTTP_MAX_HEADER_BYTES},
         {"http-max-headers", required_argument, NULL, OPT_HTTP_MAX_HEADERS},
         {"http-max-url", required_argument, NULL, OPT_HTTP_MAX_URL},
+        {"http-max-body", required_argument, NULL, OPT_HTTP_MAX_BODY},
+        {"http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNECTIONS},
+        {"http-idle-timeout", required_argument, NULL, OPT_HTTP_IDLE_TIMEOUT},
+        {"http-cors-origin", required_argument, NULL, OPT_HTTP_CORS_ORIGIN},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"log-file", required_argument, NULL, OPT_LOG_FILE},
         {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
@@ -371,6 +388,8 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         {"worker-soft-limit", required_argument, NULL, OPT_WORKER_SOFT},
         {"worker-soft-seconds", required_argument, NULL, OPT_WORKER_SOFT_SECONDS},
         {"max-channels", required_argument, NULL, OPT_MAX_CHANNELS},
+        {"http-sse-heartbeat", required_argument, NULL, OPT_HTTP_SSE_HEARTBEAT},
+        {"http-max-streams", required_argument, NULL, OPT_HTTP_MAX_STREAMS},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -506,6 +525,25 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
         case OPT_HTTP_MAX_HEADERS:
             rc = size_flag("http-max-headers", optarg, 1, 10000, &cfg->http.max_headers);
             break;
+        case OPT_HTTP_MAX_BODY:
+            rc = size_flag("http-max-body", optarg, 64, 1 << 30, &cfg->http.max_body);
+            break;
+        case OPT_HTTP_MAX_CONNECTIONS:
+            rc = size_flag("http-max-connections", optarg, 1, 1000000,
+                           &cfg->http.max_connections);
+            break;
+        case OPT_HTTP_IDLE_TIMEOUT:
+            rc = size_flag("http-idle-timeout", optarg, 1, 86400, &secs);
+            cfg->http.idle_timeout = (unsigned)secs;
+            break;
+        case OPT_HTTP_CORS_ORIGIN:
+            if (optarg[0] == '\0' || strchr(optarg, ' ') || strchr(optarg, ',')) {
+                fprintf(stderr, "orderd: --http-cors-origin takes one origin "
+                                "(https://shop.example) or *, got '%s'\n", optarg);
+                return -1;
+            }
+            cfg->http.cors_origin = optarg;
+            break;
         case OPT_HTTP_MAX_URL:
             rc = size_flag("http-max-url", optarg, 16, 1 << 20, &cfg->http.max_url);
             break;
@@ -545,6 +583,13 @@ static int parse_flags(int argc, char **argv, struct server_config *cfg, const c
                 return -1;
             }
             cfg->protected_mode = strcmp(optarg, "yes") == 0;
+            break;
+        case OPT_HTTP_SSE_HEARTBEAT:
+            rc = size_flag("http-sse-heartbeat", optarg, 1, 86400, &secs);
+            cfg->http.sse.heartbeat_s = (unsigned)secs;
+            break;
+        case OPT_HTTP_MAX_STREAMS:
+            rc = size_flag("http-max-streams", optarg, 1, 1000000, &cfg->http.sse.max_streams);
             break;
         case OPT_CONFIG:
             break;  /* read before the others (with_config_file) */

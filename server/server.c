@@ -522,8 +522,12 @@ int server_init(struct server *srv, const struct server_config *cfg, char *err,
         server_free(srv);
         return -1;
     }
+    /* An event stream (GET /events) is a subscriber: the pub/sub output
+     * limits are its own. */
+    struct http_config http_cfg = cfg->http;
+    http_cfg.sse.limit = cfg->net.output_limits[CLIENT_PUBSUB];
     if (cfg->http.port >= 0 &&
-        (srv->http = http_start(srv->base, &srv->env, &cfg->http, srv->tls, err, errlen)) ==
+        (srv->http = http_start(srv->base, &srv->env, &http_cfg, srv->tls, err, errlen)) ==
             NULL) {
         server_free(srv);
         return -1;

@@ -162,12 +162,13 @@ static size_t publish(struct bus *b, const char *name, size_t chlen, const char 
                       size_t plen, bool change)
 {
     struct channel *ch = durable(b, name, chlen);
+    uint64_t offset = 0;
     if (ch) {
-        chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
+        offset = chan_append(b->channels, ch, payload, plen, b->clk->now_ms);
         change = true;
     }
     b->published++;
-    return pubsub_publish(b->pubsub, name, chlen, payload, plen, change);
+    return pubsub_publish(b->pubsub, name, chlen, payload, plen, offset, change);
 }
 
 size_t bus_publish(struct bus *b, const char *name, size_t chlen, const char *payload,
@@ -218,7 +219,7 @@ uint64_t bus_append(struct bus *b, struct channel *ch, const char *payload, size
     uint64_t offset = chan_append_made(b->channels, ch, payload, plen, b->clk->now_ms, recipe);
     const char *name = chan_name(ch);
     b->published++;
-    pubsub_publish(b->pubsub, name, strlen(name), payload, plen, true);
+    pubsub_publish(b->pubsub, name, strlen(name), payload, plen, offset, true);
     return offset;
 }
 

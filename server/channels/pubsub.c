@@ -227,15 +227,21 @@ void pubsub_client_gone(struct pubsub *ps, struct subscriber *c)
 }
 
 /* One message on its way out: rendered in a framing the first time a
- * subscriber needs that framing, then the same bytes for everyone. */
+ * subscriber needs that framing, then the same bytes for everyone; or
+ * handed as it is to a subscriber that frames it itself. */
 struct outgoing {
     struct reply *msg;
     bool resp_ready, text_ready;
     bool change;
+    struct pubsub_message m;
 };
 
 static void deliver(struct pubsub *ps, struct outgoing *o, struct subscriber *c)
 {
+    if (c->deliver) {
+        c->deliver(c, &o->m);
+        return;
+    }
     struct buf *b;
     if (c->kind == PROTO_RESP) {
         b = &ps->resp;
@@ -256,12 +262,13 @@ static void deliver(struct pubsub *ps, struct outgoing *o, struct subscriber *c)
 }
 
 size_t pubsub_publish(struct pubsub *ps, const char *chname, size_t chlen,
-                      const char *payload, size_t plen, bool change)
+                      const char *payload, size_t plen, uint64_t offset, bool change)
 {
     size_t receivers = 0;
+    struct pubsub_message m = {NULL, 0, chname, chlen, payload, plen, offset, change};
     struct ps_channel *ch = strmap_get(&ps->channels, chname, chlen);
     if (ch) {
-        struct outgoing o = {reply_push_as("message", "MSG"), false, false, change};
+        struct outgoing o = {reply_push_as("message", "MSG"), false, false, change, m};
         reply_list_add(o.msg, reply_string(chname, chlen));
         reply_list_add(o.msg, reply_string(payload, plen));
         for (size_t i = 0; i < ch->n; i++)
@@ -272,7 +279,9 @@ size_t pubsub_publish(struct pubsub *ps, const char *chname, size_t chlen,
     for (struct ps_pattern *p = ps->phead; p; p = p->next) {
         if (!glob_match(p->pat, p->len, chname, chlen))
             continue;
-        struct outgoing o = {reply_push_as("pmessage", "PMSG"), false, false, change};
+        struct outgoing o = {reply_push_as("pmessage", "PMSG"), false, false, change, m};
+        o.m.pattern = p->pat;
+        o.m.patlen = p->len;
         reply_list_add(o.msg, reply_string(p->pat, p->len));
         reply_list_add(o.msg, reply_string(chname, chlen));
         reply_list_add(o.msg, reply_string(payload, plen));

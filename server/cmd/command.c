@@ -137,6 +137,10 @@ static const struct command commands[] = {
      ROLE_OPERATOR, NULL},
     {"HELP", -1, CMD_NOAUTH | CMD_BINARY | CMD_NOSTATE, cmd_help, "HELP [command]", "lists every command, or explains one", NULL,
      R_ALL, NULL},
+    {"COMMAND", -1, CMD_NOSTATE, cmd_command, "COMMAND | COMMAND COUNT | COMMAND DOCS [command...]",
+     "every command as Redis's COMMAND describes its own; how many; their arguments and summaries "
+     "(redis-cli's hints and help)", NULL,
+     R_ALL, NULL},
     {"QUIT", 1, CMD_NOAUTH | CMD_PUBSUB | CMD_NOSTATE, cmd_quit, "QUIT", "answers OK and closes the connection", NULL,
      R_ALL, NULL},
     {"SUBSCRIBE", -2, CMD_PUBSUB | CMD_BINARY, cmd_subscribe, "SUBSCRIBE <channel>...",

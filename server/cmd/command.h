@@ -42,6 +42,8 @@ struct server_counters {
     uint64_t auth_failures;     /* AUTH with a wrong user or password */
     uint64_t noperm;            /* requests refused for the user's roles */
     uint64_t http_probes;       /* HTTP requests sent to the protocol port */
+    uint64_t http_requests;     /* requests on the HTTP port */
+    size_t http_connections;    /* HTTP connections that have made a request, open now */
     uint64_t cut_off[CLIENT_KINDS];  /* clients closed at their output limits, by kind */
     uint64_t clients_timed_out; /* closed after --timeout idle */
     uint64_t oom_refused;       /* changes refused over --maxmemory */
@@ -167,6 +169,7 @@ void cmd_record_time(struct clock *clk, struct reply *r, const char *key, int64_
 /* Handlers, by family. */
 struct reply *cmd_ping(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_help(struct cmd_ctx *ctx, const struct request *req);
+struct reply *cmd_command(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_quit(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_auth(struct cmd_ctx *ctx, const struct request *req);
 struct reply *cmd_acl(struct cmd_ctx *ctx, const struct request *req);

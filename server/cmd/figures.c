@@ -159,6 +159,10 @@ static void clients_section(struct cmd_env *env, struct walk *w)
         "AUTH (or HTTP credentials) with a wrong user or password", (double)c->auth_failures);
     num(w, s, FIG_COUNTER, "noperm", "noperm_total",
         "Requests refused because the user's roles do not allow them", (double)c->noperm);
+    num(w, s, FIG_GAUGE, "http_connections", "http_connections",
+        "HTTP connections open that have made a request", (double)c->http_connections);
+    num(w, s, FIG_COUNTER, "http_requests", "http_requests_total", "Requests on the HTTP port",
+        (double)c->http_requests);
     num(w, s, FIG_COUNTER, "http_on_protocol_port", "http_on_protocol_port_total",
         "HTTP requests sent to the protocol port, closed unanswered", (double)c->http_probes);
     num(w, s, FIG_COUNTER, "tls_connections", "tls_connections_total",

@@ -22,6 +22,8 @@
 #include "lib/version.h"
 #include "http_api.h"
 #include "http_auth.h"
+#include "http_cors.h"
+#include "http_peer.h"
 #include "prom_histogram.h"
 #include "store/store.h"
 #include "tls.h"
@@ -32,6 +34,7 @@ struct http {
     struct cmd_env *env;
     struct http_config cfg;
     struct http_api *api;       /* /orders, /track, /dlq, ... */
+    struct http_peers *peers;   /* connections, from their first request */
     int port;
 };
 
@@ -264,6 +267,18 @@ static void on_request(struct evhttp_request *req, void *arg)
                    sizeof body - 1);
         return;
     }
+    h->env->counters->http_requests++;
+    struct http_peer *peer = http_peer_of(h->peers, req);
+    if (peer == NULL) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "too many HTTP connections (max %zu)",
+                 h->cfg.max_connections);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        http_send_problem(req, 503, ERR_LIMIT, detail, NULL);
+        return;
+    }
+    if (http_cors(h->cfg.cors_origin, req))
+        return;  /* a preflight, answered */
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (path && strcmp(path, "/metrics") == 0) {
         /* The figures are an operator's to read, as INFO and METRICS are. */
@@ -273,7 +288,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         on_healthz(req);
     } else if (path && strcmp(path, "/readyz") == 0) {
         on_readyz(h, req);
-    } else if (!http_api_handle(h->api, req)) {
+    } else if (!http_api_handle(h->api, req, peer)) {
         http_send_problem(req, 404, ERR_NOTFOUND,
                           "no such resource: see /openapi.json, or /metrics, /healthz, /readyz",
                           NULL);
@@ -289,6 +304,9 @@ void http_config_default(struct http_config *cfg)
     cfg->max_headers = HTTP_MAX_HEADERS_DEFAULT;
     cfg->max_url = HTTP_MAX_URL_DEFAULT;
     cfg->max_body = HTTP_MAX_BODY_DEFAULT;
+    cfg->max_connections = HTTP_MAX_CONNECTIONS_DEFAULT;
+    cfg->idle_timeout = HTTP_IDLE_TIMEOUT_DEFAULT;
+    http_sse_config_default(&cfg->sse);
 }
 
 /* evhttp asks for each connection's bufferevent before it sets the
@@ -321,8 +339,11 @@ struct http *http_start(struct event_base *base, struct cmd_env *env,
     /* A header line that never ends is cut off here, not buffered. */
     evhttp_set_max_headers_size(evh, (ev_ssize_t)cfg->max_header_bytes);
     evhttp_set_max_body_size(evh, (ev_ssize_t)cfg->max_body);
-    struct http_api_config acfg = {.cors_origin = cfg->cors_origin};
+    /* Idle keep-alive connections, and senders that stall, are closed. */
+    evhttp_set_timeout(evh, (int)cfg->idle_timeout);
+    struct http_api_config acfg = {.cors_origin = cfg->cors_origin, .sse = cfg->sse};
     h->api = http_api_new(env, &acfg);
+    h->peers = http_peers_new(cfg->max_connections, &env->counters->http_connections);
     evhttp_set_gencb(evh, on_request, h);
     if (cfg->tls)
         evhttp_set_bevcb(evh, tls_bufferevent, tls);
@@ -341,8 +362,10 @@ void http_stop(struct http *h)
 {
     if (h == NULL)
         return;
-    /* The API's exchanges first: they hold requests evhttp_free frees. */
+    /* The API's exchanges and the peers first: they hold requests and
+     * connections evhttp_free frees. */
     http_api_free(h->api);
+    http_peers_free(h->peers);
     evhttp_free(h->evh);
     free(h);
 }

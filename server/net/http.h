@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_sse.h"
+
 struct event_base;
 struct cmd_env;
 struct buf;
@@ -25,7 +27,10 @@ struct http_config {
     size_t max_url;
     bool tls;                 /* HTTPS, with the TLS port's certificate (--http-tls) */
     size_t max_body;          /* bytes of a request's body (413) */
+    size_t max_connections;   /* connections with a request made (503 past it) */
+    unsigned idle_timeout;    /* seconds a connection may send nothing */
     const char *cors_origin;  /* the origin CORS lets call the API, or NULL */
+    struct http_sse_config sse;  /* GET /events: heartbeat, streams, output limits */
 };
 
 #define HTTP_PORT_DEFAULT 7071
@@ -33,6 +38,8 @@ struct http_config {
 #define HTTP_MAX_HEADERS_DEFAULT 64
 #define HTTP_MAX_URL_DEFAULT 2048
 #define HTTP_MAX_BODY_DEFAULT 65536
+#define HTTP_MAX_CONNECTIONS_DEFAULT 1024
+#define HTTP_IDLE_TIMEOUT_DEFAULT 60
 
 void http_config_default(struct http_config *cfg);
 

@@ -16,7 +16,9 @@
 #include "cmd/client.h"
 #include "cmd/command.h"
 #include "http_auth.h"
+#include "http_peer.h"
 #include "http_route.h"
+#include "http_sse.h"
 #include "json_writer.h"
 #include "lib/clock.h"
 #include "openapi_doc.h"
@@ -32,6 +34,7 @@ struct exchange {
     struct cmd_client client;      /* first: handlers get this, we get it back */
     struct http_api *api;
     struct evhttp_request *req;    /* NULL once its connection is gone */
+    struct http_peer *peer;        /* its connection, watched while in flight */
     struct http_call call;
     struct reply *reply;           /* the answer, once there is one */
     enum shows shows;
@@ -47,7 +50,10 @@ struct http_api {
     struct cmd_env *env;
     struct http_api_config cfg;
     struct exchange *flight;       /* every exchange not yet answered */
-    size_t nflight;
+    /* Client ids of exchanges count down from the middle, so they never
+     * meet the protocol port's, which count up from 1. */
+    uint64_t next_id;
+    struct http_sse *sse;          /* GET /events */
 };
 
 /* --- problems ------------------------------------------------------------- */
@@ -119,10 +125,8 @@ static void send_json(struct evhttp_request *req, int status, const char *type,
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_add_header(out, "Content-Type", type);
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, buf_head(body), buf_used(body));
-    evhttp_send_reply(req, status, reason_of(status), b);
-    evbuffer_free(b);
+    evbuffer_add(evhttp_request_get_output_buffer(req), buf_head(body), buf_used(body));
+    evhttp_send_reply(req, status, reason_of(status), NULL);
 }
 
 void http_send_problem(struct evhttp_request *req, int status, const char *code,
@@ -217,13 +221,11 @@ static void respond(struct exchange *x, struct reply *r)
 
 /* --- exchanges ------------------------------------------------------------------ */
 
-static void on_connection_closed(struct evhttp_connection *conn, void *arg);
-
 static void exchange_free(struct exchange *x)
 {
     struct http_api *a = x->api;
     if (x->req)
-        evhttp_connection_set_closecb(evhttp_request_get_connection(x->req), NULL, NULL);
+        http_peer_watch(x->peer, NULL, NULL);
     if (x->cancel)
         x->cancel(x->cancel_arg);
     if (x->prev)
@@ -232,7 +234,6 @@ static void exchange_free(struct exchange *x)
         a->flight = x->next;
     if (x->next)
         x->next->prev = x->prev;
-    a->nflight--;
     if (x->reply)
         reply_free(x->reply);
     http_call_free(&x->call);
@@ -243,8 +244,7 @@ static void exchange_free(struct exchange *x)
 static void finish(struct exchange *x)
 {
     if (x->req) {
-        struct evhttp_request *req = x->req;
-        evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+        http_peer_watch(x->peer, NULL, NULL);
         respond(x, x->reply);
         x->req = NULL;
     }
@@ -316,41 +316,31 @@ static const struct cmd_client_ops client_ops = {
 
 /* The client went before its answer: nothing is sent; a blocked request
  * is withdrawn. */
-static void on_connection_closed(struct evhttp_connection *conn, void *arg)
+static void on_connection_gone(void *arg)
 {
     struct exchange *x = arg;
-    (void)conn;
     x->req = NULL;
     exchange_free(x);
 }
 
-static uint64_t next_client_id(struct http_api *a)
-{
-    /* Ids of HTTP exchanges count down from the top, so they never meet
-     * the protocol port's, which count up. */
-    static const uint64_t top = UINT64_MAX / 2;
-    (void)a;
-    return top;
-}
-
 /* Runs the call as the user, and answers or waits. */
-static void run(struct http_api *a, struct evhttp_request *req, struct http_call *call,
-                const struct acl_user *user)
+static void run(struct http_api *a, struct evhttp_request *req, struct http_peer *peer,
+                struct http_call *call, const struct acl_user *user)
 {
     struct exchange *x = xcalloc(1, sizeof *x);
     x->client.ops = &client_ops;
-    x->client.id = next_client_id(a);
+    x->client.id = a->next_id--;
     x->client.user = user;
     x->client.sub.kind = PROTO_JSON;
     x->api = a;
     x->req = req;
+    x->peer = peer;
     x->call = *call;
     x->next = a->flight;
     if (a->flight)
         a->flight->prev = x;
     a->flight = x;
-    a->nflight++;
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_connection_closed, x);
+    http_peer_watch(peer, on_connection_gone, x);
 
     struct cmd_ctx ctx = {.env = a->env, .client = &x->client};
     a->env->counters->commands++;
@@ -375,6 +365,8 @@ struct http_api *http_api_new(struct cmd_env *env, const struct http_api_config 
     struct http_api *a = xcalloc(1, sizeof *a);
     a->env = env;
     a->cfg = *cfg;
+    a->next_id = UINT64_MAX / 2;
+    a->sse = http_sse_new(env, &cfg->sse);
     return a;
 }
 
@@ -384,18 +376,15 @@ void http_api_free(struct http_api *a)
         return;
     while (a->flight)
         exchange_free(a->flight);
+    http_sse_free(a->sse);
     free(a);
-}
-
-size_t http_api_in_flight(const struct http_api *a)
-{
-    return a ? a->nflight : 0;
 }
 
 void http_api_durable(struct http_api *a, uint64_t pos)
 {
     if (a == NULL)
         return;
+    http_sse_durable(a->sse, pos);
     struct exchange *x = a->flight;
     while (x) {
         struct exchange *next = x->next;
@@ -420,7 +409,7 @@ static bool json_body_type(struct evhttp_request *req)
     return n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0;
 }
 
-bool http_api_handle(struct http_api *a, struct evhttp_request *req)
+bool http_api_handle(struct http_api *a, struct evhttp_request *req, struct http_peer *peer)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = evhttp_uri_get_path(uri);
@@ -442,17 +431,16 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req)
     const char *body = bodylen ? (const char *)evbuffer_pullup(in, (ev_ssize_t)bodylen) : "";
     const char *key =
         evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
+    if (bodylen > 0 && !json_body_type(req)) {
+        http_send_problem(req, 415, ERR_BADARG, "the body must be application/json", NULL);
+        return true;
+    }
     struct http_call call;
     struct http_problem p;
     if (http_route(verb, path, evhttp_uri_get_query(uri), body, bodylen, key, &call, &p) != 0) {
         if (p.status == 404)
             return false;
         http_send_problem(req, p.status, p.code, p.detail, p.allow);
-        return true;
-    }
-    if (bodylen > 0 && !json_body_type(req)) {
-        http_call_free(&call);
-        http_send_problem(req, 415, ERR_BADARG, "the body must be application/json", NULL);
         return true;
     }
     /* GET /openapi.json: the document (served as it is, to anyone). */
@@ -473,12 +461,14 @@ bool http_api_handle(struct http_api *a, struct evhttp_request *req)
                           "invalid username-password pair or user is disabled.", NULL);
         return true;
     }
-    /* GET /events: Server-Sent Events. */
+    /* GET /events: Server-Sent Events, a stream of its own (http_sse.c). */
     if (call.shape == SHAPE_EVENTS) {
         http_call_free(&call);
-        http_send_problem(req, 404, ERR_NOTFOUND, "no such resource", NULL);
+        struct http_problem sp;
+        if (http_sse_open(a->sse, req, peer, user, &sp) != 0)
+            http_send_problem(req, sp.status, sp.code, sp.detail, NULL);
         return true;
     }
-    run(a, req, &call, user);
+    run(a, req, peer, &call, user);
     return true;
 }

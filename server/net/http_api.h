@@ -11,28 +11,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_sse.h"
+
 struct cmd_env;
 struct evhttp_request;
 struct http_api;
 struct http_problem;
+struct http_peer;
 
 struct http_api_config {
     const char *cors_origin;  /* --http-cors-origin; NULL: no CORS headers */
+    struct http_sse_config sse;  /* GET /events */
 };
 
 struct http_api *http_api_new(struct cmd_env *env, const struct http_api_config *cfg);
 /* Drops every request still in flight, unanswered (shutting down). */
 void http_api_free(struct http_api *a);
 
-/* Serves req if its path is one of the API's; false if it is not (the
- * caller answers 404 then). */
-bool http_api_handle(struct http_api *a, struct evhttp_request *req);
+/* Serves req, which came on peer's connection, if its path is one of the
+ * API's; false if it is not (the caller answers 404 then). */
+bool http_api_handle(struct http_api *a, struct evhttp_request *req, struct http_peer *peer);
 
-/* The store made every change up to pos durable. */
+/* The store made every change up to pos durable (event streams too). */
 void http_api_durable(struct http_api *a, uint64_t pos);
-
-/* Requests in flight: waiting for durability, or for an order to load. */
-size_t http_api_in_flight(const struct http_api *a);
 
 /* The status an error code is given (NOTFOUND 404, BADARG 400, ...). */
 int http_status_of(const char *code);

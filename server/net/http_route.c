@@ -142,13 +142,17 @@ static int add_query(struct http_call *c, const char *query, const char *const *
  * never passes through a binary float), or null (as if absent). Each
  * becomes name=value. An empty body is an empty object. */
 static int add_body(struct http_call *c, const char *body, size_t len,
-                    const char *const *allowed, struct http_problem *p)
+                    const char *const *allowed, size_t required, struct http_problem *p)
 {
     size_t i = 0;
     while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
         i++;
-    if (i == len)
-        return 0;
+    if (i == len) {
+        if (required == 0)
+            return 0;
+        problem(p, 400, ERR_BADARG, "missing field '%s'", allowed[0]);
+        return -1;
+    }
     struct json_tokener *tok = json_tokener_new_ex(HTTP_BODY_MAX_DEPTH);
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     struct json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
@@ -202,6 +206,14 @@ static int add_body(struct http_call *c, const char *body, size_t len,
         snprintf(prefix, sizeof prefix, "%s=", key);
         if ((rc = add_arg(c, prefix, text, n, p)) != 0)
             break;
+    }
+    /* The first `required` names must be there, and not null. */
+    for (size_t k = 0; rc == 0 && k < required; k++) {
+        struct json_object *v;
+        if (!json_object_object_get_ex(obj, allowed[k], &v) || v == NULL) {
+            problem(p, 400, ERR_BADARG, "missing field '%s'", allowed[k]);
+            rc = -1;
+        }
     }
     json_object_put(obj);
     return rc;
@@ -275,7 +287,7 @@ static const char *const dlq_list_params[] = {"channel", "limit", NULL};
 static const char *const create_fields[] = {"customer", "item", "qty", "amount", "currency", NULL};
 static const char *const update_fields[] = {"status", "note", NULL};
 static const char *const cancel_fields[] = {"reason", NULL};
-static const char *const events_params[] = {"channels", NULL};
+static const char *const events_params[] = {"channels", "lastEventId", NULL};
 
 struct route {
     enum http_verb verb;
@@ -286,29 +298,31 @@ struct route {
     const char *words[4];
     const char *const *params;  /* the query's */
     const char *const *fields;  /* the body's; NULL: no body */
+    size_t required;            /* the first so many fields must be given */
 };
 
 /* Literal paths before the patterns they would also match. */
 static const struct route routes[] = {
-    {VERB_GET, "/orders", SHAPE_ORDER_PAGE, NULL, {"LIST"}, list_params, NULL},
-    {VERB_POST, "/orders", SHAPE_CREATED, NULL, {"CREATE"}, no_params, create_fields},
-    {VERB_GET, "/orders/{id}", SHAPE_PLAIN, NULL, {"GET", "{id}"}, no_params, NULL},
-    {VERB_PATCH, "/orders/{id}", SHAPE_PLAIN, NULL, {"UPDATE", "{id}"}, no_params, update_fields},
+    {VERB_GET, "/orders", SHAPE_ORDER_PAGE, NULL, {"LIST"}, list_params, NULL, 0},
+    {VERB_POST, "/orders", SHAPE_CREATED, NULL, {"CREATE"}, no_params, create_fields, 4},
+    {VERB_GET, "/orders/{id}", SHAPE_PLAIN, NULL, {"GET", "{id}"}, no_params, NULL, 0},
+    {VERB_PATCH, "/orders/{id}", SHAPE_PLAIN, NULL, {"UPDATE", "{id}"}, no_params, update_fields,
+     1},
     {VERB_POST, "/orders/{id}/cancel", SHAPE_PLAIN, NULL, {"CANCEL", "{id}"}, no_params,
-     cancel_fields},
+     cancel_fields, 0},
     {VERB_GET, "/orders/{id}/history", SHAPE_WRAP, "history", {"HISTORY", "{id}"}, no_params,
-     NULL},
-    {VERB_GET, "/orders/{id}/saga", SHAPE_PLAIN, NULL, {"SAGA", "{id}"}, no_params, NULL},
-    {VERB_GET, "/track/{id}", SHAPE_PLAIN, NULL, {"TRACK", "{id}"}, no_params, NULL},
-    {VERB_GET, "/dlq", SHAPE_WRAP, "dead_letters", {"DLQ", "LIST"}, dlq_list_params, NULL},
+     NULL, 0},
+    {VERB_GET, "/orders/{id}/saga", SHAPE_PLAIN, NULL, {"SAGA", "{id}"}, no_params, NULL, 0},
+    {VERB_GET, "/track/{id}", SHAPE_PLAIN, NULL, {"TRACK", "{id}"}, no_params, NULL, 0},
+    {VERB_GET, "/dlq", SHAPE_WRAP, "dead_letters", {"DLQ", "LIST"}, dlq_list_params, NULL, 0},
     {VERB_POST, "/dlq/replay", SHAPE_WRAP, "replayed", {"DLQ", "REPLAY", "ALL"},
-     dlq_list_params, NULL},
-    {VERB_GET, "/dlq/{id}", SHAPE_PLAIN, NULL, {"DLQ", "SHOW", "{id}"}, no_params, NULL},
+     dlq_list_params, NULL, 0},
+    {VERB_GET, "/dlq/{id}", SHAPE_PLAIN, NULL, {"DLQ", "SHOW", "{id}"}, no_params, NULL, 0},
     {VERB_POST, "/dlq/{id}/replay", SHAPE_WRAP, "replayed", {"DLQ", "REPLAY", "{id}"},
-     no_params, NULL},
-    {VERB_DELETE, "/dlq/{id}", SHAPE_WRAP, "purged", {"DLQ", "PURGE", "{id}"}, no_params, NULL},
-    {VERB_GET, "/events", SHAPE_EVENTS, NULL, {NULL}, events_params, NULL},
-    {VERB_GET, "/openapi.json", SHAPE_OPENAPI, NULL, {NULL}, no_params, NULL},
+     no_params, NULL, 0},
+    {VERB_DELETE, "/dlq/{id}", SHAPE_WRAP, "purged", {"DLQ", "PURGE", "{id}"}, no_params, NULL, 0},
+    {VERB_GET, "/events", SHAPE_EVENTS, NULL, {NULL}, events_params, NULL, 0},
+    {VERB_GET, "/openapi.json", SHAPE_OPENAPI, NULL, {NULL}, no_params, NULL, 0},
 };
 
 /* The path's id: the segment where the pattern says {id}. */
@@ -351,7 +365,7 @@ static int build(const struct route *r, const struct path *pt, const char *query
                         r->pattern);
                 return -1;
             }
-    } else if (add_body(c, body, bodylen, r->fields, p) != 0) {
+    } else if (add_body(c, body, bodylen, r->fields, r->required, p) != 0) {
         return -1;
     }
     if (r->shape == SHAPE_CREATED && idempotency_key &&

@@ -22,7 +22,7 @@ expect "--help prints usage on stdout and exits 0" "$(printf '%s\n' "$got" | hea
   "$(printf '%s\n' 'status=0' 'usage: orderd [options]')"
 expect "--help lists every flag" \
   "$(printf '%s\n' "$got" | grep -oE '^  --[a-z-]+' | tr -d ' ' | tr '\n' ' ')" \
-  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --max-message --max-reply-payload --store --pg --pg-lease-ms --pg-timeout-ms --node-name --cache-orders --cache-ttl --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --log-level --log-file --requirepass --acl-file --protected-mode --tls-port --tls-cert-file --tls-key-file --tls-ca-cert-file --tls-auth-clients --http-tls --timeout --maxmemory --worker-hard-limit --worker-soft-limit --worker-soft-seconds --max-channels --config --help --version '
+  '--bind --port --max-clients --max-inline --max-bulk --max-args --max-request --max-output --max-output-pause --pubsub-hard-limit --pubsub-soft-limit --pubsub-soft-seconds --max-subscriptions --max-message --max-reply-payload --store --pg --pg-lease-ms --pg-timeout-ms --node-name --cache-orders --cache-ttl --data --fsync --repair --compact-min --journal-reserve --saga --sim --http-port --http-bind --http-max-header-bytes --http-max-headers --http-max-url --http-max-body --http-max-connections --http-idle-timeout --http-cors-origin --log-level --log-file --requirepass --acl-file --protected-mode --tls-port --tls-cert-file --tls-key-file --tls-ca-cert-file --tls-auth-clients --http-tls --timeout --maxmemory --worker-hard-limit --worker-soft-limit --worker-soft-seconds --max-channels --http-sse-heartbeat --http-max-streams --config --help --version '
 expect "--help writes nothing on stderr" "$(printf '%s\n' "$got" | sed -n '/^stderr:$/,$p')" 'stderr:'
 got=$(run_orderd --version)
 expect "--version" "$(printf '%s\n' "$got" | sed -E 's/[0-9]+\.[0-9]+\.[0-9]+/X.Y.Z/')" \
@@ -61,6 +61,16 @@ bad_flag "a config file that is not there" \
   "orderd: $TEST_TMP/none.conf: No such file or directory" --config "$TEST_TMP/none.conf"
 bad_flag "a config file without its path" \
   "$ORDERD: option '--config' requires an argument" --config
+bad_flag "a tiny HTTP body limit" \
+  "orderd: --http-max-body needs an integer from 64 to 1073741824, got '10'" --http-max-body 10
+bad_flag "no HTTP connections" \
+  "orderd: --http-max-connections needs an integer from 1 to 1000000, got '0'" \
+  --http-max-connections 0
+bad_flag "an HTTP idle timeout of nothing" \
+  "orderd: --http-idle-timeout needs an integer from 1 to 86400, got '0'" --http-idle-timeout 0
+bad_flag "two CORS origins" \
+  "orderd: --http-cors-origin takes one origin (https://shop.example) or *, got 'a,b'" \
+  --http-cors-origin a,b
 bad_flag "a lease too short" "orderd: --pg-lease-ms needs an integer from 500 to 600000, got '100'" \
   --store postgres --pg-lease-ms 100
 bad_flag "port neither a number nor off" \
@@ -106,6 +116,12 @@ bad_flag "a worker hard limit one reply passes" \
   --worker-hard-limit 65536
 bad_flag "no channels" "orderd: --max-channels needs an integer from 1 to 10000000, got '0'" \
   --max-channels 0
+bad_flag "no heartbeat" \
+  "orderd: --http-sse-heartbeat needs an integer from 1 to 86400, got '0'" \
+  --http-sse-heartbeat 0
+bad_flag "no event streams" \
+  "orderd: --http-max-streams needs an integer from 1 to 1000000, got '0'" \
+  --http-max-streams 0
 got=$(run_orderd --port 0 --bind not-an-address)
 expect "unusable bind address" "$got" \
   "$(printf '%s\n' 'status=1' '' 'stderr:' "orderd: cannot parse bind address 'not-an-address'")"

@@ -203,6 +203,61 @@ static void test_a_durable_channel_keeps_it_without_listeners(void **state)
     assert_int_equal(chan_last_offset(ch), 1);
 }
 
+/* A subscriber that frames messages itself gets each one as it is, once
+ * per subscription it matches: the pattern it came by, and its offset when
+ * the channel is durable (0 when it is live). */
+struct framer {
+    struct subscriber sub;  /* first: deliver gets it back */
+    int n;
+    char pattern[16][32];   /* "" for the channel itself */
+    char channel[16][32];
+    uint64_t offset[16];
+    bool change[16];
+};
+
+static void framer_deliver(struct subscriber *s, const struct pubsub_message *m)
+{
+    struct framer *fr = (struct framer *)s;
+    int i = fr->n++;
+    snprintf(fr->pattern[i], sizeof fr->pattern[i], "%.*s", (int)m->patlen,
+             m->pattern ? m->pattern : "");
+    snprintf(fr->channel[i], sizeof fr->channel[i], "%.*s", (int)m->chlen, m->channel);
+    fr->offset[i] = m->offset;
+    fr->change[i] = m->change;
+}
+
+static void test_a_subscriber_that_frames_gets_the_message_and_its_offset(void **state)
+{
+    struct fixture *f = *state;
+    struct framer fr;
+    memset(&fr, 0, sizeof fr);
+    fr.sub.deliver = framer_deliver;
+    struct pubsub *ps = bus_pubsub(f->bus);
+    pubsub_subscribe(ps, &fr.sub, "order.status", 12);
+    pubsub_psubscribe(ps, &fr.sub, "order.*", 7);
+    struct chan_settings cs;
+    struct channel *ch;
+    chan_settings_default(&cs);
+    chreg_declare(bus_channels(f->bus), "order.status", &cs, &ch);
+    assert_int_equal(publish(f, "order.status"), 2);
+    assert_int_equal(publish(f, "order.status"), 2);
+    assert_int_equal(bus_publish_message(f->bus, "order.created", 13, "x", 1), 1);
+    assert_int_equal(fr.n, 5);
+    assert_string_equal(fr.pattern[0], "");
+    assert_string_equal(fr.pattern[1], "order.*");
+    assert_string_equal(fr.channel[1], "order.status");
+    assert_int_equal(fr.offset[0], 1);
+    assert_int_equal(fr.offset[1], 1);
+    assert_int_equal(fr.offset[2], 2);
+    assert_true(fr.change[2]);
+    /* A client's message on a live channel: no offset, no change. */
+    assert_string_equal(fr.channel[4], "order.created");
+    assert_int_equal(fr.offset[4], 0);
+    assert_false(fr.change[4]);
+    assert_int_equal(f->pushes, 0);
+    pubsub_client_gone(ps, &fr.sub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +271,8 @@ int main(void)
             test_an_event_built_while_publishing_one_has_its_own_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_durable_channel_keeps_it_without_listeners,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_subscriber_that_frames_gets_the_message_and_its_offset, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,8 @@ static const struct case_ cases[] = {
     {{"PING"}, ANY, true},
     {{"HELP"}, ANY, true},
     {{"QUIT"}, ANY, true},
+    {{"COMMAND"}, ANY, false},
+    {{"COMMAND", "DOCS"}, ANY, false},
     {{"AUTH", "secret"}, ANY, true},
     {{"ACL", "WHOAMI"}, ANY, false},
     {{"ACL", "ROLES"}, ANY, false},
