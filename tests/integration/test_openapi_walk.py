@@ -17,7 +17,9 @@ with the content type, headers and body (against its JSON schema) it says:
 - on a server with users: without credentials 401 except where the document
   says none are needed, wrong ones 401, Bearer works, a client's request
   for an operator's endpoint 403;
-- on a server over --maxmemory: every change 503 with Retry-After.
+- on a server over --maxmemory: every change 503 with Retry-After;
+- the port's limits: a body too large 413, too many subscriptions 429, too
+  many streams or connections 503 with Retry-After, wherever documented.
 
 And the reverse: every route of the server's table (server/net/http_route.c,
 the 15 of KNOWN_ROUTES) is in the document, and every documented path
@@ -597,7 +599,7 @@ def walk(doc, srv, port):
         ("GET", "/dlq/{id}"): dict(values={"id": 3}),
         ("POST", "/dlq/{id}/replay"): dict(values={"id": 2}),
         ("DELETE", "/dlq/{id}"): dict(values={"id": 3}),
-        ("GET", "/events"): dict(query={"channels": "order.status"}),
+        ("GET", "/events"): dict(query={"channels": "order.status,jobs", "lastEventId": "jobs:1"}),
     }
     # Reads, then changes, then deletes; in path order within each.
     phase = {"GET": 0, "DELETE": 2}
@@ -696,6 +698,54 @@ def walk_refusals(doc, port):
                (503, "OOM"))
 
 
+def walk_limits(doc, port):
+    """The port's limits, on a server with tiny ones: a body over
+    --http-max-body 413, more channels than --max-subscriptions 429, a
+    stream past --http-max-streams 503 with Retry-After."""
+    ops = op_table(doc)
+    for (method, path), (op, params) in ops.items():
+        if "requestBody" in op:
+            values = {"id": 1} if "{id}" in path else None
+            body = dict(example_body(doc, op))
+            for text in ("customer", "note", "reason"):
+                if text in body:
+                    body[text] = "c" * 200  # valid, and over 64 bytes
+            a = ask(doc, port, method, path, op, params, values=values, body=body)
+            expect("%s %s with a body over --http-max-body" % (method, path), a.status, 413)
+    op, params = ops[("GET", "/events")]
+    a = ask(doc, port, "GET", "/events", op, params, query={"channels": "a,b"})
+    expect("two channels over --max-subscriptions 1", (a.status, a.json()["code"]),
+           (429, "LIMIT"))
+    held = http.client.HTTPConnection("127.0.0.1", port, timeout=READ_TIMEOUT)
+    try:
+        held.request("GET", "/events?channels=a")
+        expect("the one stream --http-max-streams allows", held.getresponse().status, 200)
+        a = ask(doc, port, "GET", "/events", op, params, query={"channels": "b"})
+        expect("a second stream", (a.status, a.json()["code"]), (503, "LIMIT"))
+    finally:
+        held.close()
+
+
+def walk_busy(doc, port):
+    """Past --http-max-connections every request, whatever its path, is
+    answered 503 with Retry-After."""
+    held = http.client.HTTPConnection("127.0.0.1", port, timeout=READ_TIMEOUT)
+    try:
+        held.request("GET", "/healthz")
+        r = held.getresponse()
+        expect("the one connection --http-max-connections allows", (r.status, r.read()),
+               (200, b"ok\n"))
+        for (method, path), (op, params) in op_table(doc).items():
+            a = ask(doc, port, method, path, op, params,
+                    values={"id": 1} if "{id}" in path else None,
+                    query={"channels": "a"} if path == "/events" else None,
+                    body=example_body(doc, op))
+            expect("%s %s past --http-max-connections" % (method, path),
+                   (a.status, a.json()["code"]), (503, "LIMIT"))
+    finally:
+        held.close()
+
+
 def main():
     with open(DOC_FILE, "rb") as f:
         on_disk = f.read()
@@ -723,6 +773,13 @@ def main():
 
     with Orderd("--maxmemory", "1") as srv:
         walk_refusals(doc, srv.http_port())
+
+    with Orderd("--http-max-body", "64", "--max-subscriptions", "1",
+                "--http-max-streams", "1") as srv:
+        walk_limits(doc, srv.http_port())
+
+    with Orderd("--http-max-connections", "1") as srv:
+        walk_busy(doc, srv.http_port())
 
 
 if __name__ == "__main__":
