@@ -489,11 +489,8 @@ def example_body(doc, op):
 
 
 def op_table(doc):
-    """{(METHOD, path): (operation, parameters)}, in the document's order
-    but for the event stream, last: a server without it (its own piece of
-    work) has everything else checked first."""
-    ops = sorted(operations(doc), key=lambda o: o[1] == "/events")
-    return {(m, p): (op, params) for m, p, op, params in ops}
+    """{(METHOD, path): (operation, parameters)}, in the document's order."""
+    return {(m, p): (op, params) for m, p, op, params in operations(doc)}
 
 
 # --- the checks ------------------------------------------------------------------
@@ -604,8 +601,7 @@ def walk(doc, srv, port):
     # Reads, then changes, then deletes; in path order within each.
     phase = {"GET": 0, "DELETE": 2}
     answers = {}
-    for method, path in sorted(ops, key=lambda r: (r[1] == "/events", phase.get(r[0], 1),
-                                                   r[1], r[0])):
+    for method, path in sorted(ops, key=lambda r: (phase.get(r[0], 1), r[1], r[0])):
         if (method, path) == ("POST", "/orders"):
             continue
         op, params = ops[(method, path)]
