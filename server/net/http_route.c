@@ -344,8 +344,20 @@ static int build(const struct route *r, const struct path *pt, const char *query
     c->shape = r->shape;
     c->wrap = r->wrap;
     c->route = r->pattern;
+    const char *id = path_id(pt, r->pattern);
+    /* A path names one thing by its number: DLQ's ALL is the command's
+     * word, not an id, and no path reaches every dead letter by accident. */
+    if (id) {
+        bool digits = id[0] != '\0';
+        for (const char *s = id; *s; s++)
+            digits &= *s >= '0' && *s <= '9';
+        if (!digits) {
+            problem(p, 400, ERR_BADARG, "an id is a positive integer, got '%.40s'", id);
+            return -1;
+        }
+    }
     for (size_t i = 0; i < 4 && r->words[i]; i++) {
-        const char *w = strcmp(r->words[i], "{id}") == 0 ? path_id(pt, r->pattern) : r->words[i];
+        const char *w = strcmp(r->words[i], "{id}") == 0 ? id : r->words[i];
         if (add_word(c, w, p) != 0)
             return -1;
     }

@@ -99,8 +99,10 @@ static void test_paths_and_queries_are_decoded(void **state)
     routes_to(VERB_GET, "/orders/%31%31", NULL, NULL, NULL, "GET|11", SHAPE_PLAIN);
     routes_to(VERB_GET, "/orders", "customer=a%20b+c", NULL, NULL, "LIST|customer=a b c",
               SHAPE_ORDER_PAGE);
-    /* An id that is no number is GET's to refuse, as on every framing. */
-    routes_to(VERB_GET, "/orders/x y", NULL, NULL, NULL, "GET|x y", SHAPE_PLAIN);
+    /* An id is a number: not ALL, which would reach every dead letter. */
+    refused(VERB_GET, "/orders/x y", NULL, NULL, 400, "an id is a positive integer, got 'x y'");
+    refused(VERB_DELETE, "/dlq/ALL", NULL, NULL, 400, "got 'ALL'");
+    refused(VERB_POST, "/dlq/all/replay", NULL, NULL, 400, "got 'all'");
     refused(VERB_GET, "/orders/1%00", NULL, NULL, 404, "no such resource");
 }
 
