@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/kvargs.h"
 #include "reply.h"
 
 static const char *const verb_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH",
@@ -345,7 +346,19 @@ static int build(const struct route *r, const struct path *pt, const char *query
     c->wrap = r->wrap;
     c->route = r->pattern;
     for (size_t i = 0; i < 4 && r->words[i]; i++) {
-        const char *w = strcmp(r->words[i], "{id}") == 0 ? path_id(pt, r->pattern) : r->words[i];
+        bool is_id = strcmp(r->words[i], "{id}") == 0;
+        const char *w = is_id ? path_id(pt, r->pattern) : r->words[i];
+        /* /dlq/{id} names one dead letter. DLQ's commands also read the
+         * word ALL, every dead letter: as a path's id it would make
+         * DELETE /dlq/ALL purge them all. */
+        uint64_t n;
+        if (is_id && strcmp(r->words[0], "DLQ") == 0 && kv_parse_uint(w, 1, UINT64_MAX, &n) != 0) {
+            char shown[72];
+            kv_printable(shown, sizeof shown, w, strlen(w));
+            problem(p, 400, ERR_BADARG, "dead letter id must be a positive integer, got '%s'",
+                    shown);
+            return -1;
+        }
         if (add_word(c, w, p) != 0)
             return -1;
     }
