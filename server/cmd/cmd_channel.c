@@ -372,9 +372,12 @@ static struct chan_group *group_and_ids(struct cmd_ctx *ctx, const struct reques
         return NULL;
     }
     struct chan_group *g = chan_group(ch, group, false);
-    if (g == NULL)
+    if (g == NULL) {
+        char shown[96];
+        kv_printable(shown, sizeof shown, group, strlen(group));
         *err = reply_error(ERR_NOTFOUND, "group %s does not exist on channel %s (CONSUME creates it)",
-                           group, chan_name(ch));
+                           shown, chan_name(ch));
+    }
     return g;
 }
 
@@ -469,9 +472,12 @@ struct reply *cmd_pending(struct cmd_ctx *ctx, const struct request *req)
     if (parse_u64(&f[1], 1, READ_COUNT_MAX, READ_COUNT_DEFAULT, &limit) != 0)
         return reply_error(ERR_BADARG, "limit must be an integer from 1 to %d", READ_COUNT_MAX);
     struct chan_group *g = chan_group(ch, f[0].val, false);
-    if (g == NULL)
+    if (g == NULL) {
+        char shown[96];
+        kv_printable(shown, sizeof shown, f[0].val, f[0].len);
         return reply_error(ERR_NOTFOUND, "group %s does not exist on channel %s (CONSUME creates it)",
-                           f[0].val, chan_name(ch));
+                           shown, chan_name(ch));
+    }
     struct pending_info *p = xmalloc(limit * sizeof *p);
     size_t n = group_pending(g, 0, p, limit);
     struct reply *list = reply_list();

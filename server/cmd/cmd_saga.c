@@ -42,6 +42,7 @@ struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
                           {"location", false, NULL, 0}, {"eta", false, NULL, 0}};
     struct request kv = {0, xmalloc(req->argc * sizeof *kv.argv), req->kind};
     struct reply *err = NULL;
+    char shown[96];
     for (size_t i = 2; i < req->argc && err == NULL; i++) {
         const struct arg *a = &req->argv[i];
         if (strncasecmp(a->ptr, "group=", 6) == 0)
@@ -58,9 +59,11 @@ struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
             outcome = OUTCOME_RETRY;
         else if (outcome < 0 && strcasecmp(a->ptr, "progress") == 0)
             outcome = 3;
-        else
+        else {
+            kv_printable(shown, sizeof shown, a->ptr, a->len);
             err = reply_error(ERR_BADARG, "unexpected '%s' (STEP <ch> group=<g> <id> "
-                                          "ok|fail|retry|progress [reason=...])", a->ptr);
+                                          "ok|fail|retry|progress [reason=...])", shown);
+        }
     }
     if (err == NULL)
         err = kvargs_parse(&kv, 0, f, 4);
@@ -73,9 +76,11 @@ struct reply *cmd_step(struct cmd_ctx *ctx, const struct request *req)
     if (group == NULL || id == 0 || outcome < 0)
         return reply_error(ERR_BADARG, "STEP needs group=<g>, a message id and an outcome");
     struct chan_group *g = chan_group(ch, group, false);
-    if (g == NULL)
-        return reply_error(ERR_NOTFOUND, "group %s does not exist on channel %s", group,
+    if (g == NULL) {
+        kv_printable(shown, sizeof shown, group, strlen(group));
+        return reply_error(ERR_NOTFOUND, "group %s does not exist on channel %s", shown,
                            cha->ptr);
+    }
     uint64_t eta = 0;
     if (f[3].val && kv_parse_uint(f[3].val, 0, 86400000ULL * 365, &eta) != 0)
         return reply_error(ERR_BADARG, "eta must be milliseconds from now");

@@ -89,8 +89,10 @@ static int wanted_section(const struct request *req, const char **want)
 
 static struct reply *unknown_section(const struct request *req)
 {
+    char shown[96];
+    kv_printable(shown, sizeof shown, req->argv[1].ptr, req->argv[1].len);
     return reply_error(ERR_BADARG, "unknown section '%s' (server clients commands orders sagas "
-                                   "channels dlq store, or all)", req->argv[1].ptr);
+                                   "channels dlq store, or all)", shown);
 }
 
 static const char *unit_suffix(double unit)

@@ -90,9 +90,12 @@ struct reply *cmd_sim(struct cmd_ctx *ctx, const struct request *req)
     if (strcasecmp(req->argv[1].ptr, "SET") != 0 || req->argc < 3)
         return reply_error(ERR_BADARG, "SIM, or SIM SET <participant> key=value...");
     int p = participant_parse(req->argv[2].ptr);
-    if (p < 0)
+    if (p < 0) {
+        char shown[96];
+        kv_printable(shown, sizeof shown, req->argv[2].ptr, req->argv[2].len);
         return reply_error(ERR_BADARG, "unknown participant '%s' (customer inventory payment "
-                                       "shipping notify)", req->argv[2].ptr);
+                                       "shipping notify)", shown);
+    }
     enum { F_ENABLED, F_DECLINE, F_ERROR, F_LATENCY, F_TRANSIT, F_STOCK, F_N };
     struct kvfield f[F_N] = {
         [F_ENABLED] = {"enabled", false, NULL, 0}, [F_DECLINE] = {"decline", false, NULL, 0},

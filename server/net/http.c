@@ -1,7 +1,6 @@
 /* HTTP: /metrics, /healthz, /readyz (see http.h). */
 #include "http.h"
 
-#include <event2/buffer.h>
 #include <event2/http.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
@@ -172,11 +171,8 @@ void http_prometheus(struct cmd_env *env, struct buf *out)
 static void reply_text(struct evhttp_request *req, int code, const char *reason,
                        const char *type, const char *body, size_t n)
 {
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, body, n);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
-    evhttp_send_reply(req, code, reason, b);
-    evbuffer_free(b);
+    http_send_body(req, code, reason, body, n);
 }
 
 static void on_metrics(struct http *h, struct evhttp_request *req)

@@ -120,13 +120,25 @@ static const char *reason_of(int status)
     }
 }
 
+void http_send_body(struct evhttp_request *req, int status, const char *reason,
+                    const void *body, size_t n)
+{
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        char len[24];
+        snprintf(len, sizeof len, "%zu", n);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+    } else {
+        evbuffer_add(evhttp_request_get_output_buffer(req), body, n);
+    }
+    evhttp_send_reply(req, status, reason, NULL);
+}
+
 static void send_json(struct evhttp_request *req, int status, const char *type,
                       const struct buf *body)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_add_header(out, "Content-Type", type);
-    evbuffer_add(evhttp_request_get_output_buffer(req), buf_head(body), buf_used(body));
-    evhttp_send_reply(req, status, reason_of(status), NULL);
+    http_send_body(req, status, reason_of(status), buf_head(body), buf_used(body));
 }
 
 void http_send_problem(struct evhttp_request *req, int status, const char *code,

@@ -38,6 +38,14 @@ void http_api_durable(struct http_api *a, uint64_t pos);
 /* The status an error code is given (NOTFOUND 404, BADARG 400, ...). */
 int http_status_of(const char *code);
 
+/* Sends the response with its body, or to HEAD without it: libevent
+ * writes whatever the output buffer holds, HEAD or not, and gives a HEAD
+ * response no Content-Length, so a body there would be read as the start
+ * of the next response on a keep-alive connection. HEAD gets the length
+ * GET's body has, and no body. */
+void http_send_body(struct evhttp_request *req, int status, const char *reason,
+                    const void *body, size_t n);
+
 /* Sends a problem document: {"type","title","status","detail","code"},
  * application/problem+json, with Retry-After on a 503 and the challenge
  * on a 401. */

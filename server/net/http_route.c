@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/kvargs.h"
 #include "reply.h"
 
 static const char *const verb_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH",
@@ -345,16 +346,16 @@ static int build(const struct route *r, const struct path *pt, const char *query
     c->wrap = r->wrap;
     c->route = r->pattern;
     const char *id = path_id(pt, r->pattern);
-    /* A path names one thing by its number: DLQ's ALL is the command's
-     * word, not an id, and no path reaches every dead letter by accident. */
-    if (id) {
-        bool digits = id[0] != '\0';
-        for (const char *s = id; *s; s++)
-            digits &= *s >= '0' && *s <= '9';
-        if (!digits) {
-            problem(p, 400, ERR_BADARG, "an id is a positive integer, got '%.40s'", id);
-            return -1;
-        }
+    /* /dlq/{id} names one dead letter. The DLQ commands also read the word
+     * ALL, every dead letter: as a path's id it would make DELETE /dlq/ALL
+     * purge them all. (An order's id is GET's and the others' to check, in
+     * the words every framing gets.) */
+    uint64_t n;
+    if (id && strcmp(r->words[0], "DLQ") == 0 && kv_parse_uint(id, 1, UINT64_MAX, &n) != 0) {
+        char shown[72];
+        kv_printable(shown, sizeof shown, id, strlen(id));
+        problem(p, 400, ERR_BADARG, "dead letter id must be a positive integer, got '%s'", shown);
+        return -1;
     }
     for (size_t i = 0; i < 4 && r->words[i]; i++) {
         const char *w = strcmp(r->words[i], "{id}") == 0 ? id : r->words[i];

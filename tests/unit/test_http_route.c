@@ -99,8 +99,9 @@ static void test_paths_and_queries_are_decoded(void **state)
     routes_to(VERB_GET, "/orders/%31%31", NULL, NULL, NULL, "GET|11", SHAPE_PLAIN);
     routes_to(VERB_GET, "/orders", "customer=a%20b+c", NULL, NULL, "LIST|customer=a b c",
               SHAPE_ORDER_PAGE);
-    /* An id is a number: not ALL, which would reach every dead letter. */
-    refused(VERB_GET, "/orders/x y", NULL, NULL, 400, "an id is a positive integer, got 'x y'");
+    /* An order id that is no number is GET's to refuse, as on every framing. */
+    routes_to(VERB_GET, "/orders/x y", NULL, NULL, NULL, "GET|x y", SHAPE_PLAIN);
+    /* A dead letter's is refused here: ALL would reach every one. */
     refused(VERB_DELETE, "/dlq/ALL", NULL, NULL, 400, "got 'ALL'");
     refused(VERB_POST, "/dlq/all/replay", NULL, NULL, 400, "got 'all'");
     refused(VERB_GET, "/orders/1%00", NULL, NULL, 404, "no such resource");
@@ -173,6 +174,25 @@ static void test_unknown_paths_methods_and_parameters(void **state)
     assert_string_equal(p.allow, "GET, PATCH");
 }
 
+/* /dlq/{id} is one dead letter: the DLQ commands' word ALL (every one) is
+ * no id, so DELETE /dlq/ALL purges nothing. */
+static void test_a_dead_letter_id_is_a_number(void **state)
+{
+    (void)state;
+    const char *const ids[] = {"ALL", "all", "0", "-1", "3x", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        char path[64], replay[64], want[96];
+        snprintf(path, sizeof path, "/dlq/%s", ids[i]);
+        snprintf(replay, sizeof replay, "/dlq/%s/replay", ids[i]);
+        snprintf(want, sizeof want, "dead letter id must be a positive integer, got '%s'", ids[i]);
+        refused(VERB_DELETE, path, NULL, NULL, 400, want);
+        refused(VERB_GET, path, NULL, NULL, 400, want);
+        refused(VERB_POST, replay, NULL, NULL, 400, want);
+    }
+    routes_to(VERB_DELETE, "/dlq/18446744073709551615", NULL, NULL, NULL,
+              "DLQ|PURGE|18446744073709551615", SHAPE_WRAP);
+}
+
 static void test_query_parameters_one_by_one(void **state)
 {
     (void)state;
@@ -191,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_amounts_keep_their_text),
         cmocka_unit_test(test_bad_bodies_are_refused_whole_and_in_part),
         cmocka_unit_test(test_unknown_paths_methods_and_parameters),
+        cmocka_unit_test(test_a_dead_letter_id_is_a_number),
         cmocka_unit_test(test_query_parameters_one_by_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
