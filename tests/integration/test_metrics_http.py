@@ -76,8 +76,10 @@ with Orderd() as srv:
         expect("%s answered once per order" % step, steps[step].count, len(ids))
     pay = steps["payment.authorize"]
     expect("no payment under 16 ms", dict(pay.buckets)[0.016], 0)
+    # The server times steps in whole milliseconds of a clock read once per
+    # wake-up: each may read up to a couple of ms over what the client saw.
     check("payment's _sum: at least 5 x 20 ms, at most the time it all took",
-          0.1 <= pay.sum <= len(ids) * elapsed, "%g (%g s elapsed)" % (pay.sum, elapsed))
+          0.1 <= pay.sum <= len(ids) * (elapsed + 0.002), "%g (%g s elapsed)" % (pay.sum, elapsed))
     done = series[("orderd_order_completion_seconds", ())]
     expect("every order's completion timed", done.count, len(ids))
     check("completions took at least the payment", done.sum >= 0.1, done.sum)
