@@ -290,6 +290,7 @@ class Load(threading.Thread):
         self.batches = 0
         self.reconnects = 0
         self.timeouts = 0
+        self.in_flight = False   # a batch sent and not all answered: a drill may aim at it
 
     def run(self):
         pipe = None
@@ -304,15 +305,18 @@ class Load(threading.Thread):
                         continue
                 keys = self.ledger.take_retries(self.batch // 2)
                 keys += self.ledger.new_keys(self.tag, self.batch - len(keys))
+                self.in_flight = True
                 try:
                     replies = send_creates(pipe, self.ledger, keys)
                 except Lost as e:
+                    self.in_flight = False
                     self.timeouts += "timed out" in str(e)
                     pipe.close()
                     pipe = None
                     self.reconnects += 1
                     self.stopping.wait(0.02)
                     continue
+                self.in_flight = False
                 readonly = any(is_error(r, "READONLY") for r in replies)
                 self.batches += 1
                 if readonly and len(self.ports) > 1:
