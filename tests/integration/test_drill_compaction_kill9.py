@@ -39,7 +39,7 @@ KILLS = int(os.environ.get("DRILL_KILLS", "10"))
 MAX_ROUNDS = 3 * KILLS
 SEED = int(os.environ.get("DRILL_SEED", str(random.randrange(1 << 30))))
 FLAGS = ("--fsync", "always", "--compact-min", "150000")
-AIM_MS = 5.0
+AIM_MS = 2.0
 # The load's pace: a few hundred orders a second. Compaction is decided on
 # the one-second tick, so each round is a second of load; faster would
 # only make the orders to recover and check grow.
