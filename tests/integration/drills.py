@@ -335,13 +335,14 @@ class Load(threading.Thread):
     def wait_acked(self, n, timeout=None):
         """Waits (polling, bounded) until the ledger holds n acknowledged
         orders; fails if the load stopped."""
-        deadline = time.monotonic() + (timeout or scaled(20.0, 60.0))
+        timeout = timeout or scaled(20.0, 60.0)
+        deadline = time.monotonic() + timeout
         while self.ledger.count() < n:
             if self.error or not self.is_alive():
                 raise TestFailure("the load stopped: %s" % (self.error or "?"))
             if time.monotonic() > deadline:
                 raise TestFailure("the load has %d orders acknowledged, not %d, after %.0f s"
-                                  % (self.ledger.count(), n, deadline - time.monotonic()))
+                                  % (self.ledger.count(), n, timeout))
             time.sleep(0.01)
 
     def finish(self):
