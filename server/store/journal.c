@@ -91,6 +91,20 @@ void journal_frame(struct buf *b, uint8_t type, const void *payload, size_t len)
     buf_append(b, payload, len);
 }
 
+void journal_seal(struct buf *b, size_t from)
+{
+    unsigned char *p = (unsigned char *)buf_head(b);
+    size_t used = buf_used(b), last = used;
+    for (size_t off = from; off + JOURNAL_HEADER_LEN <= used;
+         off += JOURNAL_HEADER_LEN + get_u32(p + off))
+        last = off;
+    if (last == used)
+        return;
+    uint32_t len = get_u32(p + last);
+    p[last + 4] |= JOURNAL_COMMIT;
+    put_u32(p + last + 5, record_crc(p[last + 4], p + last + JOURNAL_HEADER_LEN, len));
+}
+
 int journal_sync_dir(const char *path)
 {
     char *copy = xstrdup(path);
@@ -145,7 +159,7 @@ static bool all_zero(const unsigned char *p, uint64_t n)
     return true;
 }
 
-enum scan_end { SCAN_CLEAN, SCAN_TORN, SCAN_CORRUPT, SCAN_FAILED };
+enum scan_end { SCAN_CLEAN, SCAN_TORN, SCAN_CORRUPT };
 
 /* Is there a whole, valid record anywhere in map[from, size)? A crash can
  * tear only the last record, so after a real tear there is none; finding
@@ -167,12 +181,17 @@ static bool valid_record_after(const unsigned char *map, uint64_t from, uint64_t
     return false;
 }
 
-/* Walks the records of map[0..size), calling fn on each good one. */
-static enum scan_end scan(const unsigned char *map, uint64_t size, journal_record_fn fn,
-                          void *arg, struct journal_recovery *rec, char *why, size_t whylen)
+/* Walks the records of map[0..size) and checks them: rec->good_end is
+ * where the good ones end. The commits: *sealed tells whether any record
+ * ends one (the journal marks its commits), *commit_end where the last
+ * one that ended does. */
+static enum scan_end scan(const unsigned char *map, uint64_t size, struct journal_recovery *rec,
+                          bool *sealed, uint64_t *commit_end, char *why, size_t whylen)
 {
     uint64_t off = JOURNAL_MAGIC_LEN;
     rec->good_end = off;
+    *sealed = false;
+    *commit_end = off;
     while (off < size) {
         uint64_t left = size - off;
         if (all_zero(map + off, left)) {
@@ -204,15 +223,37 @@ static enum scan_end scan(const unsigned char *map, uint64_t size, journal_recor
             return end == size && !valid_record_after(map, off + 1, size) ? SCAN_TORN
                                                                           : SCAN_CORRUPT;
         }
-        if (fn && fn(arg, type, payload, len, off) != 0) {
-            snprintf(why, whylen, "record of type %u could not be applied", type);
-            return SCAN_FAILED;
-        }
-        rec->records++;
         off = end;
         rec->good_end = off;
+        if (type & JOURNAL_COMMIT) {
+            *sealed = true;
+            *commit_end = off;
+        }
     }
     return SCAN_CLEAN;
+}
+
+/* Calls fn on each record of map[JOURNAL_MAGIC_LEN, end), which scan()
+ * found good, with its type (the commit mark taken off); a record that
+ * only ends a commit is not passed on. */
+static int apply(const unsigned char *map, uint64_t end, journal_record_fn fn, void *arg,
+                 struct journal_recovery *rec, char *err, size_t errlen, const char *path)
+{
+    for (uint64_t off = JOURNAL_MAGIC_LEN; off < end;) {
+        uint32_t len = get_u32(map + off);
+        uint8_t type = map[off + 4] & (uint8_t)~JOURNAL_COMMIT;
+        const char *payload = (const char *)map + off + JOURNAL_HEADER_LEN;
+        if (type != 0) {
+            if (fn && fn(arg, type, payload, len, off) != 0) {
+                snprintf(err, errlen, "%s: at byte %llu: record of type %u could not be applied",
+                         path, (unsigned long long)off, type);
+                return -1;
+            }
+            rec->records++;
+        }
+        off += JOURNAL_HEADER_LEN + len;
+    }
+    return 0;
 }
 
 static struct journal *journal_new(const char *path, int fd, enum fsync_policy policy,
@@ -283,50 +324,55 @@ struct journal *journal_open(const char *path, enum fsync_policy policy, bool re
         return NULL;
     }
     char why[160];
-    enum scan_end end = scan(map, size, fn, arg, rec, why, sizeof why);
-    int rc = 0;
-    switch (end) {
-    case SCAN_CLEAN:
-        break;
-    case SCAN_FAILED:
-        snprintf(err, errlen, "%s: at byte %llu: %s", path,
-                 (unsigned long long)rec->good_end, why);
-        rc = -1;
-        break;
-    case SCAN_CORRUPT:
-        if (!repair) {
-            snprintf(err, errlen,
-                     "%s is corrupt at byte %llu (%s), with %llu more bytes after it; "
-                     "start with --repair to keep that tail in a copy and cut it off",
-                     path, (unsigned long long)rec->good_end, why,
-                     (unsigned long long)(size - rec->good_end));
-            rc = -1;
-            break;
+    bool sealed;
+    uint64_t commit_end;
+    enum scan_end end = scan(map, size, rec, &sealed, &commit_end, why, sizeof why);
+    uint64_t bad_at = rec->good_end;  /* where the good records end */
+    /* A journal that marks its commits is recovered commit by commit: the
+     * records of one that did not end (its write was cut short by a crash,
+     * or the bad record is in it) go with the tail, so that recovery never
+     * sees half of what one loop turn changed together (an order without
+     * its saga). A journal without marks is from before they were made. */
+    if (sealed && commit_end < rec->good_end) {
+        if (end == SCAN_CLEAN) {
+            end = SCAN_TORN;
+            snprintf(why, sizeof why, "a commit without its end");
         }
+        rec->good_end = commit_end;
+    }
+    int rc = 0;
+    if (end == SCAN_CORRUPT && !repair) {
+        snprintf(err, errlen,
+                 "%s is corrupt at byte %llu (%s), with %llu more bytes after it; "
+                 "start with --repair to keep that tail in a copy and cut it off",
+                 path, (unsigned long long)bad_at, why, (unsigned long long)(size - bad_at));
+        rc = -1;
+    }
+    /* The file is cut only once what it keeps has been applied. */
+    if (rc == 0)
+        rc = apply(map, rec->good_end, fn, arg, rec, err, errlen, path);
+    if (rc == 0 && end == SCAN_CORRUPT) {
         if (keep_bad_tail(path, map, rec->good_end, size, rec->bad_copy,
                           sizeof rec->bad_copy) != 0) {
             snprintf(err, errlen, "cannot keep the bad tail of %s: %s", path, strerror(errno));
             rc = -1;
-            break;
+        } else {
+            rec->repaired = true;
         }
-        rec->repaired = true;
-        __attribute__((fallthrough)); /* cut like a tear */
-    case SCAN_TORN:
+    }
+    if (rc == 0 && (end == SCAN_CORRUPT || end == SCAN_TORN)) {
+        /* Cut like a tear; a tear is kept too, for a person to look at. */
         rec->torn = end == SCAN_TORN;
         rec->cut_bytes = size - rec->good_end;
-        /* A tear is cut, but kept for a person to look at. */
         if (rec->torn && keep_bad_tail(path, map, rec->good_end, size, rec->bad_copy,
                                        sizeof rec->bad_copy) != 0) {
             snprintf(err, errlen, "cannot keep the torn tail of %s: %s", path, strerror(errno));
             rc = -1;
-            break;
-        }
-        if (ftruncate(fd, (off_t)rec->good_end) != 0 || fsync(fd) != 0) {
+        } else if (ftruncate(fd, (off_t)rec->good_end) != 0 || fsync(fd) != 0) {
             snprintf(err, errlen, "cannot cut %s at byte %llu: %s", path,
                      (unsigned long long)rec->good_end, strerror(errno));
             rc = -1;
         }
-        break;
     }
     munmap(map, (size_t)size);
     close(fd);
@@ -382,7 +428,7 @@ void journal_close_unsynced(struct journal *j)
 
 uint64_t journal_append(struct journal *j, uint8_t type, const void *payload, size_t len)
 {
-    journal_frame(&j->pending, type, payload, len);
+    journal_frame(&j->pending, type | JOURNAL_COMMIT, payload, len);
     j->appended += JOURNAL_HEADER_LEN + len;
     return j->appended;
 }

@@ -4,11 +4,18 @@
  *     u8  type
  *     u32 CRC-32C of type and payload (little endian)
  *     payload
- * Recovery reads it front to back. A torn final record (a crash mid-write)
- * is cut off with a warning; a bad record with good data after it is
- * corruption, which stops start-up unless repair is asked for (the bad
- * tail is then kept in <journal>.bad-<offset> and the journal cut before
- * it). This file knows bytes, not what records mean. */
+ * Records are written in commits, each the records of one write (what a
+ * loop turn changed together): the type of a commit's last record carries
+ * JOURNAL_COMMIT. Recovery reads the file front to back and applies whole
+ * commits only. A torn end (a crash mid-write: a torn final record, or a
+ * commit whose last record never came) is cut off with a warning, back
+ * to the end of the last whole commit; a bad record with good data after
+ * it is corruption, which stops start-up unless repair is asked for (the
+ * bad tail, from the start of the bad record's commit, is then kept in
+ * <journal>.bad-<offset> and the journal cut there). A journal in which
+ * no record ends a commit was written before commits were marked, and is
+ * recovered record by record. This file knows bytes, not what records
+ * mean. */
 #ifndef SERVER_JOURNAL_H
 #define SERVER_JOURNAL_H
 
@@ -25,6 +32,10 @@
  * torn write (which would otherwise let one flipped bit look like a tail
  * to cut, taking good records with it). */
 #define JOURNAL_RECORD_MAX (64u * 1024 * 1024)
+/* In a record's type: the last record of a commit. A record of type
+ * JOURNAL_COMMIT alone, with no payload, only ends one (a snapshot's
+ * last, a new journal's first). Record types are below it. */
+#define JOURNAL_COMMIT 0x80u
 
 enum fsync_policy {
     FSYNC_ALWAYS,    /* replies wait for fsync: one per loop turn, off the loop */
@@ -35,7 +46,8 @@ enum fsync_policy {
 const char *fsync_policy_name(enum fsync_policy p);
 int fsync_policy_parse(const char *s);
 
-/* Called for each good record at recovery; a non-zero return stops it. */
+/* Called at recovery for each record of the whole commits, its type
+ * without JOURNAL_COMMIT; a non-zero return stops it. */
 typedef int (*journal_record_fn)(void *arg, uint8_t type, const char *payload, size_t len,
                                  uint64_t offset);
 
@@ -67,13 +79,17 @@ int journal_close(struct journal *j);
  * when nothing may claim durability again. */
 void journal_close_unsynced(struct journal *j);
 
-/* Buffers a record; returns the journal's end position after it. */
+/* Buffers a record, a commit of its own; returns the journal's end
+ * position after it. */
 uint64_t journal_append(struct journal *j, uint8_t type, const void *payload, size_t len);
-/* Appends an already framed record (or several), as made by
- * journal_frame(), e.g. the records buffered during a rewrite. */
+/* Appends already framed records, as made by journal_frame() and sealed
+ * by journal_seal(), e.g. the records buffered during a rewrite. */
 uint64_t journal_append_framed(struct journal *j, const void *bytes, size_t len);
 /* Frames a record into b, for writing elsewhere (snapshots). */
 void journal_frame(struct buf *b, uint8_t type, const void *payload, size_t len);
+/* Marks the last of the records framed in b from byte `from` on as the
+ * end of their commit (nothing if there are none). */
+void journal_seal(struct buf *b, size_t from);
 
 /* Writes what is buffered. Returns 0, or -1 with errno set: what was not
  * written stays buffered for the next try. */

@@ -239,6 +239,8 @@ static void flush_turn(struct jstore *s)
         return;
     struct turn_flushed f;
     turn_flush(s->turn, &s->framed, &f);
+    /* One commit: recovery takes all of it or none. */
+    journal_seal(&s->framed, 0);
     s->flushed = s->position;
     s->left_out += f.left_out;
     if (f.kept > 0) {
@@ -489,7 +491,13 @@ static int write_snapshot(const char *path, const struct persist_target *t)
     struct snapshot_file f = {fd, 0};
     buf_init(&out);
     buf_append(&out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
-    int rc = persist_snapshot(t, &out, write_snapshot_chunk, &f) != 0 || fsync(fd) != 0 ? -1 : 0;
+    int rc = persist_snapshot(t, &out, write_snapshot_chunk, &f);
+    /* The snapshot is one commit (the commits made meanwhile follow it). */
+    if (rc == 0) {
+        journal_frame(&out, JOURNAL_COMMIT, "", 0);
+        rc = write_snapshot_chunk(&f, &out);
+    }
+    rc = rc != 0 || fsync(fd) != 0 ? -1 : 0;
     int saved = errno;
     buf_free(&out);
     close(fd);
@@ -859,6 +867,14 @@ struct store *journal_store_open(const struct journal_options *o, struct event_b
     }
     s->recovery_ms = clock_mono_ms() - start;
     s->recovered_records = rec.records;
+    /* A new journal marks its commits from the first: should that one be
+     * torn, recovery knows to cut it whole. */
+    if (journal_file_size(s->j) == JOURNAL_MAGIC_LEN) {
+        buf_clear(&s->framed);
+        journal_frame(&s->framed, JOURNAL_COMMIT, "", 0);
+        journal_append_framed(s->j, buf_head(&s->framed), buf_used(&s->framed));
+        buf_clear(&s->framed);
+    }
     /* How much of a recovered journal is live is unknown: compact once it
      * reaches the minimum, and measure from the result. (Taking its whole
      * size as live let frequent restarts put compaction off for ever.) */

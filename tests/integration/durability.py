@@ -280,11 +280,10 @@ def compare(name, want, got):
 
 MAGIC = b"ORDERDJ1"
 HEADER = 9  # u32 length, u8 type, u32 CRC-32C
+COMMIT = 0x80  # in the type: the last record of a commit (0x80 alone: only that)
 
 
-def records(path):
-    """(offset, payload length, type) of each record in a well-formed
-    journal."""
+def _walk(path):
     with open(path, "rb") as f:
         data = f.read()
     if data[:8] != MAGIC:
@@ -297,3 +296,21 @@ def records(path):
         out.append((off, length, rtype))
         off += HEADER + length
     return out
+
+
+def records(path):
+    """(offset, payload length, type) of each record in a well-formed
+    journal, the type without the COMMIT mark (a record that only ends a
+    commit has type 0)."""
+    return [(off, length, rtype & ~COMMIT) for off, length, rtype in _walk(path)]
+
+
+def commit_ends(path):
+    """The offsets where the journal's commits end (recovery takes whole
+    commits: a bad record is cut with the rest of its commit)."""
+    return [off + HEADER + length for off, length, rtype in _walk(path) if rtype & COMMIT]
+
+
+def commit_start(ends, offset):
+    """Where the commit holding the record at offset starts."""
+    return max([8] + [e for e in ends if e <= offset])

@@ -4,7 +4,9 @@ warning and the server starts; a bad record with good ones after it is
 corruption: orderd refuses to start, names the file and byte offset and
 points at --repair, and leaves the file as it was; with --repair it keeps
 the bad tail in journal.bad-<offset>, cuts the journal there and starts
-with every order recorded before the bad spot.
+with every order recorded before the bad spot. Recovery takes whole
+commits (what one write held): the cut is at the start of the commit that
+holds the bad record.
 
 The damage is done to copies of one journal of 300 orders (one record per
 CREATE, UPDATE and CANCEL), so every case starts from the same bytes."""
@@ -17,7 +19,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TestFailure, check, expect, free_port  # noqa: E402
-from durability import HEADER, Session, records, reap, start, stop  # noqa: E402
+from durability import (HEADER, Session, commit_ends, commit_start, records, reap,  # noqa: E402
+                        start, stop)
 
 N = 300
 REC_ORDER_CREATED, REC_ORDER_TRANSITION = 1, 2
@@ -31,7 +34,10 @@ def build(data):
             for i in range(1, N + 1)]
     reqs += ["UPDATE %d status=RESERVED" % i for i in range(3, N + 1, 3)]
     reqs += ['CANCEL %d reason="no stock"' % i for i in range(5, N + 1, 15)]
-    for req, got in zip(reqs, s.pipeline(reqs)):
+    # Ten at a time, each ten a commit of their own (a pipeline read at
+    # once is one), so that a cut at a commit's start keeps most orders;
+    # the last request alone, so that the last commit is its one record.
+    for req, got in zip(reqs, s.pipeline(reqs[:-1], batch=10) + [s.call(reqs[-1])]):
         check(req, got.startswith(b"id="), repr(got))
     gets = s.pipeline(["GET %d" % i for i in range(1, N + 1)])
     stop(srv)
@@ -88,9 +94,12 @@ try:
     want = build(good)
     journal = os.path.join(good, "journal")
     recs = records(journal)
+    ends = commit_ends(journal)
     size = os.path.getsize(journal)
-    expect("records: one per request", len(recs), N + N // 3 + N // 15)
+    expect("records: one per request", len([r for r in recs if r[2] != 0]),
+           N + N // 3 + N // 15)
     last_off = recs[-1][0]
+    expect("the last commit is the last record", commit_start(ends, last_off), last_off)
 
     # 1. A torn tail: the last record lost 3 of its bytes.
     d, _ = damaged("torn", journal, lambda b: b.__delitem__(slice(len(b) - 3, None)))
@@ -119,8 +128,10 @@ try:
 
     def corrupt(name, at, desc):
         """Flips the byte at `at`, inside the record starting at bad_off:
-        start refused, file untouched; --repair cuts there."""
+        start refused, file untouched; --repair cuts at the start of its
+        commit."""
         bad_off = max(off for off, _, _ in recs if off <= at)
+        cut = commit_start(ends, bad_off)
         d, before = damaged(name, journal, lambda b: b.__setitem__(at, b[at] ^ 0x5A))
         path = os.path.join(d, "journal")
         try:
@@ -135,15 +146,16 @@ try:
 
         srv = start(d, "--repair")
         log = srv.log()
-        expect("%s: repaired at the bad record" % desc, log_offset(log, "journal_repaired"),
-               bad_off)
-        copy = os.path.join(d, "journal.bad-%d" % bad_off)
+        expect("%s: repaired at the bad record's commit" % desc,
+               log_offset(log, "journal_repaired"), cut)
+        copy = os.path.join(d, "journal.bad-%d" % cut)
         check("%s: the bad tail is kept" % desc, os.path.exists(copy), str(os.listdir(d)))
         with open(copy, "rb") as f:
-            expect("%s: the copy holds the bad tail" % desc, f.read() == before[bad_off:], True)
-        expect("%s: the journal is cut there" % desc, os.path.getsize(path), bad_off)
-        # Orders before the bad record are all there, as they were then.
-        in_before = [r for r in recs if r[0] < bad_off]
+            expect("%s: the copy holds the bad tail" % desc, f.read() == before[cut:], True)
+        expect("%s: the journal is cut there" % desc, os.path.getsize(path), cut)
+        # Orders before the bad record's commit are all there, as they
+        # were then.
+        in_before = [r for r in recs if r[0] < cut]
         ncreated = sum(1 for r in in_before if r[2] == REC_ORDER_CREATED)
         got = gets_now(srv, N)
         for i in range(ncreated):

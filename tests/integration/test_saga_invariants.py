@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chanlib import is_error  # noqa: E402
+from drills import saga_invariants  # noqa: E402
 from durability import kill9, reap, start, stop  # noqa: E402
 from harness import TestFailure, check, expect  # noqa: E402
 from sagalib import ASAN, Conn, rec, recs  # noqa: E402
@@ -94,27 +95,12 @@ def settle(c):
 
 
 def check_invariants(c, ids):
-    want_stock = {sku: STOCK for sku in SKUS}
-    for oid in ids:
-        o = rec(c.ok("GET", str(oid)))
-        top, steps = c.saga(oid)
-        st = o["status"]
-        expect("order %d: status and saga" % oid, (st, top["state"]),
-               (st, {"DELIVERED": "done", "FAILED": "failed", "CANCELLED": "cancelled"}.get(st, "?")))
-        held = {s: steps[s]["state"] == "ok" for s in ("inventory.reserve", "payment.authorize")}
-        if st == "DELIVERED":
-            expect("order %d: a delivered order holds stock and charge" % oid, held,
-                   {"inventory.reserve": True, "payment.authorize": True})
-            want_stock[o["item"]] -= int(o["qty"])
-        else:
-            expect("order %d: a %s order holds neither stock nor charge" % (oid, st), held,
-                   {"inventory.reserve": False, "payment.authorize": False})
-            for undo, done in (("inventory.release", "inventory.reserve"),
-                               ("payment.refund", "payment.authorize")):
-                if steps[done]["state"] == "compensated":
-                    expect("order %d: %s given back" % (oid, done), steps[undo]["state"], "ok")
+    """The invariants as the fault drills check them (drills.py)."""
+    orders = [c.get(oid) for oid in ids]
+    want = saga_invariants(orders, {oid: c.saga(oid) for oid in ids},
+                           {sku: STOCK for sku in SKUS})
     for sku in SKUS:
-        expect("stock of %s" % sku, c.call("STOCK", sku), want_stock[sku])
+        expect("stock of %s" % sku, c.call("STOCK", sku), want[sku])
 
 
 data = tempfile.mkdtemp(prefix="orderd-invariants-")

@@ -1,6 +1,7 @@
 /* The journal file: records written come back in order; a torn tail is
  * cut at every possible byte; a flipped bit with good data after it stops
- * recovery, and repair keeps the bad tail in a copy. */
+ * recovery, and repair keeps the bad tail in a copy; recovery takes whole
+ * commits, or record by record a journal that marks none. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +300,132 @@ static void test_reserved_space_is_allocated_but_not_the_file(void **state)
     journal_close(j);
 }
 
+/* Two commits of three records, "a0".."a2" (types 1..3) then "b0".."b2"
+ * (types 4..6), each sealed on its last record -- the second only if
+ * seal_second; or none sealed (a journal from before commits were marked)
+ * if neither is. offs: where each record starts, and offs[6] the end. */
+static void write_commits(bool seal_first, bool seal_second, uint64_t offs[7])
+{
+    struct journal_recovery rec;
+    char err[256];
+    struct journal *j = journal_open(path, FSYNC_ALWAYS, false, NULL, NULL, &rec, err, sizeof err);
+    assert_non_null(j);
+    struct buf b;
+    buf_init(&b);
+    uint64_t pos = JOURNAL_MAGIC_LEN;
+    for (int c = 0; c < 2; c++) {
+        buf_clear(&b);
+        for (int i = 0; i < 3; i++) {
+            char p[8];
+            int len = snprintf(p, sizeof p, "%c%d", 'a' + c, i);
+            offs[c * 3 + i] = pos;
+            journal_frame(&b, (uint8_t)(c * 3 + i + 1), p, (size_t)len);
+            pos += JOURNAL_HEADER_LEN + (uint64_t)len;
+        }
+        if (c == 0 ? seal_first : seal_second)
+            journal_seal(&b, 0);
+        journal_append_framed(j, buf_head(&b), buf_used(&b));
+    }
+    offs[6] = pos;
+    buf_free(&b);
+    assert_int_equal(journal_write(j), 0);
+    assert_int_equal(journal_sync_now(j), 0);
+    journal_close(j);
+}
+
+/* A crash can leave whole records of a commit without its last one (a
+ * write cut short at a record's end): they are cut with it, and the
+ * records come back without the commit mark. */
+static void test_a_commit_without_its_end_is_cut_whole(void **state)
+{
+    (void)state;
+    uint64_t offs[7];
+    write_commits(true, false, offs);
+    struct seen s;
+    struct journal_recovery rec;
+    char err[256];
+    struct journal *j = reopen(false, &s, &rec, err, sizeof err);
+    assert_non_null(j);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.types[2], 3);
+    assert_string_equal(s.payloads[2], "a2");
+    assert_true(rec.torn);
+    assert_int_equal(rec.good_end, offs[3]);
+    assert_int_equal(rec.cut_bytes, offs[6] - offs[3]);
+    journal_close(j);
+    assert_int_equal(file_size(), offs[3]);
+}
+
+static void test_a_torn_record_takes_its_commit_with_it(void **state)
+{
+    (void)state;
+    uint64_t offs[7];
+    write_commits(true, true, offs);
+    unlink(path);
+    /* Cut anywhere after the first commit's end: it alone survives. */
+    for (uint64_t cut = offs[3] + 1; cut < offs[6]; cut++) {
+        write_commits(true, true, offs);
+        assert_int_equal(truncate(path, (off_t)cut), 0);
+        struct seen s;
+        struct journal_recovery rec;
+        char err[256];
+        struct journal *j = reopen(false, &s, &rec, err, sizeof err);
+        assert_non_null(j);
+        assert_int_equal(s.n, 3);
+        assert_true(rec.torn);
+        assert_int_equal(rec.good_end, offs[3]);
+        journal_close(j);
+        unlink(path);
+    }
+}
+
+static void test_repair_cuts_at_the_bad_records_commit(void **state)
+{
+    (void)state;
+    uint64_t offs[7];
+    write_commits(true, true, offs);
+    flip_bit(offs[4] + JOURNAL_HEADER_LEN);  /* b1's payload: b2 is good after it */
+    struct seen s;
+    struct journal_recovery rec;
+    char err[512];
+    assert_null(reopen(false, &s, &rec, err, sizeof err));
+    char want[64];
+    snprintf(want, sizeof want, "corrupt at byte %llu", (unsigned long long)offs[4]);
+    assert_non_null(strstr(err, want));
+    assert_int_equal(file_size(), offs[6]);
+    struct journal *j = reopen(true, &s, &rec, err, sizeof err);
+    assert_non_null(j);
+    assert_true(rec.repaired);
+    assert_int_equal(s.n, 3);  /* b0, before the bad record, goes with its commit */
+    assert_int_equal(rec.good_end, offs[3]);
+    journal_close(j);
+    assert_int_equal(file_size(), offs[3]);
+    struct stat st;
+    assert_int_equal(stat(rec.bad_copy, &st), 0);
+    assert_int_equal((uint64_t)st.st_size, offs[6] - offs[3]);
+}
+
+static void test_a_journal_without_marks_is_read_record_by_record(void **state)
+{
+    (void)state;
+    uint64_t offs[7];
+    write_commits(false, false, offs);
+    struct seen s;
+    struct journal_recovery rec;
+    char err[256];
+    struct journal *j = reopen(false, &s, &rec, err, sizeof err);
+    assert_non_null(j);
+    assert_int_equal(s.n, 6);
+    assert_false(rec.torn);
+    journal_close(j);
+    assert_int_equal(truncate(path, (off_t)offs[5] + 2), 0);
+    j = reopen(false, &s, &rec, err, sizeof err);
+    assert_non_null(j);
+    assert_int_equal(s.n, 5);  /* only the torn record is cut */
+    assert_int_equal(rec.good_end, offs[5]);
+    journal_close(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +439,10 @@ int main(void)
         T(test_zero_filled_tail_is_a_tear),
         T(test_a_foreign_file_is_refused),
         T(test_reserved_space_is_allocated_but_not_the_file),
+        T(test_a_commit_without_its_end_is_cut_whole),
+        T(test_a_torn_record_takes_its_commit_with_it),
+        T(test_repair_cuts_at_the_bad_records_commit),
+        T(test_a_journal_without_marks_is_read_record_by_record),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
