@@ -138,13 +138,25 @@ def all_ids(rd):
         after = ids[-1]
 
 
-def fill(srv, tag):
-    """Pipelines CREATEs in batches, reading every reply, until the store
-    refuses; returns (the acknowledged ids, the first refusal)."""
+def free_bytes(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def fill(srv, tag, mnt):
+    """Pipelines CREATEs in batches, reading every reply, until the disk is
+    full: the store refuses, and less than the reservation is left, so its
+    retry cannot succeed. (A batch bigger than the room left is refused
+    while the reservation can still be made: a second later the store
+    takes writes again, and the disk is not full yet.) Returns (the
+    acknowledged ids, the first refusal of the full disk)."""
     rd = Reader(srv.connect())
     acked, refusal, n = [], None, 0
     deadline = time.monotonic() + FILL_TIMEOUT
-    while refusal is None:
+    while refusal is None or free_bytes(mnt) >= RESERVE:
+        if refusal is not None:
+            refusal = None
+            time.sleep(RESUME_POLL)  # the store retries its reservation each second
         if time.monotonic() > deadline:
             raise TestFailure("the disk never filled: %d orders acknowledged in %.0f s; INFO "
                               "store: %r" % (len(acked), FILL_TIMEOUT, info_store(rd)))
@@ -278,7 +290,7 @@ def drill(policy):
             rd = Reader(srv.connect())
             expect("CHANNEL CREATE drill", call(rd, "CHANNEL", "CREATE", "drill"), (b"+", b"OK"))
             check("PUBLISH drill", isinstance(call(rd, "PUBLISH", "drill", "m1"), int))
-            acked, refusal = fill(srv, "fill")
+            acked, refusal = fill(srv, "fill", mnt)
             t_fill = time.monotonic() - t0
             reads_answer(srv, acked[-1])
             refusing(rd, port, policy)
