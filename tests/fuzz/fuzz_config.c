@@ -10,6 +10,8 @@
  *   - a refusal says "<path>:<line>: " for a line that is in the file;
  *   - as orderd's flags: parsed twice, the same answer; and a flag given on
  *     the command line after --config wins over the file. */
+#include <fcntl.h>
+#include <sanitizer/common_interface_defs.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "server.h"
 
 static char dir[64], path[96], path2[96];
+static int real_stderr, devnull;
 
 static void cleanup(void)
 {
@@ -41,6 +44,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(path, sizeof path, "%s/orderd.conf", dir);
     snprintf(path2, sizeof path2, "%s/again.conf", dir);
     atexit(cleanup);
+    /* The flags say on stderr what is wrong with each bad value: that goes
+     * to /dev/null while they are parsed, the sanitizers' reports and this
+     * target's own to the real stderr. */
+    real_stderr = dup(2);
+    devnull = open("/dev/null", O_WRONLY);
+    if (real_stderr < 0 || devnull < 0)
+        abort();
+    __sanitizer_set_report_fd((void *)(intptr_t)real_stderr);
     return 0;
 }
 
@@ -134,7 +145,11 @@ static int parse(char **argv, int argc, struct server_config *cfg)
     struct config_args args;
     const char *level = NULL, *file = NULL;
     server_config_default(cfg);
+    fflush(stderr);
+    dup2(devnull, 2);
     int rc = config_parse_args(argc, argv, cfg, &level, &file, &args);
+    fflush(stderr);
+    dup2(real_stderr, 2);
     config_args_free(&args);
     return rc;
 }
