@@ -1098,6 +1098,10 @@ struct saga *engine_saga_for_restore(struct engine *e, uint64_t order)
 
 struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order)
 {
+    /* A parcel belongs to a saga recorded before it: without one, it would
+     * make a saga of nothing (of order 0) that no snapshot could give back. */
+    if (slots_get(&e->sagas, order) == NULL)
+        return NULL;
     struct saga_rt *rt = restore(e, order);
     if (rt == NULL)
         return NULL;

@@ -170,7 +170,8 @@ struct engine_stats {
 void engine_stats(const struct engine *e, struct engine_stats *st);
 
 /* Recovery: a saga record (see persist.c) sets a saga's state; a
- * tracking record its parcel's (allocated here, filled by the caller). */
+ * tracking record its parcel's (allocated here, filled by the caller;
+ * NULL when no record has set the order's saga before it). */
 struct saga *engine_saga_for_restore(struct engine *e, uint64_t order);
 struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order);
 /* A saga packed whole (saga_pack.h), as a change or a snapshot recorded
