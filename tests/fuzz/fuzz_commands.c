@@ -632,7 +632,7 @@ static void check_orders_and_sagas(void)
  * message the saga no longer awaits -- an attempt that timed out, a dead
  * letter, or one replayed after the saga ended -- and a saga compensates
  * only what it saw done. So an order whose reserve or authorize step had
- * an attempt go unanswered (retried, dead-lettered) can be left holding a
+ * an attempt go unanswered (retried, dead-lettered, let go) can be left holding a
  * reservation or a charge after its saga failed or was cancelled, or take
  * its stock twice. Those orders are marked here, and the checks they can
  * break skip them, unless FUZZ_STRICT_LEDGER is set. */
@@ -643,7 +643,13 @@ static void late_answers(void)
         const struct saga *sg = engine_saga(w.engine, id);
         for (int k = 0; sg && k < 2; k++) {
             const struct saga_step_info *st = &sg->steps[k ? SAGA_AUTHORIZE : SAGA_RESERVE];
-            if (st->attempts > 1 || st->state == STEP_WAITING || st->state == STEP_DEADLETTERED)
+            /* An attempt went unanswered: more than one was sent, or the
+             * one sent is waiting for a retry, dead-lettered, or was let
+             * go when the saga turned to compensating. */
+            if (st->attempts > 1 ||
+                (st->attempts == 1 && (st->state == STEP_WAITING ||
+                                       st->state == STEP_DEADLETTERED ||
+                                       st->state == STEP_SKIPPED)))
                 late[id] = true;
         }
     }
