@@ -192,11 +192,14 @@ bench: deps
 # same instrumentation (coverage for the fuzzer, ASan and UBSan).
 #   make fuzz                          each target for FUZZ_SECONDS (60)
 #   make fuzz FUZZ_TARGETS=request FUZZ_SECONDS=600
+#   make fuzz FUZZ_RECORD=1            also writes the run's executions per
+#                                      second into docs/bench.md
 # Runs start from a copy of tests/fuzz/corpus/<target> in build/fuzz/corpus,
 # so the committed corpus only grows by hand; docs/testing.md says more.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= request framing journal http acl config commands
+FUZZ_RECORD  ?= 0
 FUZZ_OUT     := build/fuzz
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -g -O1 -fno-omit-frame-pointer -MMD -MP \
@@ -239,7 +242,8 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(FUZZ_OUT) tests/fuzz/run $(FUZZ_TARGETS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(FUZZ_OUT) FUZZ_RECORD=$(FUZZ_RECORD) \
+	    tests/fuzz/run $(FUZZ_TARGETS)
 
 # --- Install ----------------------------------------------------------------
 # Where `make install` puts things (DESTDIR is prepended to each, for
