@@ -7,6 +7,8 @@
 #   make pg         a PostgreSQL in ./var/pg to run orderd on (make pg-stop stops it)
 #   make crashtest  kill -9 orderd 50 times under load; nothing acknowledged is lost
 #   make bench      benchmarks next to Redis (see docs/bench.md)
+#   make fuzz       the libFuzzer targets of tests/fuzz, FUZZ_SECONDS (60) each
+#                   (see docs/testing.md)
 #   make install    the binaries, the systemd unit, an example config, the docs
 #                   (PREFIX=/usr/local, DESTDIR; see "Install" below); make uninstall
 #   make clean
@@ -62,7 +64,7 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(OUT)/%.o)
 .SECONDARY:
 
 .PHONY: all run test unit integration integration-pg test-release test-asan bench crashtest \
-        clean deps pg pg-stop install uninstall
+        clean deps pg pg-stop install uninstall fuzz fuzz-build
 all: $(BINDIR)/orderd $(BINDIR)/orderbench $(BINDIR)/ordertop
 
 # V=1 shows the full compiler lines.
@@ -201,6 +203,65 @@ crashtest: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_TOOLS)
 	tests/bench/run
+
+# --- Fuzzing ----------------------------------------------------------------
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang in build/fuzz:
+# every object they link, the parsers' included, is compiled there with the
+# same instrumentation (coverage for the fuzzer, ASan and UBSan).
+#   make fuzz                          each target for FUZZ_SECONDS (60)
+#   make fuzz FUZZ_TARGETS=request FUZZ_SECONDS=600
+#   make fuzz FUZZ_RECORD=1            also writes the run's executions per
+#                                      second into docs/bench.md
+# Runs start from a copy of tests/fuzz/corpus/<target> in build/fuzz/corpus,
+# so the committed corpus only grows by hand; docs/testing.md says more.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= request framing journal http acl config commands
+FUZZ_RECORD  ?= 0
+FUZZ_OUT     := build/fuzz
+FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -g -O1 -fno-omit-frame-pointer -MMD -MP \
+                $(FUZZ_SAN) $(PKG_CFLAGS) -Iprotocol -Iserver -Itests/unit -Itests/fuzz
+
+FUZZ_PROTO  := $(FUZZ_OUT)/libproto.a
+FUZZ_SERVER := $(FUZZ_OUT)/libserver.a
+FUZZ_WORLD  := $(FUZZ_OUT)/tests/unit/support/world.o
+# What each target links beyond its own file: the parsers alone where that
+# is all it uses; the server's objects (an archive: only what is used is
+# linked) and the unit tests' in-memory world for the rest.
+FUZZ_LINK_request  := $(FUZZ_PROTO)
+FUZZ_LINK_framing  := $(FUZZ_PROTO)
+FUZZ_LINK_acl      := $(FUZZ_OUT)/server/auth/acl.o $(FUZZ_PROTO)
+FUZZ_LINK_http     := $(FUZZ_SERVER) $(FUZZ_PROTO)
+FUZZ_LINK_config   := $(FUZZ_SERVER) $(FUZZ_PROTO)
+FUZZ_LINK_journal  := $(FUZZ_WORLD) $(FUZZ_SERVER) $(FUZZ_PROTO)
+FUZZ_LINK_commands := $(FUZZ_WORLD) $(FUZZ_SERVER) $(FUZZ_PROTO)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_OUT)/fuzz_%)
+
+$(FUZZ_OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CLANG   $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_PROTO): $(PROTO_SRC:%.c=$(FUZZ_OUT)/%.o)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_SERVER): $(SERVER_SRC:%.c=$(FUZZ_OUT)/%.o)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(FUZZ_OUT)/fuzz_%: $(FUZZ_OUT)/tests/fuzz/fuzz_%.o $$(FUZZ_LINK_$$*)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -pthread -o $@ $^ $(PKG_LIBS) -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(FUZZ_OUT) FUZZ_RECORD=$(FUZZ_RECORD) \
+	    tests/fuzz/run $(FUZZ_TARGETS)
 
 # --- Install ----------------------------------------------------------------
 # Where `make install` puts things (DESTDIR is prepended to each, for

@@ -1284,8 +1284,11 @@ static int apply(struct chan_registry *r, const struct chan_change *c)
     struct channel *ch = NULL;
     struct chan_group *g = NULL;
     struct chan_pending *p;
-    if (c->type == CHG_DECLARE)
+    if (c->type == CHG_DECLARE) {
+        if (c->channel == NULL)
+            return -1;  /* a record whose name is absent: it does not decode */
         return chreg_declare(r, c->channel, c->settings, &ch) == CHAN_CONFLICT ? -1 : 0;
+    }
     if (c->type == CHG_REPLAY)
         return chreg_dlq_replay(r, c->dlq_id, c->time_ms);
     if (c->type == CHG_PURGE)

@@ -1080,7 +1080,10 @@ void engine_stats(const struct engine *e, struct engine_stats *st)
  * not hold every saga it ever ran unpacked at once. */
 static struct saga_rt *restore(struct engine *e, uint64_t order)
 {
-    if (order == 0 || order > (1ULL << 40))
+    /* A saga is an order's: recorded after it, never of an id the book
+     * has not given (any id up to 2^40 once made the sagas' directory
+     * that large: 8 GB for one record). */
+    if (order == 0 || !book_exists(e->book, order))
         return NULL;
     if (e->nrestored == 0 || e->restored[(e->nrestored - 1) % RESTORE_LIVE] != order) {
         if (e->nrestored >= RESTORE_LIVE)
@@ -1098,6 +1101,10 @@ struct saga *engine_saga_for_restore(struct engine *e, uint64_t order)
 
 struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order)
 {
+    /* A parcel belongs to a saga recorded before it: without one, it would
+     * make a saga of nothing (of order 0) that no snapshot could give back. */
+    if (slots_get(&e->sagas, order) == NULL)
+        return NULL;
     struct saga_rt *rt = restore(e, order);
     if (rt == NULL)
         return NULL;
@@ -1108,7 +1115,7 @@ struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order)
 
 int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, size_t n)
 {
-    if (order == 0 || order > (1ULL << 40) || n > UINT32_MAX)
+    if (order == 0 || !book_exists(e->book, order) || n > UINT32_MAX)
         return -1;
     struct saga_rt rt;
     struct tracking track;

@@ -170,12 +170,14 @@ struct engine_stats {
 void engine_stats(const struct engine *e, struct engine_stats *st);
 
 /* Recovery: a saga record (see persist.c) sets a saga's state; a
- * tracking record its parcel's (allocated here, filled by the caller). */
+ * tracking record its parcel's (allocated here, filled by the caller;
+ * NULL when no record has set the order's saga before it). Both are NULL
+ * for an order the book does not know: its record comes first. */
 struct saga *engine_saga_for_restore(struct engine *e, uint64_t order);
 struct tracking *engine_tracking_for_restore(struct engine *e, uint64_t order);
 /* A saga packed whole (saga_pack.h), as a change or a snapshot recorded
  * it: a finished one is kept packed. Returns 0, or -1 when the bytes are
- * not a packed saga. */
+ * not a packed saga or the book does not know the order. */
 int engine_restore_packed(struct engine *e, uint64_t order, const void *bytes, size_t n);
 /* Lets a finished saga go from memory (its order is leaving it: see
  * book_evict; a store that can load it back holds it). True when the

@@ -269,12 +269,40 @@ static void test_records_that_do_not_fit_are_refused(void **state)
     world_free(&w);
 }
 
+/* A channel declared without a name (a record whose string is absent, as
+ * enc_str writes NULL) is refused like any record that does not decode;
+ * recovery once passed the NULL on to strlen (found by fuzz_journal). */
+static void test_a_declare_without_a_channel_is_refused(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w, false);
+    struct persist_target t = {.book = w.book, .channels = w.reg, .dlq = w.dlq};
+    struct buf b;
+    buf_init(&b);
+    struct chan_settings s;
+    chan_settings_default(&s);
+    struct chan_change c = {.type = CHG_DECLARE, .channel = NULL, .settings = &s};
+    uint8_t type;
+    persist_encode_change(&b, &c, &type);
+    assert_int_equal(persist_apply(&t, type, buf_head(&b), buf_used(&b), 0), -1);
+    /* The same record with a name declares the channel. */
+    buf_clear(&b);
+    c.channel = "audit";
+    persist_encode_change(&b, &c, &type);
+    assert_int_equal(persist_apply(&t, type, buf_head(&b), buf_used(&b), 0), 0);
+    assert_non_null(chreg_find(w.reg, "audit"));
+    buf_free(&b);
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recorded_changes_rebuild_the_same_state),
         cmocka_unit_test(test_a_snapshot_rebuilds_itself),
         cmocka_unit_test(test_records_that_do_not_fit_are_refused),
+        cmocka_unit_test(test_a_declare_without_a_channel_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
