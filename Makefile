@@ -247,7 +247,13 @@ $(FUZZ_PROTO): $(PROTO_SRC:%.c=$(FUZZ_OUT)/%.o)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(FUZZ_SERVER): $(SERVER_SRC:%.c=$(FUZZ_OUT)/%.o)
+# The server's objects, and the OpenAPI document it serves (generated).
+$(FUZZ_OUT)/gen/openapi_doc.o: $(OUT)/gen/openapi_doc.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CLANG   $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_SERVER): $(SERVER_SRC:%.c=$(FUZZ_OUT)/%.o) $(FUZZ_OUT)/gen/openapi_doc.o
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
