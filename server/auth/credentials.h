@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#define CREDENTIALS_MAX 512   /* bytes of user plus password */
+#define CREDENTIALS_MAX 512   /* bytes of the user, and of the password */
 
 struct credentials {
     char user[CREDENTIALS_MAX + 1];
