@@ -32,10 +32,7 @@ const char *http_verb_name(enum http_verb v)
 
 /* --- building the call -------------------------------------------------- */
 
-static void problem(struct http_problem *p, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void problem(struct http_problem *p, int status, const char *code, const char *fmt, ...)
+int http_problem_set(struct http_problem *p, int status, const char *code, const char *fmt, ...)
 {
     p->status = status;
     p->code = code;
@@ -44,7 +41,9 @@ static void problem(struct http_problem *p, int status, const char *code, const 
     va_start(ap, fmt);
     vsnprintf(p->detail, sizeof p->detail, fmt, ap);
     va_end(ap);
+    return -1;
 }
+
 
 /* Arguments are appended as offsets into text, NUL-terminated, and
  * pointed at once text stops moving (finish()). */
@@ -52,7 +51,7 @@ static int add_arg(struct http_call *c, const char *prefix, const char *v, size_
                    struct http_problem *p)
 {
     if (c->req.argc == HTTP_CALL_MAX_ARGS) {
-        problem(p, 400, ERR_BADARG, "too many parameters");
+        http_problem_set(p, 400, ERR_BADARG, "too many parameters");
         return -1;
     }
     size_t plen = prefix ? strlen(prefix) : 0;
@@ -111,7 +110,7 @@ static int add_query(struct http_call *c, const char *query, const char *const *
     TAILQ_INIT(&kv);
     int rc = 0;
     if (evhttp_parse_query_str(query, &kv) != 0) {
-        problem(p, 400, ERR_BADARG, "the query string is malformed");
+        http_problem_set(p, 400, ERR_BADARG, "the query string is malformed");
         rc = -1;
     }
     for (struct evkeyval *e = TAILQ_FIRST(&kv); rc == 0 && e; e = TAILQ_NEXT(e, next)) {
@@ -123,7 +122,7 @@ static int add_query(struct http_call *c, const char *query, const char *const *
             for (size_t k = 0; allowed[k]; k++)
                 snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                          k ? ", " : "", allowed[k]);
-            problem(p, 400, ERR_BADARG, "unknown query parameter '%.64s' (%s)", e->key,
+            http_problem_set(p, 400, ERR_BADARG, "unknown query parameter '%.64s' (%s)", e->key,
                     allowed[0] ? names : "none are taken");
             rc = -1;
             break;
@@ -151,7 +150,7 @@ static int add_body(struct http_call *c, const char *body, size_t len,
     if (i == len) {
         if (required == 0)
             return 0;
-        problem(p, 400, ERR_BADARG, "missing field '%s'", allowed[0]);
+        http_problem_set(p, 400, ERR_BADARG, "missing field '%s'", allowed[0]);
         return -1;
     }
     struct json_tokener *tok = json_tokener_new_ex(HTTP_BODY_MAX_DEPTH);
@@ -162,19 +161,19 @@ static int add_body(struct http_call *c, const char *body, size_t len,
     json_tokener_free(tok);
     int rc = 0;
     if (jerr != json_tokener_success || obj == NULL) {
-        problem(p, 400, ERR_BADARG, "the body is not JSON: %s",
+        http_problem_set(p, 400, ERR_BADARG, "the body is not JSON: %s",
                 jerr == json_tokener_continue ? "it ends early" : json_tokener_error_desc(jerr));
         json_object_put(obj);
         return -1;
     }
     for (size_t k = used; k < len; k++)
         if (body[k] != ' ' && body[k] != '\t' && body[k] != '\r' && body[k] != '\n') {
-            problem(p, 400, ERR_BADARG, "the body has more after its JSON value");
+            http_problem_set(p, 400, ERR_BADARG, "the body has more after its JSON value");
             json_object_put(obj);
             return -1;
         }
     if (!json_object_is_type(obj, json_type_object)) {
-        problem(p, 400, ERR_BADARG, "the body must be a JSON object");
+        http_problem_set(p, 400, ERR_BADARG, "the body must be a JSON object");
         json_object_put(obj);
         return -1;
     }
@@ -183,7 +182,7 @@ static int add_body(struct http_call *c, const char *body, size_t len,
         while (allowed[a] && strcmp(allowed[a], key) != 0)
             a++;
         if (allowed[a] == NULL) {
-            problem(p, 400, ERR_BADARG, "unknown field '%.64s'", key);
+            http_problem_set(p, 400, ERR_BADARG, "unknown field '%.64s'", key);
             rc = -1;
             break;
         }
@@ -199,7 +198,7 @@ static int add_body(struct http_call *c, const char *body, size_t len,
             text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
             n = strlen(text);
         } else {
-            problem(p, 400, ERR_BADARG, "field '%s' must be a string or a number", key);
+            http_problem_set(p, 400, ERR_BADARG, "field '%s' must be a string or a number", key);
             rc = -1;
             break;
         }
@@ -212,7 +211,7 @@ static int add_body(struct http_call *c, const char *body, size_t len,
     for (size_t k = 0; rc == 0 && k < required; k++) {
         struct json_object *v;
         if (!json_object_object_get_ex(obj, allowed[k], &v) || v == NULL) {
-            problem(p, 400, ERR_BADARG, "missing field '%s'", allowed[k]);
+            http_problem_set(p, 400, ERR_BADARG, "missing field '%s'", allowed[k]);
             rc = -1;
         }
     }
@@ -354,7 +353,7 @@ static int build(const struct route *r, const struct path *pt, const char *query
     if (id && strcmp(r->words[0], "DLQ") == 0 && kv_parse_uint(id, 1, UINT64_MAX, &n) != 0) {
         char shown[72];
         kv_printable(shown, sizeof shown, id, strlen(id));
-        problem(p, 400, ERR_BADARG, "dead letter id must be a positive integer, got '%s'", shown);
+        http_problem_set(p, 400, ERR_BADARG, "dead letter id must be a positive integer, got '%s'", shown);
         return -1;
     }
     for (size_t i = 0; i < 4 && r->words[i]; i++) {
@@ -374,7 +373,7 @@ static int build(const struct route *r, const struct path *pt, const char *query
     if (r->fields == NULL) {
         for (size_t i = 0; i < bodylen; i++)
             if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' && body[i] != '\n') {
-                problem(p, 400, ERR_BADARG, "%s %s takes no body", http_verb_name(r->verb),
+                http_problem_set(p, 400, ERR_BADARG, "%s %s takes no body", http_verb_name(r->verb),
                         r->pattern);
                 return -1;
             }
@@ -403,7 +402,7 @@ int http_route(enum http_verb verb, const char *path, const char *query, const c
     struct path pt;
     if (path_split(path, &pt) != 0) {
         path_free(&pt);
-        problem(p, 404, ERR_NOTFOUND, "no such resource");
+        http_problem_set(p, 404, ERR_NOTFOUND, "no such resource");
         return -1;
     }
     const struct route *found = NULL;
@@ -423,10 +422,10 @@ int http_route(enum http_verb verb, const char *path, const char *query, const c
     if (found) {
         rc = build(found, &pt, query, body, bodylen, idempotency_key, out, p);
     } else if (allow[0]) {
-        problem(p, 405, ERR_ERR, "%s is not allowed here (%s)", http_verb_name(verb), allow);
+        http_problem_set(p, 405, ERR_ERR, "%s is not allowed here (%s)", http_verb_name(verb), allow);
         snprintf(p->allow, sizeof p->allow, "%s", allow);
     } else {
-        problem(p, 404, ERR_NOTFOUND, "no such resource");
+        http_problem_set(p, 404, ERR_NOTFOUND, "no such resource");
     }
     path_free(&pt);
     if (rc == 0)

@@ -56,6 +56,10 @@ struct http_problem {
     char allow[64];            /* 405: the methods the path takes, else "" */
 };
 
+/* Fills p (no Allow) and returns -1, for a caller to return. */
+int http_problem_set(struct http_problem *p, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 enum http_verb http_verb_parse(const char *method);
 const char *http_verb_name(enum http_verb v);
 

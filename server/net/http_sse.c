@@ -21,6 +21,7 @@
 #include "channels/channel.h"
 #include "channels/pubsub.h"
 #include "cmd/command.h"
+#include "escape.h"
 #include "http_peer.h"
 #include "http_route.h"
 #include "lib/clock.h"
@@ -144,17 +145,6 @@ void sse_cursor_format(const struct sse_cursor *c, struct buf *out)
     }
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One `<channel>:<offset>`. */
 static int parse_mark(struct sse_cursor *c, const char *p, size_t len)
 {
@@ -180,8 +170,8 @@ static int parse_mark(struct sse_cursor *c, const char *p, size_t len)
     for (size_t i = 0; i < colon; i++) {
         char ch = p[i];
         if (ch == '%') {
-            int hi = i + 2 < colon ? hex_value(p[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value(p[i + 2]) : -1;
+            int hi = i + 2 < colon ? hex_digit(p[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit(p[i + 2]) : -1;
             if (lo < 0)
                 return -1;
             ch = (char)(hi * 16 + lo);
@@ -616,20 +606,6 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 
 /* --- opening a stream ------------------------------------------------------ */
 
-static int problem(struct http_problem *p, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int problem(struct http_problem *p, int status, const char *code, const char *fmt, ...)
-{
-    p->status = status;
-    p->code = code;
-    p->allow[0] = '\0';
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->detail, sizeof p->detail, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static void entries_free(struct entry *e, size_t n)
 {
@@ -650,12 +626,12 @@ static int parse_channels(const char *list, size_t max, struct entry **out, size
         size_t len = end ? (size_t)(end - s) : strlen(s);
         if (len == 0) {
             entries_free(e, n);
-            return problem(p, 400, ERR_BADARG, "channels= has an empty name: list channels "
+            return http_problem_set(p, 400, ERR_BADARG, "channels= has an empty name: list channels "
                                                "and patterns separated by commas");
         }
         if (len > BUS_NAME_MAX) {
             entries_free(e, n);
-            return problem(p, 400, ERR_BADARG, "a channel or pattern is longer than %d bytes",
+            return http_problem_set(p, 400, ERR_BADARG, "a channel or pattern is longer than %d bytes",
                            BUS_NAME_MAX);
         }
         bool seen = false;
@@ -664,7 +640,7 @@ static int parse_channels(const char *list, size_t max, struct entry **out, size
         if (!seen) {
             if (n == max) {
                 entries_free(e, n);
-                return problem(p, 429, ERR_LIMIT, "too many channels (max %zu)", max);
+                return http_problem_set(p, 429, ERR_LIMIT, "too many channels (max %zu)", max);
             }
             if (n == cap) {
                 cap = cap ? cap * 2 : 4;
@@ -729,7 +705,7 @@ static int allowed(struct cmd_env *env, const struct acl_user *user, struct http
     if (!acl_enabled(env->acl))
         return 0;
     if (user == NULL)
-        return problem(p, 401, ERR_NOAUTH, "authentication required: Basic (user:password) "
+        return http_problem_set(p, 401, ERR_NOAUTH, "authentication required: Basic (user:password) "
                                            "or Bearer");
     const struct command *cmd = command_lookup("SUBSCRIBE", 9);
     struct arg argv[1] = {{"SUBSCRIBE", 9}};
@@ -739,7 +715,7 @@ static int allowed(struct cmd_env *env, const struct acl_user *user, struct http
     env->counters->noperm++;
     char roles[64];
     acl_roles_format(user->roles, roles, sizeof roles);
-    return problem(p, 403, ERR_NOPERM, "user %s (%s) may not run SUBSCRIBE", user->name,
+    return http_problem_set(p, 403, ERR_NOPERM, "user %s (%s) may not run SUBSCRIBE", user->name,
                    roles[0] ? roles : "no role");
 }
 
@@ -753,7 +729,7 @@ int http_sse_open(struct http_sse *s, struct evhttp_request *req, struct http_pe
     char *list = http_query_param(query, "channels");
     if (list == NULL || list[0] == '\0') {
         free(list);
-        return problem(p, 400, ERR_BADARG, "channels= names the channels and glob patterns "
+        return http_problem_set(p, 400, ERR_BADARG, "channels= names the channels and glob patterns "
                                            "to follow, comma-separated: channels=order.*,dlq");
     }
     struct entry *entries = NULL;
@@ -776,14 +752,14 @@ int http_sse_open(struct http_sse *s, struct evhttp_request *req, struct http_pe
         free(from_query);
         sse_cursor_free(&given);
         entries_free(entries, nentries);
-        return problem(p, 400, ERR_BADARG, "Last-Event-ID is not an id of this stream "
+        return http_problem_set(p, 400, ERR_BADARG, "Last-Event-ID is not an id of this stream "
                                            "(<channel>:<offset>, comma-separated)");
     }
     free(from_query);
     if (s->n >= s->cfg.max_streams) {
         sse_cursor_free(&given);
         entries_free(entries, nentries);
-        return problem(p, 503, ERR_LIMIT, "too many event streams (max %zu)",
+        return http_problem_set(p, 503, ERR_LIMIT, "too many event streams (max %zu)",
                        s->cfg.max_streams);
     }
     struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
